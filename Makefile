@@ -1,0 +1,118 @@
+# lunasock - build, test, lint, bench, install.  See README.md.
+LUA        ?= lua5.4
+PKG_CONFIG ?= pkg-config
+LUA_PC     ?= lua5.4
+LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+LUAROCKS   ?= luarocks
+BUSTED     ?= $(LUA) $(shell command -v busted 2>/dev/null || echo /usr/bin/busted)
+BUSTED_FLAGS ?=
+
+PREFIX   ?= /usr/local
+LUA_CMOD ?= $(PREFIX)/lib/lua/5.4
+LUA_LMOD ?= $(PREFIX)/share/lua/5.4
+BINDIR   ?= $(PREFIX)/bin
+DESTDIR  ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wcast-align \
+           -Wwrite-strings -Wmissing-prototypes -Wstrict-prototypes \
+           -Wundef -Wformat=2 -Wvla -Wdeclaration-after-statement -Werror=implicit
+ALL_CFLAGS = -std=c99 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) \
+             $(LUA_CFLAGS) $(CFLAGS)
+LDLIBS  ?= -lpthread
+
+UNAME := $(shell uname -s)
+ifeq ($(UNAME),Darwin)
+  SHARED = -bundle -undefined dynamic_lookup
+else
+  SHARED = -shared
+endif
+
+# The C sources of lunasock.core; rockspec/lunasock-scm-1.rockspec lists the
+# same (make lint checks).
+SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
+       csrc/constants.c csrc/error.c csrc/poller.c csrc/poller_epoll.c \
+       csrc/poller_poll.c
+LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
+
+BUILD  ?= build
+OBJS    = $(SRCS:csrc/%.c=$(BUILD)/%.o)
+MODULE  = $(BUILD)/lunasock/core.so
+
+# Packages a fresh Debian 12 machine needs for everything here.
+DEB_PKGS = gcc make pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
+           lua-check valgrind netcat-openbsd curl
+DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
+          command -v luacheck && command -v gcc && command -v valgrind && \
+          command -v nc && command -v curl && \
+          $(PKG_CONFIG) --exists $(LUA_PC)
+
+.PHONY: all deps test lint sanitize valgrind bench examples demo install \
+        uninstall clean
+
+all: $(MODULE)
+
+$(BUILD)/%.o: csrc/%.c csrc/lunasock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(MODULE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHARED) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDFLAGS) $(LDLIBS)
+
+# A no-op when everything is present; otherwise installs it from Debian.
+deps:
+	@if ( $(DEPS_OK) ) >/dev/null 2>&1; then :; else \
+	  echo "make deps: installing $(DEB_PKGS)"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(DEB_PKGS); \
+	fi
+
+test: deps all
+	$(BUSTED) $(BUSTED_FLAGS) spec
+
+examples: deps all
+	$(BUSTED) $(BUSTED_FLAGS) spec/examples_spec.lua
+
+demo: deps all
+	$(LUA) bin/demo.lua
+
+lint: deps
+	$(LUA) bin/lint.lua
+	luacheck --std lua54 lua spec examples bin
+
+# ASan + UBSan build of the module, specs run with the runtime preloaded into
+# the (uninstrumented) interpreter. Leaks are valgrind's job (make valgrind).
+SAN_BUILD = build-san
+sanitize: deps
+	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" all
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LUNASOCK_BUILD=$(SAN_BUILD) $(BUSTED) $(BUSTED_FLAGS) spec
+
+valgrind: deps all
+	LUNASOCK_VALGRIND=1 valgrind --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+	  --track-fds=no --num-callers=30 --suppressions=spec/valgrind.supp \
+	  $(BUSTED) $(BUSTED_FLAGS) spec
+
+bench: deps all
+	bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(BINDIR)
+	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/lunasock/core.so
+	for f in $(LUA_MODS); do \
+	  install -m 644 $$f $(DESTDIR)$(LUA_LMOD)/$${f#lua/}; done
+	if [ -f bin/lunasock ]; then install -m 755 bin/lunasock $(DESTDIR)$(BINDIR)/lunasock; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LUA_CMOD)/lunasock/core.so $(DESTDIR)$(BINDIR)/lunasock
+	for f in $(LUA_MODS); do rm -f $(DESTDIR)$(LUA_LMOD)/$${f#lua/}; done
+	-rmdir $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(LUA_LMOD)/lunasock 2>/dev/null
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,97 @@
+-- make lint's consistency checks (luacheck runs separately):
+--  * the rockspec builds lunasock.core from the same C sources as the
+--    Makefile's SRCS, and maps every Lua module under lua/;
+--  * every function and method registered in C is documented in docs/.
+-- Usage: lua5.4 bin/lint.lua   (from the project root). Exits 1 on a finding.
+local findings = 0
+local function finding(fmt, ...)
+  findings = findings + 1
+  io.stderr:write("lint: ", fmt:format(...), "\n")
+end
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function set(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+local function compare(what, a, a_name, b, b_name)
+  for k in pairs(a) do
+    if not b[k] then finding("%s %s is in %s but not in %s", what, k, a_name, b_name) end
+  end
+  for k in pairs(b) do
+    if not a[k] then finding("%s %s is in %s but not in %s", what, k, b_name, a_name) end
+  end
+end
+
+-- Makefile SRCS (with line continuations)
+local makefile = read("Makefile"):gsub("\\\n", " ")
+local srcs = {}
+for path in (makefile:match("\nSRCS%s*=%s*([^\n]*)") or ""):gmatch("%S+") do
+  srcs[#srcs + 1] = path
+end
+if #srcs == 0 then finding("no SRCS in Makefile") end
+
+-- the rockspec, loaded as data in an empty environment
+local env = {}
+local chunk = assert(load(read("rockspec/lunasock-scm-1.rockspec"),
+                          "rockspec", "t", env))
+chunk()
+local modules = env.build and env.build.modules or {}
+local core = modules["lunasock.core"]
+if type(core) ~= "table" then
+  finding("rockspec does not build lunasock.core")
+else
+  compare("source", set(srcs), "Makefile", set(core.sources or {}), "rockspec")
+end
+
+-- every Lua module under lua/ is mapped, and every mapping exists
+local listed = {}
+for name, path in pairs(modules) do
+  if type(path) == "string" then listed[path] = name end
+end
+local p = assert(io.popen("find lua -name '*.lua' | sort"))
+for path in p:lines() do
+  local name = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", "")
+                   :gsub("/", ".")
+  if listed[path] ~= name then
+    finding("module %s (%s) is not mapped in the rockspec", name, path)
+  end
+  listed[path] = nil
+end
+p:close()
+for path in pairs(listed) do finding("rockspec maps missing file %s", path) end
+
+-- every registered C function is documented in docs/core.md
+local docs = read("docs/core.md")
+for _, src in ipairs(srcs) do
+  local text = read(src)
+  for array, body in text:gmatch("const luaL_Reg (lsk_[%w_]+)%[%] = (%b{})") do
+    local kind = array:match("_(%a+)$")
+    for name in body:gmatch('{"([%w_]+)",') do
+      local doc
+      if kind == "funcs" then
+        doc = "core." .. name .. "("
+      elseif kind == "methods" then
+        doc = ":" .. name .. "("
+      end
+      if doc and not docs:find(doc, 1, true) then
+        finding("%s (%s in %s) is not documented in docs/core.md as `%s`",
+                name, array, src, doc)
+      end
+    end
+  end
+end
+
+if findings > 0 then
+  io.stderr:write(("lint: %d finding(s)\n"):format(findings))
+  os.exit(1)
+end
+print("lint: rockspec, Makefile and docs agree")

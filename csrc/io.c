@@ -1,0 +1,528 @@
+/* lunasock.core: data transfer and the one place that waits. See LICENSE. */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <math.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "lunasock.h"
+
+#include <lualib.h>
+
+/* Shims: MSG_NOSIGNAL keeps a send to a closed peer from raising SIGPIPE;
+   where it is missing, SO_NOSIGPIPE is set on every socket (socket.c). */
+#if !defined(MSG_NOSIGNAL)
+#define MSG_NOSIGNAL 0
+#endif
+#if !defined(MSG_CMSG_CLOEXEC)
+#define MSG_CMSG_CLOEXEC 0
+#endif
+
+/* Registry key of the close hook (socket close is no hot path). */
+static const char closehook_key = 'c';
+
+/* A stream read larger than this is served as a shorter read (which POSIX
+   allows for streams); a datagram read of any size is honoured. */
+#define LSK_STREAM_READ_MAX (16 * 1024 * 1024)
+/* Descriptors one recvmsg can receive; more are discarded by the kernel,
+   which then reports MSG_CTRUNC. SCM_MAX_FD is 253 on Linux. */
+#define LSK_MAX_FDS 253
+
+double lsk_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Waits for events on fd for at most timeout seconds (< 0: forever).
+   Returns 0 when ready (an error or hang-up counts as ready: the retried
+   call then reports it), ETIMEDOUT, or the poll error. Rounds the wait up
+   to whole milliseconds so it never ends early, and resumes after EINTR
+   with the time that is left. */
+int lsk_poll1(int fd, int events, double timeout) {
+  struct pollfd p;
+  double deadline = timeout >= 0 ? lsk_now() + timeout : 0;
+  for (;;) {
+    int ms = -1, r;
+    if (timeout >= 0) {
+      double left = deadline - lsk_now();
+      if (left <= 0) return ETIMEDOUT;
+      ms = left * 1000 >= INT_MAX ? INT_MAX : (int)ceil(left * 1000);
+    }
+    p.fd = fd;
+    p.events = (short)events;
+    p.revents = 0;
+    r = poll(&p, 1, ms);
+    if (r > 0) return 0;
+    if (r == 0) {
+      if (timeout >= 0 && lsk_now() >= deadline) return ETIMEDOUT;
+      continue;
+    }
+    if (errno != EINTR) return errno;
+  }
+}
+
+int lsk_isloopthread(lua_State *L) {
+  int yes;
+  lua_pushthread(L);
+  yes = lua_rawget(L, LSK_UV_TASKS) == LUA_TBOOLEAN;
+  lua_pop(L, 1);
+  return yes;
+}
+
+/* Tells the event loop, through its hook, that fd is about to be closed,
+   so that it can drop its registration and wake any task waiting on it.
+   The hook runs protected: a failing hook must not keep the descriptor
+   open. */
+void lsk_notifyclose(lua_State *L, int fd) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &closehook_key) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushinteger(L, fd);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_warning(L, "lunasock: close hook failed: ", 1);
+    lua_warning(L, lua_tostring(L, -1) ? lua_tostring(L, -1) : "?", 0);
+    lua_pop(L, 1);
+  }
+}
+
+/* core.cosocket(co[, on]): marks the coroutine co as an event-loop task.
+   A socket call in such a task that would block yields fd, events
+   (POLLIN or POLLOUT) and the seconds left (nil: no limit) to whoever
+   resumed it, and expects to be resumed with true once the descriptor is
+   ready, or false when the time is up. */
+static int core_cosocket(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTHREAD);
+  lua_settop(L, 2);
+  lua_pushvalue(L, 1);
+  if (lua_isnone(L, 2) || lua_toboolean(L, 2))
+    lua_pushboolean(L, 1);
+  else
+    lua_pushnil(L);
+  lua_rawset(L, LSK_UV_TASKS);
+  return 0;
+}
+
+/* core.setclosehook(fn | nil): fn(fd) is called before any lunasock
+   socket is closed (close, __close or __gc). */
+static int core_setclosehook(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &closehook_key);
+  return 0;
+}
+
+/* core.monotime() -> seconds on a clock that never jumps (the loop's). */
+static int core_monotime(lua_State *L) {
+  lua_pushnumber(L, lsk_now());
+  return 1;
+}
+
+/* What a waiting operation returns when it gives up: the partial data an
+   attempt left in the scratch slot, or the error. */
+static int giveup(lua_State *L, int base, int err) {
+  if (lua_type(L, base + 2) == LUA_TSTRING) {
+    lua_pushvalue(L, base + 2);
+    return 1;
+  }
+  return lsk_pusherror(L, err, NULL);
+}
+
+static int drive(lua_State *L, const lsk_op *op, lsk_socket *s);
+
+/* The continuation of a yielded call: resumed with true (ready) or false
+   (time is up). The socket may have been closed meanwhile. */
+static int resumed(lua_State *L, int status, lua_KContext ctx) {
+  const lsk_op *op = (const lsk_op *)ctx;
+  int base = op->nargs, ready = lua_toboolean(L, base + 3);
+  lsk_socket *s;
+  (void)status;
+  lua_settop(L, base + 2);
+  s = lsk_tosock(L, 1);
+  if (s->fd < 0) return lsk_pusherror(L, EBADF, NULL);
+  if (!ready) return giveup(L, base, ETIMEDOUT);
+  return drive(L, op, s);
+}
+
+/* Runs op->attempt until it completes. Outside a loop task it polls the
+   descriptor; inside one it yields and is continued by resumed(). The
+   deadline is taken when the first wait starts and kept on the stack, so
+   it holds across every wait of the call. */
+static int drive(lua_State *L, const lsk_op *op, lsk_socket *s) {
+  int base = op->nargs;
+  for (;;) {
+    int r = op->attempt(L, s, base), err;
+    double left = -1;
+    if (r >= 0) return r;
+    lua_settop(L, base + 2);  /* drop what the attempt left */
+    if (s->timeout == 0) return giveup(L, base, EAGAIN);
+    if (s->timeout > 0) {
+      if (lua_isnil(L, base + 1)) {
+        lua_pushnumber(L, lsk_now() + s->timeout);
+        lua_replace(L, base + 1);
+      }
+      left = lua_tonumber(L, base + 1) - lsk_now();
+      if (left <= 0) return giveup(L, base, ETIMEDOUT);
+    }
+    if (lua_isyieldable(L) && lsk_isloopthread(L)) {
+      lua_pushinteger(L, s->fd);
+      lua_pushinteger(L, r == LSK_WANT_READ ? POLLIN : POLLOUT);
+      if (left < 0)
+        lua_pushnil(L);
+      else
+        lua_pushnumber(L, left);
+      return lua_yieldk(L, 3, (lua_KContext)op, resumed);
+    }
+    err = lsk_poll1(s->fd, r == LSK_WANT_READ ? POLLIN : POLLOUT, left);
+    if (err != 0) return giveup(L, base, err);
+  }
+}
+
+int lsk_blocking(lua_State *L, const lsk_op *op, lsk_socket *s) {
+  lua_settop(L, op->nargs);
+  lua_pushnil(L);  /* deadline */
+  lua_pushnil(L);  /* scratch */
+  return drive(L, op, s);
+}
+
+/* A reusable receive buffer of at least n bytes, kept as an upvalue of
+   the calling function, so that reads do not allocate (the result string
+   is the only copy). */
+static char *scratch(lua_State *L, size_t n) {
+  if (lua_type(L, LSK_UV_SCRATCH) != LUA_TUSERDATA ||
+      lua_rawlen(L, LSK_UV_SCRATCH) < n) {
+    lua_newuserdatauv(L, n < 65536 ? 65536 : n, 0);
+    lua_replace(L, LSK_UV_SCRATCH);
+  }
+  return (char *)lua_touserdata(L, LSK_UV_SCRATCH);
+}
+
+static size_t checkcount(lua_State *L, lsk_socket *s, int idx) {
+  lua_Integer n = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, n >= 0 && n <= INT_MAX, idx,
+                "byte count must be between 0 and 2^31-1");
+  if (s->type == SOCK_STREAM && n > LSK_STREAM_READ_MAX)
+    n = LSK_STREAM_READ_MAX;
+  return (size_t)n;
+}
+
+static int checkflags(lua_State *L, int idx) {
+  lua_Integer f = luaL_optinteger(L, idx, 0);
+  luaL_argcheck(L, f >= INT_MIN && f <= INT_MAX, idx, "flags out of range");
+  return (int)f;
+}
+
+/* An errno after a failed transfer: wait, or report. MSG_DONTWAIT asks
+   for EAGAIN instead of a wait. */
+static int transfer_error(lua_State *L, int err, int flags, int want) {
+  if ((err == EAGAIN || err == EWOULDBLOCK) && !(flags & MSG_DONTWAIT))
+    return want;
+  return lsk_pusherror(L, err, NULL);
+}
+
+/* recv(n[, flags]) -> data; with MSG_TRUNC also the datagram's real
+   length. MSG_WAITALL on a stream collects reads (in the scratch slot)
+   until n bytes, EOF or the timeout, which returns what has come. */
+static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
+  size_t n = checkcount(L, s, 2), have = 0;
+  int flags = checkflags(L, 3);
+  int waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM;
+  char *buf;
+  ssize_t r;
+  if (s->drained) {
+    /* The last read took less than it asked for, so the buffer is most
+       likely empty: wait for data first instead of spending a recv on
+       EAGAIN. Only where waiting is allowed. */
+    s->drained = 0;
+    if (s->timeout != 0 && !(flags & (MSG_DONTWAIT | MSG_PEEK | MSG_OOB)))
+      return LSK_WANT_READ;
+  }
+  if (waitall && lua_type(L, base + 2) == LUA_TSTRING)
+    have = lua_rawlen(L, base + 2);
+  buf = scratch(L, n - have);
+  do r = recv(s->fd, buf, n - have, flags);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_READ);
+  if (waitall) {
+    lua_pushlstring(L, buf, (size_t)r);
+    if (have > 0) {
+      lua_pushvalue(L, base + 2);
+      lua_insert(L, -2);
+      lua_concat(L, 2);
+    }
+    if (r > 0 && have + (size_t)r < n && !(flags & MSG_DONTWAIT)) {
+      lua_replace(L, base + 2);
+      return LSK_WANT_READ;
+    }
+    return 1;
+  }
+  if (s->type == SOCK_STREAM && r > 0 && (size_t)r < n && !(flags & MSG_PEEK))
+    s->drained = 1;
+  lua_pushlstring(L, buf, (size_t)r < n ? (size_t)r : n);
+  if (!(flags & MSG_TRUNC)) return 1;
+  lua_pushinteger(L, r);
+  return 2;
+}
+
+static int sock_recv(lua_State *L) {
+  static const lsk_op op = {recv_attempt, 3};
+  return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+}
+
+/* recvfrom(n[, flags]) -> data, host, port (unix: data, path) */
+static int recvfrom_attempt(lua_State *L, lsk_socket *s, int base) {
+  size_t n = checkcount(L, s, 2);
+  int flags = checkflags(L, 3);
+  char *buf = scratch(L, n);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  ssize_t r;
+  (void)base;
+  do {
+    len = sizeof ss;
+    memset(&ss, 0, sizeof ss.ss_family);
+    r = recvfrom(s->fd, buf, n, flags, (struct sockaddr *)&ss, &len);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_READ);
+  lua_pushlstring(L, buf, (size_t)r < n ? (size_t)r : n);
+  return 1 + lsk_pushaddr(L, (struct sockaddr *)&ss, len);
+}
+
+static int sock_recvfrom(lua_State *L) {
+  static const lsk_op op = {recvfrom_attempt, 3};
+  return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+}
+
+/* send(data[, flags]) -> bytes sent (possibly fewer than #data, as POSIX;
+   the stream layer's write sends everything). */
+static int send_attempt(lua_State *L, lsk_socket *s, int base) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int flags = checkflags(L, 3);
+  ssize_t r;
+  (void)base;
+  do r = send(s->fd, data, len, flags | MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_WRITE);
+  lua_pushinteger(L, r);
+  return 1;
+}
+
+static int sock_send(lua_State *L) {
+  static const lsk_op op = {send_attempt, 3};
+  return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+}
+
+/* sendto(data, host, port[, flags]) or, on a unix socket, sendto(data,
+   path[, flags]) -> bytes sent */
+static int sendto_attempt(lua_State *L, lsk_socket *s, int base) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int flags = checkflags(L, s->family == AF_UNIX ? 4 : 5);
+  struct sockaddr_storage ss;
+  socklen_t alen;
+  ssize_t r;
+  (void)base;
+  if (lsk_toaddr(L, s->family, s->type, 3, &ss, &alen) != 0) return 3;
+  do r = sendto(s->fd, data, len, flags | MSG_NOSIGNAL,
+                (struct sockaddr *)&ss, alen);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_WRITE);
+  lua_pushinteger(L, r);
+  return 1;
+}
+
+static int sock_sendto(lua_State *L) {
+  static const lsk_op op = {sendto_attempt, 5};
+  return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+}
+
+/* Fills fds from the list anc.fds (integers, sockets or Lua files);
+   returns how many. */
+static int ancfds(lua_State *L, int anc, int *fds) {
+  int i, n;
+  if (lua_getfield(L, anc, "fds") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  luaL_argcheck(L, lua_istable(L, -1), 3, "'fds' must be a list");
+  n = (int)luaL_len(L, -1);
+  luaL_argcheck(L, n >= 0 && n <= LSK_MAX_FDS, 3,
+                "'fds' may hold at most 253 descriptors");
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, -1, i + 1);
+    fds[i] = lsk_fdarg(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return n;
+}
+
+/* sendmsg(data[, anc[, flags]]) -> bytes sent. anc.fds: descriptors to
+   pass (SCM_RIGHTS); anc.host and anc.port (or anc.path) address a
+   datagram on an unconnected socket. */
+static int sendmsg_attempt(lua_State *L, lsk_socket *s, int base) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * LSK_MAX_FDS)];
+  } control;
+  int fds[LSK_MAX_FDS], nfds = 0, flags = checkflags(L, 4);
+  struct sockaddr_storage ss;
+  struct msghdr msg;
+  struct iovec iov;
+  size_t len;
+  ssize_t r;
+  (void)base;
+  /* sendmsg does not write through iov_base; the cast only drops const */
+  iov.iov_base = (void *)(uintptr_t)luaL_checklstring(L, 2, &len);
+  iov.iov_len = len;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    nfds = ancfds(L, 3, fds);
+    lua_getfield(L, 3, s->family == AF_UNIX ? "path" : "host");
+    if (!lua_isnil(L, -1)) {
+      socklen_t alen;
+      int top = lua_gettop(L);
+      lua_getfield(L, 3, "port");
+      if (lsk_toaddr(L, s->family, s->type, top, &ss, &alen) != 0) return 3;
+      msg.msg_name = &ss;
+      msg.msg_namelen = alen;
+    }
+  }
+  if (nfds > 0) {
+    struct cmsghdr *c;
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+  }
+  do r = sendmsg(s->fd, &msg, flags | MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_WRITE);
+  lua_pushinteger(L, r);
+  return 1;
+}
+
+static int sock_sendmsg(lua_State *L) {
+  static const lsk_op op = {sendmsg_attempt, 4};
+  return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+}
+
+/* recvmsg(n[, flags[, maxfds]]) -> data, info: info.flags (MSG_TRUNC,
+   MSG_CTRUNC, ...), info.fds (received descriptors, close-on-exec), and
+   for datagrams info.host and info.port (unix: info.path). maxfds (default
+   and most 253) sizes the control buffer; descriptors beyond it are closed
+   by the kernel, which sets MSG_CTRUNC. The tables are made before the
+   call, so nothing can raise while received descriptors are not yet in
+   Lua's hands. */
+static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * LSK_MAX_FDS)];
+  } control;
+  size_t n = checkcount(L, s, 2);
+  int flags = checkflags(L, 3), nfd = 0, info, fdlist;
+  lua_Integer maxfds = luaL_optinteger(L, 4, LSK_MAX_FDS);
+  char *buf = scratch(L, n);
+  struct sockaddr_storage ss;
+  struct msghdr msg;
+  struct iovec iov;
+  struct cmsghdr *c;
+  ssize_t r;
+  (void)base;
+  luaL_argcheck(L, maxfds >= 0 && maxfds <= LSK_MAX_FDS, 4,
+                "maxfds must be between 0 and 253");
+  lua_createtable(L, 0, 4);
+  info = lua_gettop(L);
+  lua_createtable(L, LSK_MAX_FDS, 0);
+  fdlist = lua_gettop(L);
+  iov.iov_base = buf;
+  iov.iov_len = n;
+  do {
+    memset(&msg, 0, sizeof msg);
+    memset(&ss, 0, sizeof ss.ss_family);
+    msg.msg_name = &ss;
+    msg.msg_namelen = sizeof ss;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (maxfds > 0) {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)maxfds);
+    }
+    r = recvmsg(s->fd, &msg, flags | MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    lua_settop(L, info - 1);
+    return transfer_error(L, errno, flags, LSK_WANT_READ);
+  }
+  for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t k, count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (k = 0; k < count; k++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
+        if (nfd < maxfds) {
+#if MSG_CMSG_CLOEXEC == 0
+          lsk_setcloexec(fd);
+#endif
+          lua_pushinteger(L, fd);
+          lua_rawseti(L, fdlist, ++nfd);
+        }
+        else {  /* the control buffer's padding let in more than asked */
+          close(fd);
+          msg.msg_flags |= MSG_CTRUNC;
+        }
+      }
+    }
+  }
+  lua_setfield(L, info, "fds");
+  lua_pushinteger(L, msg.msg_flags);
+  lua_setfield(L, info, "flags");
+  if (msg.msg_namelen > 0 && s->type != SOCK_STREAM) {
+    int k = lsk_pushaddr(L, (struct sockaddr *)&ss, msg.msg_namelen);
+    if (k == 2) {
+      lua_setfield(L, info, "port");
+      lua_setfield(L, info, "host");
+    }
+    else
+      lua_setfield(L, info, "path");
+  }
+  lua_pushlstring(L, buf, (size_t)r < n ? (size_t)r : n);
+  lua_insert(L, info);
+  return 2;
+}
+
+static int sock_recvmsg(lua_State *L) {
+  static const lsk_op op = {recvmsg_attempt, 4};
+  return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+}
+
+const luaL_Reg lsk_io_funcs[] = {
+  {"cosocket", core_cosocket},
+  {"setclosehook", core_setclosehook},
+  {"monotime", core_monotime},
+  {NULL, NULL}
+};
+
+const luaL_Reg lsk_io_methods[] = {
+  {"recv", sock_recv},
+  {"recvfrom", sock_recvfrom},
+  {"send", sock_send},
+  {"sendto", sock_sendto},
+  {"sendmsg", sock_sendmsg},
+  {"recvmsg", sock_recvmsg},
+  {NULL, NULL}
+};

@@ -1,0 +1,285 @@
+-- lunasock: the friendly front. tcp/udp/unix helpers that return core
+-- sockets, ready to use inside the loop (lunasock.loop) or outside it.
+local core = require "lunasock.core"
+local loop = require "lunasock.loop"
+
+local ipairs, error, type, tonumber = ipairs, error, type, tonumber
+local monotime = core.monotime
+
+local M = {core = core, loop = loop, _VERSION = core._VERSION}
+M.tcp, M.udp, M.unix = {}, {}, {}
+
+-- RFC 8305: start the next connection attempt this long after the
+-- previous one unless that one has failed already.
+M.CONNECTION_ATTEMPT_DELAY = 0.25
+
+local function fail(msg, code)
+  return nil, msg, code
+end
+
+local function check_opts(opts, fname)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #3 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  return opts or {}
+end
+
+-- Addresses for host, port: numeric hosts need no lookup; names go through
+-- core.getaddrinfo (off the loop thread inside a task). Families are
+-- interleaved, the first family first, as RFC 8305 section 4 asks.
+local function resolve(host, port, socktype, flags)
+  local list, err, code = core.getaddrinfo(host, port, {socktype = socktype, flags = flags})
+  if not list then return nil, err, code end
+  local by_family, order = {}, {}
+  for _, ai in ipairs(list) do
+    local f = ai.family
+    if not by_family[f] then
+      by_family[f] = {}
+      order[#order + 1] = f
+    end
+    local l = by_family[f]
+    l[#l + 1] = ai
+  end
+  local out, i = {}, 1
+  while #out < #list do
+    for _, f in ipairs(order) do
+      local ai = by_family[f][i]
+      if ai then out[#out + 1] = ai end
+    end
+    i = i + 1
+  end
+  return out
+end
+
+-- One attempt: a socket connecting to ai within timeout. Returns the
+-- connected socket or nil, msg, code. on_socket(s), when given, learns the
+-- socket before the wait, so that a race can close the losers.
+local function attempt(ai, timeout, on_socket)
+  local s, err, code = core.socket(ai.family, "stream")
+  if not s then return nil, err, code end
+  if on_socket then on_socket(s) end
+  s:settimeout(timeout)
+  local ok
+  ok, err, code = s:connect(ai.addr, ai.port)
+  if ok then return s end
+  s:close()
+  return nil, err, code
+end
+
+-- The race of RFC 8305, run by loop tasks: one attempt per address,
+-- started CONNECTION_ATTEMPT_DELAY apart (or as soon as the previous one
+-- fails); the first to connect wins and the others are closed.
+local function race(addrs, deadline)
+  local me = loop.current()
+  local winner, last_err, last_code
+  local pending, attempts, socks, nexti = 0, {}, {}, 1
+  local function keep(s) socks[#socks + 1] = s end
+  while true do
+    local now = monotime()
+    if now >= deadline then break end
+    if nexti <= #addrs then
+      local ai = addrs[nexti]
+      nexti = nexti + 1
+      pending = pending + 1
+      attempts[#attempts + 1] = loop.spawn(function()
+        local s, err, code = attempt(ai, deadline - monotime(), keep)
+        pending = pending - 1
+        if s and not winner then
+          winner = s
+        elseif not s then
+          last_err, last_code = err, code
+        end
+        loop.wake(me)
+      end)
+    end
+    if winner or (pending == 0 and nexti > #addrs) then break end
+    local wait = deadline - now
+    if nexti <= #addrs and wait > M.CONNECTION_ATTEMPT_DELAY then
+      wait = M.CONNECTION_ATTEMPT_DELAY
+    end
+    if nexti > #addrs or pending > 0 then loop.suspend(wait) end
+    if winner then break end
+  end
+  for _, t in ipairs(attempts) do t:cancel() end
+  for _, s in ipairs(socks) do
+    if s ~= winner then s:close() end
+  end
+  if winner then return winner end
+  if last_err then return nil, last_err, last_code end
+  return nil, "connection timed out", "ETIMEDOUT"
+end
+
+-- lunasock.tcp.connect(host, port[, opts]) -> socket, or nil, msg, code.
+-- opts.timeout bounds the whole call (lookup and every attempt) and then
+-- becomes the socket's timeout; opts.nodelay sets TCP_NODELAY.
+function M.tcp.connect(host, port, opts)
+  opts = check_opts(opts, "connect")
+  local timeout = opts.timeout
+  local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
+  if not addrs then return nil, err, code end
+  if #addrs == 0 then return fail("no address for " .. tostring(host), "EAI_NONAME") end
+  local deadline = monotime() + (timeout or 1e9)
+  local s
+  if #addrs == 1 then
+    s, err, code = attempt(addrs[1], timeout)
+  elseif loop.current() then
+    s, err, code = race(addrs, deadline)
+  elseif loop.running() then
+    error("lunasock.tcp.connect: call it from a loop task, not from the scheduler", 2)
+  else
+    -- outside the loop: a private run of the loop does the race
+    local ok
+    ok, s, err, code = pcall(loop.run, race, addrs, deadline)
+    if not ok then error(s, 0) end
+  end
+  if not s then return nil, err, code end
+  s:settimeout(timeout)
+  if opts.nodelay then s:setopt("nodelay", true) end
+  return s
+end
+
+local somaxconn
+local function default_backlog()
+  if not somaxconn then
+    local f = io.open("/proc/sys/net/core/somaxconn")
+    somaxconn = f and tonumber(f:read("l")) or core.SOMAXCONN
+    if f then f:close() end
+  end
+  return somaxconn
+end
+
+-- A socket of socktype bound to host, port: "*" and "::" are dual stack
+-- (IPv6 with v6only off, IPv4 where IPv6 is missing).
+local function bound(host, port, socktype, opts)
+  local family, addr = nil, host
+  if host == "*" or host == "::" or host == nil then
+    family, addr = core.AF_INET6, "::"
+  else
+    local addrs, err, code = resolve(host, port, socktype, core.AI_PASSIVE)
+    if not addrs then return nil, err, code end
+    if #addrs == 0 then return fail("no address for " .. tostring(host), "EAI_NONAME") end
+    family, addr = addrs[1].family, addrs[1].addr
+  end
+  local s, err, code = core.socket(family, socktype)
+  if not s and family == core.AF_INET6 and host ~= "::" then
+    family, addr = core.AF_INET, "0.0.0.0"
+    s, err, code = core.socket(family, socktype)
+  end
+  if not s then return nil, err, code end
+  if family == core.AF_INET6 and (host == "*" or host == "::" or host == nil) then
+    s:setopt("v6only", false)
+  end
+  if socktype == core.SOCK_STREAM and opts.reuseaddr ~= false then
+    s:setopt("reuseaddr", true)
+  end
+  if opts.reuseport then
+    local ok, perr, pcode = s:setopt("reuseport", true)
+    if not ok then s:close() return nil, perr, pcode end
+  end
+  local ok
+  ok, err, code = s:bind(addr, port)
+  if not ok then
+    s:close()
+    return nil, err, code
+  end
+  return s
+end
+
+-- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
+-- backlog (default: the system's somaxconn), reuseaddr (default true),
+-- reuseport, timeout (for accept).
+function M.tcp.listen(host, port, opts)
+  opts = check_opts(opts, "listen")
+  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
+  if not s then return nil, err, code end
+  local ok
+  ok, err, code = s:listen(opts.backlog or default_backlog())
+  if not ok then
+    s:close()
+    return nil, err, code
+  end
+  if opts.timeout then s:settimeout(opts.timeout) end
+  return s
+end
+
+-- lunasock.udp.bind(host, port[, opts]) -> datagram socket bound there
+function M.udp.bind(host, port, opts)
+  opts = check_opts(opts, "bind")
+  local s, err, code = bound(host, port, core.SOCK_DGRAM, opts)
+  if s and opts.timeout then s:settimeout(opts.timeout) end
+  return s, err, code
+end
+
+-- lunasock.udp.connect(host, port[, opts]) -> datagram socket whose
+-- send/recv talk to host, port
+function M.udp.connect(host, port, opts)
+  opts = check_opts(opts, "connect")
+  local addrs, err, code = resolve(host, port, core.SOCK_DGRAM)
+  if not addrs then return nil, err, code end
+  if #addrs == 0 then return fail("no address for " .. tostring(host), "EAI_NONAME") end
+  local s
+  for _, ai in ipairs(addrs) do
+    s, err, code = core.socket(ai.family, "dgram")
+    if s then
+      local ok
+      ok, err, code = s:connect(ai.addr, ai.port)
+      if ok then
+        if opts.timeout then s:settimeout(opts.timeout) end
+        return s
+      end
+      s:close()
+    end
+  end
+  return nil, err, code
+end
+
+-- Removes path if it is a unix socket nobody listens on (a leftover of a
+-- process that died); leaves anything else alone.
+local function remove_stale(path, socktype)
+  if path:sub(1, 1) == "\0" then return end
+  local probe = core.socket("unix", socktype)
+  if not probe then return end
+  probe:settimeout(1)
+  local ok, _, code = probe:connect(path)
+  probe:close()
+  if not ok and code == "ECONNREFUSED" then os.remove(path) end
+end
+
+-- lunasock.unix.listen(path[, opts]) -> listening unix socket. A stale
+-- socket file at path is replaced; a live one gives EADDRINUSE. opts:
+-- backlog, type ("stream" or "seqpacket"), timeout.
+function M.unix.listen(path, opts)
+  if type(path) ~= "string" then error("bad argument #1 to 'listen' (path expected)", 2) end
+  opts = check_opts(opts, "listen")
+  local socktype = opts.type or "stream"
+  remove_stale(path, socktype)
+  local s, err, code = core.socket("unix", socktype)
+  if not s then return nil, err, code end
+  local ok
+  ok, err, code = s:bind(path)
+  if ok then ok, err, code = s:listen(opts.backlog or default_backlog()) end
+  if not ok then
+    s:close()
+    return nil, err, code
+  end
+  if opts.timeout then s:settimeout(opts.timeout) end
+  return s
+end
+
+-- lunasock.unix.connect(path[, opts]) -> connected unix socket
+function M.unix.connect(path, opts)
+  if type(path) ~= "string" then error("bad argument #1 to 'connect' (path expected)", 2) end
+  opts = check_opts(opts, "connect")
+  local s, err, code = core.socket("unix", opts.type or "stream")
+  if not s then return nil, err, code end
+  s:settimeout(opts.timeout)
+  local ok
+  ok, err, code = s:connect(path)
+  if not ok then
+    s:close()
+    return nil, err, code
+  end
+  return s
+end
+
+return M

@@ -1,0 +1,511 @@
+-- lunasock.loop: a coroutine event loop on core.poller.
+--
+-- Every task is a coroutine marked with core.cosocket, so a core socket
+-- call in it that would block yields (fd, events, seconds left) to this
+-- scheduler instead of blocking; the scheduler resumes it with true when
+-- the descriptor is ready, or false when its time is up. Loop functions
+-- that park a task (sleep, join) yield the private PARK marker. A task
+-- may also coroutine.yield() with no values to let the others run.
+--
+-- Descriptors stay registered (level-triggered) while tasks keep waiting
+-- on them, so a connection that reads, writes and reads again costs no
+-- epoll_ctl; interest in a direction nobody waits for is dropped when an
+-- event for it arrives.
+local core = require "lunasock.core"
+
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume,
+                                       coroutine.yield
+local co_close, co_running = coroutine.close, coroutine.running
+local cosocket, monotime = core.cosocket, core.monotime
+local traceback, select, pack, unpack = debug.traceback, select,
+                                        table.pack, table.unpack
+local error, setmetatable, type = error, setmetatable, type
+local math_type = math.type
+
+local POLLIN, POLLOUT = core.POLLIN, core.POLLOUT
+local READ_EVENTS = POLLIN | core.POLLERR | core.POLLHUP | core.POLLPRI
+                    | (core.POLLRDHUP or 0)
+local WRITE_EVENTS = POLLOUT | core.POLLERR | core.POLLHUP
+
+local M = {}
+
+local DONE, PARK = {}, {}    -- markers: a task's function returned; parked
+
+-- scheduler state (one loop per Lua state)
+local poller                  -- core.poller while a loop runs
+local running = false         -- inside run()
+local stopping = false
+local current                 -- the task being resumed, or nil
+local task_of = setmetatable({}, {__mode = "k"})  -- coroutine -> task
+local alive = 0               -- tasks spawned and not ended
+local readers, writers = {}, {}  -- fd -> first waiting task (chained)
+local interest = {}           -- fd -> events registered with the poller
+local nwaiting = 0            -- tasks waiting on descriptors
+local ready_t, ready_v = {}, {}  -- queue of tasks to resume, and a value
+local ready_head, ready_tail = 1, 0
+local heap, nheap = {}, 0     -- timers, a binary heap on .when
+local objs, revs = {}, {}     -- reused by poller:wait
+
+---------------------------------------------------------------- timers
+
+local function heap_swap(i, j)
+  local a, b = heap[i], heap[j]
+  heap[i], heap[j] = b, a
+  a.pos, b.pos = j, i
+end
+
+local function heap_up(i)
+  while i > 1 do
+    local parent = i // 2
+    if heap[parent].when <= heap[i].when then return end
+    heap_swap(i, parent)
+    i = parent
+  end
+end
+
+local function heap_down(i)
+  while true do
+    local l, smallest = 2 * i, i
+    if l <= nheap and heap[l].when < heap[smallest].when then smallest = l end
+    if l + 1 <= nheap and heap[l + 1].when < heap[smallest].when then
+      smallest = l + 1
+    end
+    if smallest == i then return end
+    heap_swap(i, smallest)
+    i = smallest
+  end
+end
+
+local function timer_add(entry)
+  nheap = nheap + 1
+  heap[nheap] = entry
+  entry.pos = nheap
+  heap_up(nheap)
+  return entry
+end
+
+local function timer_remove(entry)
+  local i = entry.pos
+  if not i then return end
+  entry.pos = nil
+  if i == nheap then
+    heap[nheap] = nil
+    nheap = nheap - 1
+    return
+  end
+  local last = heap[nheap]
+  heap[nheap] = nil
+  nheap = nheap - 1
+  heap[i] = last
+  last.pos = i
+  heap_up(i)
+  heap_down(last.pos)
+end
+
+local Timer = {}
+Timer.__index = Timer
+Timer.__name = "lunasock.timer"
+
+-- timer:cancel() -> true if it had not fired yet
+function Timer:cancel()
+  if not self.pos then return false end
+  timer_remove(self)
+  return true
+end
+
+---------------------------------------------------------------- tasks
+
+local Task = {}
+Task.__index = Task
+Task.__name = "lunasock.task"
+
+local function enqueue(t, value)
+  ready_tail = ready_tail + 1
+  ready_t[ready_tail], ready_v[ready_tail] = t, value
+end
+
+local function unchain(list, fd, t)
+  local head = list[fd]
+  if head == t then
+    list[fd] = t.chain
+  else
+    while head and head.chain ~= t do head = head.chain end
+    if head then head.chain = t.chain end
+  end
+  t.chain = nil
+end
+
+-- Forgets whatever the task is waiting for (descriptor, timer).
+local function unwait(t)
+  local fd = t.waitfd
+  if fd then
+    unchain(t.waitdir == POLLIN and readers or writers, fd, t)
+    t.waitfd = nil
+    nwaiting = nwaiting - 1
+  end
+  if t.timer then
+    timer_remove(t.timer)
+    t.timer = nil
+  end
+end
+
+local function finish(t, results)
+  t.done, t.results = true, results
+  alive = alive - 1
+  local joiners = t.joiners
+  if joiners then
+    t.joiners = nil
+    for i = 1, #joiners do enqueue(joiners[i]) end
+  end
+end
+
+-- The default error report: stderr, with the task's traceback. Replace
+-- M.on_error (function(task, message_with_traceback)) to report elsewhere.
+function M.on_error(_, message)
+  io.stderr:write("lunasock.loop: task failed: ", message, "\n")
+  io.stderr:flush()
+end
+
+local function fail(t, err)
+  local message = traceback(t.co, type(err) == "string" and err
+                            or ("(error object is a %s value)"):format(type(err)))
+  finish(t, {n = 2, nil, err})
+  local ok, herr = pcall(M.on_error, t, message)
+  if not ok then io.stderr:write("lunasock.loop: on_error failed: ", tostring(herr), "\n") end
+end
+
+local function register(fd, events)
+  local want = interest[fd]
+  if want == nil then
+    if not poller:add(fd, events) then return false end
+    interest[fd] = events
+  elseif want & events == 0 then
+    if not poller:modify(fd, want | events) then return false end
+    interest[fd] = want | events
+  end
+  return true
+end
+
+local function wait_fd(t, fd, events, timeout)
+  local list = events == POLLIN and readers or writers
+  t.chain = list[fd]
+  list[fd] = t
+  t.waitfd, t.waitdir = fd, events
+  nwaiting = nwaiting + 1
+  if timeout then
+    t.timer = timer_add{when = monotime() + timeout, task = t, value = false}
+  end
+  local want = interest[fd]
+  if want and want & events ~= 0 then return end  -- the usual case
+  if not register(fd, events) then
+    -- not pollable (a regular file, or already closed): retry at once,
+    -- and the call itself reports what is wrong
+    unwait(t)
+    enqueue(t, true)
+  end
+end
+
+-- What a resume returned: the task ended (DONE and a packed table of its
+-- results), failed, or yielded a wait.
+local function handle(t, ok, a, b, c)
+  current = nil
+  if not ok then return fail(t, a) end
+  if a == DONE then return finish(t, b) end
+  if a == PARK then return end
+  if math_type(a) == "integer" then return wait_fd(t, a, b, c) end
+  enqueue(t)  -- a plain coroutine.yield(): run again after the others
+end
+
+local function resume(t, v)
+  current = t
+  return handle(t, co_resume(t.co, v))
+end
+
+local function runner(fn, ...)
+  return DONE, pack(fn(...))
+end
+
+-- loop.spawn(fn, ...) -> task; fn(...) starts on the next turn of the loop.
+function M.spawn(fn, ...)
+  if type(fn) ~= "function" then
+    error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local co = co_create(runner)
+  cosocket(co, true)
+  local t = setmetatable({co = co, done = false}, Task)
+  task_of[co] = t
+  alive = alive + 1
+  t.start = pack(fn, ...)
+  enqueue(t, t.start)
+  return t
+end
+
+-- task:join() -> the task's results, or nil, err when it failed or was
+-- cancelled. Waits (parks the calling task) until the task ends; outside
+-- the loop it may only be called once the task has ended.
+function Task:join()
+  if not self.done then
+    local me = current
+    if me == nil then error("join: the task has not ended and no loop task is waiting", 2) end
+    if me == self then error("join: a task cannot join itself", 2) end
+    local joiners = self.joiners
+    if not joiners then joiners = {}; self.joiners = joiners end
+    joiners[#joiners + 1] = me
+    co_yield(PARK)
+  end
+  local r = self.results
+  return unpack(r, 1, r.n)
+end
+
+-- task:cancel() -> true if the task was still running. Its pending
+-- <close> variables are closed; joiners get nil, "cancelled".
+function Task:cancel()
+  if self.done then return false end
+  if self == current then error("cancel: a task cannot cancel itself (return instead)", 2) end
+  unwait(self)
+  finish(self, {n = 2, nil, "cancelled"})
+  self.cancelled = true
+  co_close(self.co)
+  return true
+end
+
+-- task:status() -> "running", "waiting", "ready", "done" or "cancelled"
+function Task:status()
+  if self.cancelled then return "cancelled" end
+  if self.done then return "done" end
+  if self == current then return "running" end
+  if self.waitfd or self.timer then return "waiting" end
+  return "ready"
+end
+
+-- loop.current() -> the task running now, or nil outside the loop
+function M.current()
+  local t = current
+  if t then return t end
+  local co = co_running()
+  return task_of[co]
+end
+
+-- loop.suspend([timeout]) -> the value given to loop.wake, or false when
+-- timeout seconds pass first. Parks the calling task: the building block
+-- for queues, conditions and races between tasks.
+function M.suspend(timeout)
+  local t = current
+  if t == nil then error("suspend: not inside a loop task", 2) end
+  if timeout then t.timer = timer_add{when = monotime() + timeout, task = t, value = false} end
+  t.suspended = true
+  local v = co_yield(PARK)
+  t.suspended = nil
+  return v
+end
+
+-- loop.wake(task[, value]) -> true if task was suspended: it resumes on
+-- the next turn, its suspend() returning value (default true).
+function M.wake(t, value)
+  if not t.suspended or t.done then return false end
+  t.suspended = nil
+  if t.timer then
+    timer_remove(t.timer)
+    t.timer = nil
+  end
+  if value == nil then value = true end
+  enqueue(t, value)
+  return true
+end
+
+---------------------------------------------------------------- sleeping
+
+local sleeper  -- a poller used as a plain sleep outside the loop
+
+-- loop.sleep(s): suspends the calling task for s seconds; outside a loop
+-- task it blocks the process.
+function M.sleep(s)
+  if type(s) ~= "number" or s ~= s or s < 0 then
+    error("bad argument #1 to 'sleep' (non-negative number expected)", 2)
+  end
+  local t = current
+  if t == nil then
+    sleeper = sleeper or core.poller()
+    local deadline = monotime() + s
+    repeat
+      sleeper:wait(deadline - monotime())
+    until monotime() >= deadline
+    return
+  end
+  t.timer = timer_add{when = monotime() + s, task = t}
+  co_yield(PARK)
+end
+
+M.now = monotime
+
+-- loop.after(s, fn) -> timer: fn() runs as a new task after s seconds
+-- unless timer:cancel() comes first.
+function M.after(s, fn)
+  if type(s) ~= "number" or s ~= s or s < 0 then
+    error("bad argument #1 to 'after' (non-negative number expected)", 2)
+  end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'after' (function expected)", 2)
+  end
+  return timer_add(setmetatable({when = monotime() + s, fn = fn}, Timer))
+end
+
+---------------------------------------------------------------- the loop
+
+-- The close hook: a socket is being closed. Drop its registration and
+-- wake its waiters (their calls then report EBADF).
+local function wake_all(list, fd)
+  local t = list[fd]
+  while t do
+    local nxt = t.chain
+    unwait(t)
+    enqueue(t, true)
+    t = nxt
+  end
+end
+
+local function on_close(fd)
+  if interest[fd] then
+    interest[fd] = nil
+    poller:remove(fd)
+  end
+  wake_all(readers, fd)
+  wake_all(writers, fd)
+end
+
+local function wake_list(list, fd)
+  local t = list[fd]
+  if not t then return false end
+  list[fd] = nil
+  while t do
+    local nxt = t.chain
+    t.chain, t.waitfd = nil, nil
+    nwaiting = nwaiting - 1
+    if t.timer then
+      timer_remove(t.timer)
+      t.timer = nil
+    end
+    resume(t, true)
+    t = nxt
+  end
+  return true
+end
+
+local function dispatch(n)
+  for i = 1, n do
+    local fd, ev = objs[i], revs[i]
+    local idle = 0   -- directions reported with nobody waiting
+    if ev & READ_EVENTS ~= 0 and not wake_list(readers, fd) then
+      idle = idle | POLLIN
+    end
+    if ev & WRITE_EVENTS ~= 0 and not wake_list(writers, fd) then
+      idle = idle | POLLOUT
+    end
+    local want = interest[fd]
+    if want and idle ~= 0 then
+      -- level-triggered: stop asking for what nobody waits for
+      local keep = want
+      if idle & POLLIN ~= 0 and not readers[fd] then keep = keep & ~POLLIN end
+      if idle & POLLOUT ~= 0 and not writers[fd] then keep = keep & ~POLLOUT end
+      if keep ~= want then
+        if keep == 0 then
+          poller:remove(fd)
+          interest[fd] = nil
+        else
+          poller:modify(fd, keep)
+          interest[fd] = keep
+        end
+      end
+    end
+  end
+end
+
+local function run_ready()
+  -- only what is queued now; tasks queued meanwhile run next turn
+  local last = ready_tail
+  while ready_head <= last do
+    local t, v = ready_t[ready_head], ready_v[ready_head]
+    ready_t[ready_head], ready_v[ready_head] = nil, nil
+    ready_head = ready_head + 1
+    if not t.done then
+      local start = t.start
+      if start and v == start then
+        t.start = nil
+        current = t
+        handle(t, co_resume(t.co, unpack(start, 1, start.n)))
+      else
+        resume(t, v)
+      end
+    end
+  end
+  if ready_head > ready_tail then ready_head, ready_tail = 1, 0 end
+end
+
+local function fire_timers()
+  local now = monotime()
+  while nheap > 0 and heap[1].when <= now do
+    local e = heap[1]
+    timer_remove(e)
+    local t = e.task
+    if t then
+      t.timer, t.suspended = nil, nil
+      if t.waitfd then unwait(t) end
+      enqueue(t, e.value)
+    else
+      M.spawn(e.fn)
+    end
+  end
+end
+
+-- loop.stop(): run() returns at the end of the current turn.
+function M.stop()
+  stopping = true
+end
+
+-- loop.run(fn, ...) -> fn's results (nil, err if it failed): runs fn as a
+-- task, and every task spawned, until all have ended or loop.stop().
+function M.run(fn, ...)
+  if running then error("loop.run: the loop is already running", 2) end
+  local main = fn and M.spawn(fn, ...)
+  running, stopping = true, false
+  poller = poller or core.poller()
+  for _, list in ipairs{readers, writers} do   -- waiters from a stopped run
+    for fd, t in pairs(list) do register(fd, t.waitdir) end
+  end
+  core.setclosehook(on_close)
+  local wait = poller.wait
+  local ok, err = pcall(function()
+    while not stopping and alive > 0 do
+      if ready_head <= ready_tail then run_ready() end
+      if stopping or alive == 0 then break end
+      local timeout
+      if ready_head <= ready_tail then
+        timeout = 0
+      elseif nheap > 0 then
+        timeout = heap[1].when - monotime()
+        if timeout < 0 then timeout = 0 end
+      elseif nwaiting == 0 then
+        break  -- every task is parked on another: nothing can wake them
+      end
+      local n = wait(poller, timeout, objs, revs)
+      if n > 0 then dispatch(n) end
+      if nheap > 0 then fire_timers() end
+    end
+  end)
+  core.setclosehook(nil)
+  running = false
+  if not ok then error(err, 0) end
+  if main then
+    if main.done then return main:join() end
+    return nil, "stopped"
+  end
+  return true
+end
+
+-- loop.running() -> true inside loop.run
+function M.running()
+  return running
+end
+
+M.Task, M.Timer = Task, Timer
+return M

@@ -1,0 +1,39 @@
+rockspec_format = "3.0"
+package = "lunasock"
+version = "scm-1"
+source = {
+  url = "git+file:///dev/null",  -- installed from a checkout: luarocks make
+}
+description = {
+  summary = "The whole BSD socket API for Lua 5.4, with an event loop, "
+            .. "streams, echo, chat and HTTP on top",
+  detailed = [[
+lunasock puts every socket family, type, flag and option a C program has
+in a Lua script's hands (lunasock.core), and builds a coroutine event loop,
+buffered streams, framers, echo, chat and HTTP layers on top.]],
+  license = "MIT",
+  labels = {"socket", "network", "event-loop", "http"},
+}
+dependencies = {
+  "lua >= 5.4, < 5.5",
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["lunasock.core"] = {
+      sources = {
+        "csrc/core.c", "csrc/socket.c", "csrc/io.c", "csrc/addr.c",
+        "csrc/options.c", "csrc/constants.c", "csrc/error.c",
+        "csrc/poller.c", "csrc/poller_epoll.c", "csrc/poller_poll.c",
+      },
+      defines = {"_GNU_SOURCE"},
+      libraries = {"pthread"},
+    },
+  },
+  install = {
+    bin = {},
+  },
+}
+test = {
+  type = "busted",
+}

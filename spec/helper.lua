@@ -1,0 +1,138 @@
+-- Shared by the specs: loaded by busted before every spec file (see
+-- .busted) and requirable as "helper". Every wait in a spec is bounded by
+-- helper.TIMEOUT seconds (a socket timeout, a loop deadline), so a broken
+-- build fails a test instead of hanging the run.
+local core = require "lunasock.core"
+local lfs = require "lfs"
+
+local helper = {}
+
+helper.TIMEOUT = tonumber(os.getenv("LUNASOCK_TEST_TIMEOUT")) or 5
+
+-- A listening TCP socket on host (default 127.0.0.1), port 0; returns the
+-- socket and the port the kernel chose.
+function helper.listener(host, family)
+  family = family or ((host and host:find(":")) and "inet6" or "inet")
+  local l = assert(core.socket(family, "stream"))
+  l:settimeout(helper.TIMEOUT)
+  assert(l:setopt("reuseaddr", true))
+  assert(l:bind(host or "127.0.0.1", 0))
+  assert(l:listen())
+  local _, port = l:getsockname()
+  return l, port
+end
+
+-- A connected TCP pair over loopback: client, server-side socket, and the
+-- listener (closed).
+function helper.tcp_pair(host)
+  local l, port = helper.listener(host)
+  local c = assert(core.socket(l:family(), "stream"))
+  c:settimeout(helper.TIMEOUT)
+  assert(c:connect(host or "127.0.0.1", port))
+  local s = assert(l:accept())
+  s:settimeout(helper.TIMEOUT)
+  l:close()
+  return c, s
+end
+
+-- The descriptors open in this process (lfs comes with busted). The
+-- directory handle lfs opens to list them is left out.
+function helper.open_fds()
+  local fds = {}
+  for name in lfs.dir("/proc/self/fd") do
+    local fd = tonumber(name)
+    if fd then fds[#fds + 1] = fd end
+  end
+  return fds
+end
+
+function helper.fd_count()
+  return #helper.open_fds() - 1
+end
+
+-- This process's pid, from /proc/self/stat.
+function helper.pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+
+-- The descriptor this process has open on path (found in /proc/self/fd).
+function helper.fileno(path)
+  for _, fd in ipairs(helper.open_fds()) do
+    local attr = lfs.symlinkattributes("/proc/self/fd/" .. fd)
+    if attr and attr.target == path then return fd end
+  end
+end
+
+-- A new descriptor for the same socket as sock, as an integer the caller
+-- owns: passed through a socketpair with SCM_RIGHTS.
+function helper.dupfd(sock)
+  local a, b = assert(core.socketpair())
+  local _ <close> = helper.closing(a, b)
+  assert(a:sendmsg("x", {fds = {sock}}))
+  local _, info = assert(b:recvmsg(1))
+  return info.fds[1]
+end
+
+-- Closes integer descriptors received with recvmsg: sockets through
+-- fromfd, anything else through fdopen.
+function helper.close_fds(fds)
+  for _, fd in ipairs(fds) do
+    local s = core.fromfd(fd)
+    if s then s:close() else assert(core.fdopen(fd)):close() end
+  end
+end
+
+-- Runs a Lua chunk in a child lua5.4 that finds this tree's modules;
+-- returns the io.popen handle (its close() is true when the child
+-- succeeded). The chunk goes through a temporary file, not the shell.
+helper.LUA = os.getenv("LUA") or "lua5.4"
+function helper.run_lua(code, mode)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write("os.remove(", ("%q"):format(path), ")\n", code)
+  f:close()
+  local build = os.getenv("LUNASOCK_BUILD") or "build"
+  local cmd = ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
+               .. "%s %s"):format(build, helper.LUA, path)
+  return assert(io.popen(cmd, mode or "r"))
+end
+
+-- A to-be-closed value that closes all of its arguments (Lua 5.4 allows
+-- one <close> variable per local statement).
+function helper.closing(...)
+  local list = table.pack(...)
+  return setmetatable({}, {__close = function()
+    for i = 1, list.n do
+      if list[i] then list[i]:close() end
+    end
+  end})
+end
+
+-- A fresh private directory for unix socket paths; removed by cleanup().
+function helper.tmpdir()
+  local name = os.tmpname()
+  os.remove(name)
+  assert(os.execute("mkdir -m 700 " .. name))
+  return name
+end
+
+function helper.rmdir(dir)
+  os.execute("rm -rf '" .. dir .. "'")
+end
+
+-- The fd flags line of /proc/self/fdinfo/FD as an integer (octal there).
+function helper.fd_flags(fd)
+  local f = io.open("/proc/self/fdinfo/" .. fd)
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return tonumber(text:match("flags:%s*(%d+)"), 8)
+end
+
+helper.O_CLOEXEC = 0x80000  -- 02000000 octal, Linux
+helper.O_NONBLOCK = 0x800   -- 04000 octal, Linux
+
+return helper

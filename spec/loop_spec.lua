@@ -1,0 +1,230 @@
+-- lunasock.loop: scheduler, cosockets, timers, cancellation, errors.
+local core = require "lunasock.core"
+local loop = require "lunasock.loop"
+local helper = require "helper"
+
+-- Runs fn inside the loop with a deadline: a test that would hang fails.
+local function run(fn)
+  local guard = loop.after(helper.TIMEOUT, function()
+    loop.stop()
+    error("test deadline passed")
+  end)
+  local results = table.pack(loop.run(function()
+    local r = table.pack(fn())
+    guard:cancel()
+    return table.unpack(r, 1, r.n)
+  end))
+  guard:cancel()
+  return table.unpack(results, 1, results.n)
+end
+
+describe("lunasock.loop", function()
+  local errors
+  before_each(function()
+    errors = {}
+    loop.on_error = function(_, msg) errors[#errors + 1] = msg end
+  end)
+
+  it("run returns the main function's results", function()
+    assert.same({1, 2, 3}, {run(function() return 1, 2, 3 end)})
+  end)
+
+  it("spawn passes arguments and join returns results", function()
+    run(function()
+      local t = loop.spawn(function(a, b) return a + b, "x" end, 2, 3)
+      assert.same({5, "x"}, {t:join()})
+      assert.equal("done", t:status())
+    end)
+  end)
+
+  it("a blocking recv suspends only its task", function()
+    local order = {}
+    run(function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      local reader = loop.spawn(function()
+        order[#order + 1] = "reading"
+        local data = a:recv(10)
+        order[#order + 1] = "got " .. data
+        return data
+      end)
+      loop.spawn(function()
+        order[#order + 1] = "writing"
+        b:send("hello")
+      end)
+      assert.equal("hello", reader:join())
+    end)
+    assert.same({"reading", "writing", "got hello"}, order)
+  end)
+
+  it("runs a thousand concurrent tasks over loopback", function()
+    local done = 0
+    run(function()
+      local l <close>, port = helper.listener()
+      local server = loop.spawn(function()
+        for _ = 1, 1000 do
+          local c = assert(l:accept())
+          loop.spawn(function()
+            local data = assert(c:recv(100))
+            assert(c:send(data))
+            c:close()
+          end)
+        end
+      end)
+      local clients = {}
+      for i = 1, 1000 do
+        clients[i] = loop.spawn(function()
+          local s <close> = assert(core.socket("inet", "stream"))
+          assert(s:connect("127.0.0.1", port))
+          assert(s:send("msg" .. i))
+          assert.equal("msg" .. i, s:recv(100))
+          done = done + 1
+        end)
+      end
+      for _, t in ipairs(clients) do t:join() end
+      server:join()
+    end)
+    assert.equal(1000, done)
+    assert.same({}, errors)
+  end)
+
+  it("sleep and timers fire in order, within bounds", function()
+    local fired = {}
+    run(function()
+      local start = loop.now()
+      loop.after(0.03, function() fired[#fired + 1] = "b" end)
+      loop.after(0.01, function() fired[#fired + 1] = "a" end)
+      local late = loop.after(0.02, function() fired[#fired + 1] = "never" end)
+      assert.is_true(late:cancel())
+      assert.is_false(late:cancel())
+      loop.sleep(0.05)
+      local elapsed = loop.now() - start
+      assert.is_true(elapsed >= 0.05, "slept " .. elapsed)
+      assert.is_true(elapsed < 1, "slept " .. elapsed)
+    end)
+    assert.same({"a", "b"}, fired)
+  end)
+
+  it("a socket timeout inside a task returns ETIMEDOUT", function()
+    run(function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      a:settimeout(0.02)
+      local start = loop.now()
+      local ok, _, code = a:recv(1)
+      assert.is_nil(ok)
+      assert.equal("ETIMEDOUT", code)
+      assert.is_true(loop.now() - start >= 0.02)
+      -- the descriptor works again afterwards
+      b:send("z")
+      assert.equal("z", a:recv(1))
+    end)
+  end)
+
+  it("cancelling a waiting task releases its registration", function()
+    run(function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      local closed = false
+      local waiter = loop.spawn(function()
+        local guard <close> = setmetatable({}, {__close = function() closed = true end})
+        return a:recv(1)
+      end)
+      loop.sleep(0)  -- let it reach its wait
+      assert.equal("waiting", waiter:status())
+      assert.is_true(waiter:cancel())
+      assert.is_true(closed)
+      assert.same({nil, "cancelled"}, {waiter:join()})
+      -- another task can wait on the same descriptor now
+      local second = loop.spawn(function() return a:recv(1) end)
+      b:send("k")
+      assert.equal("k", second:join())
+    end)
+  end)
+
+  it("an error in one task is reported and the others go on", function()
+    local finished = false
+    run(function()
+      local bad = loop.spawn(function() error("boom") end)
+      local good = loop.spawn(function()
+        loop.sleep(0.01)
+        finished = true
+        return "ok"
+      end)
+      local ok, err = bad:join()
+      assert.is_nil(ok)
+      assert.matches("boom", err)
+      assert.equal("ok", good:join())
+    end)
+    assert.is_true(finished)
+    assert.equal(1, #errors)
+    assert.matches("boom", errors[1])
+    assert.matches("traceback", errors[1])
+  end)
+
+  it("closing a socket wakes the task waiting on it with EBADF", function()
+    run(function()
+      local a, b <close> = assert(core.socketpair())
+      local waiter = loop.spawn(function() return a:recv(1) end)
+      loop.sleep(0)
+      a:close()
+      local ok, _, code = waiter:join()
+      assert.is_nil(ok)
+      assert.equal("EBADF", code)
+    end)
+  end)
+
+  it("suspend and wake hand values between tasks", function()
+    run(function()
+      local sleeper = loop.spawn(function() return loop.suspend(helper.TIMEOUT) end)
+      loop.sleep(0)
+      assert.is_true(loop.wake(sleeper, "hi"))
+      assert.equal("hi", sleeper:join())
+      local timed = loop.spawn(function() return loop.suspend(0.01) end)
+      assert.is_false(timed:join())
+    end)
+  end)
+
+  it("stop ends run early", function()
+    local after = false
+    local ok, err = loop.run(function()
+      loop.stop()
+      loop.sleep(0.01)
+      after = true
+    end)
+    assert.is_nil(ok)
+    assert.equal("stopped", err)
+    assert.is_false(after)
+    -- the next run carries on with the task that was left
+    loop.run()
+    assert.is_true(after)
+  end)
+
+  it("outside the loop the same calls block with their timeout", function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    a:settimeout(0.02)
+    local _, _, code = a:recv(1)
+    assert.equal("ETIMEDOUT", code)
+    b:send("x")
+    assert.equal("x", a:recv(1))
+    local start = loop.now()
+    loop.sleep(0.02)
+    assert.is_true(loop.now() - start >= 0.02)
+  end)
+
+  it("handles 100,000 pending timers", function()
+    local count = 0
+    run(function()
+      local timers = {}
+      for i = 1, 100000 do
+        timers[i] = loop.after(10 + i * 1e-6, function() count = count + 1 end)
+      end
+      for i = 1, 100000, 2 do timers[i]:cancel() end
+      for i = 2, 100000, 2 do timers[i]:cancel() end
+      loop.after(0, function() count = count + 1 end)
+      loop.sleep(0.01)
+    end)
+    assert.equal(1, count)
+  end)
+end)

@@ -1,0 +1,133 @@
+-- lunasock (init.lua): tcp/udp/unix front.
+local lunasock = require "lunasock"
+local loop = require "lunasock.loop"
+local helper = require "helper"
+local core = lunasock.core
+
+describe("lunasock", function()
+  it("re-exports core and loop", function()
+    assert.equal(require "lunasock.core", lunasock.core)
+    assert.equal(loop, lunasock.loop)
+  end)
+
+  describe("tcp", function()
+    it("listen on port 0 and connect, outside the loop", function()
+      local l <close> = assert(lunasock.tcp.listen("127.0.0.1", 0, {timeout = helper.TIMEOUT}))
+      local _, port = l:getsockname()
+      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", port, {timeout = helper.TIMEOUT}))
+      local s <close> = assert(l:accept())
+      assert(c:send("hi"))
+      s:settimeout(helper.TIMEOUT)
+      assert.equal("hi", s:recv(2))
+      assert.equal(helper.TIMEOUT, c:gettimeout())
+    end)
+
+    it("listen on '*' is dual stack", function()
+      local l <close> = assert(lunasock.tcp.listen("*", 0, {timeout = helper.TIMEOUT}))
+      local host, port = l:getsockname()
+      assert.equal("::", host)
+      for _, addr in ipairs{"127.0.0.1", "::1"} do
+        local c <close> = assert(lunasock.tcp.connect(addr, port, {timeout = helper.TIMEOUT}))
+        local s <close> = assert(l:accept())
+        assert.is_truthy(s)
+      end
+    end)
+
+    it("connect to localhost tries every address until one answers", function()
+      -- listening on IPv4 only: ::1 (if tried first) is refused
+      local l <close> = assert(lunasock.tcp.listen("127.0.0.1", 0, {timeout = helper.TIMEOUT}))
+      local _, port = l:getsockname()
+      local c <close> = assert(lunasock.tcp.connect("localhost", port, {timeout = helper.TIMEOUT}))
+      assert.equal("127.0.0.1", (c:getpeername()))
+    end)
+
+    it("races a silent address against a live one (RFC 8305)", function()
+      -- a listener with a full accept queue drops SYNs: a silent address
+      local silent <close> = assert(core.socket("inet", "stream"))
+      assert(silent:bind("127.0.0.1", 0))
+      assert(silent:listen(0))
+      local _, silent_port = silent:getsockname()
+      -- (backlog 0: one queued connection fills it)
+      local filler <close> = assert(core.socket("inet", "stream"))
+      filler:settimeout(helper.TIMEOUT)
+      assert(filler:connect("127.0.0.1", silent_port))
+      local live <close> = assert(lunasock.tcp.listen("127.0.0.1", 0))
+      local _, live_port = live:getsockname()
+      -- the resolver answers with the silent address first
+      local real = core.getaddrinfo
+      core.getaddrinfo = function()
+        return {
+          {family = core.AF_INET, socktype = core.SOCK_STREAM, protocol = 6,
+           addr = "127.0.0.1", port = silent_port},
+          {family = core.AF_INET, socktype = core.SOCK_STREAM, protocol = 6,
+           addr = "127.0.0.1", port = live_port},
+        }
+      end
+      local start = loop.now()
+      local c, err = lunasock.tcp.connect("example.invalid", 80, {timeout = helper.TIMEOUT})
+      core.getaddrinfo = real
+      assert(c, err)
+      local elapsed = loop.now() - start
+      assert.equal(live_port, select(2, c:getpeername()))
+      assert.is_true(elapsed >= lunasock.CONNECTION_ATTEMPT_DELAY * 0.9, "took " .. elapsed)
+      assert.is_true(elapsed < 1, "took " .. elapsed)
+      c:close()
+    end)
+
+    it("connect returns the last error when every address fails", function()
+      local l, port = helper.listener()
+      l:close()
+      local c, _, code = lunasock.tcp.connect("127.0.0.1", port, {timeout = helper.TIMEOUT})
+      assert.is_nil(c)
+      assert.equal("ECONNREFUSED", code)
+    end)
+
+    it("connect works inside a loop task and suspends only it", function()
+      local l <close> = assert(lunasock.tcp.listen("127.0.0.1", 0))
+      local _, port = l:getsockname()
+      local got
+      loop.run(function()
+        local server = loop.spawn(function()
+          local s <close> = assert(l:accept())
+          got = s:recv(5)
+        end)
+        local c <close> = assert(lunasock.tcp.connect("localhost", port, {timeout = helper.TIMEOUT}))
+        assert(c:send("hello"))
+        server:join()
+      end)
+      assert.equal("hello", got)
+    end)
+  end)
+
+  describe("udp", function()
+    it("bind and connect exchange datagrams", function()
+      local srv <close> = assert(lunasock.udp.bind("127.0.0.1", 0, {timeout = helper.TIMEOUT}))
+      local _, port = srv:getsockname()
+      local cli <close> = assert(lunasock.udp.connect("127.0.0.1", port, {timeout = helper.TIMEOUT}))
+      assert(cli:send("ping"))
+      local data, host, cport = srv:recvfrom(100)
+      assert.equal("ping", data)
+      assert(srv:sendto("pong", host, cport))
+      assert.equal("pong", cli:recv(100))
+    end)
+  end)
+
+  describe("unix", function()
+    it("listen replaces a stale socket file but not a live one", function()
+      local dir = helper.tmpdir()
+      local path = dir .. "/s"
+      local first = assert(lunasock.unix.listen(path))
+      local again, _, code = lunasock.unix.listen(path)
+      assert.is_nil(again)
+      assert.equal("EADDRINUSE", code)
+      first:close()  -- the file stays behind, stale
+      local second <close> = assert(lunasock.unix.listen(path, {timeout = helper.TIMEOUT}))
+      local c <close> = assert(lunasock.unix.connect(path, {timeout = helper.TIMEOUT}))
+      local s <close> = assert(second:accept())
+      assert(c:send("u"))
+      s:settimeout(helper.TIMEOUT)
+      assert.equal("u", s:recv(1))
+      helper.rmdir(dir)
+    end)
+  end)
+end)
