@@ -53,7 +53,7 @@ DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
 
 all: $(MODULE)
 
-$(BUILD)/%.o: csrc/%.c csrc/lunasock.h
+$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -81,7 +81,7 @@ demo: deps all
 
 lint: deps
 	$(LUA) bin/lint.lua
-	luacheck --std lua54 lua spec examples bin
+	luacheck --no-color lua spec examples bin
 
 # ASan + UBSan build of the module, specs run with the runtime preloaded into
 # the (uninstrumented) interpreter. Leaks are valgrind's job (make valgrind).

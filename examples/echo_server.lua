@@ -18,9 +18,11 @@ end
 
 local server, err
 if proto == "unix" then
-  server, err = echo.serve{proto = "unix", path = assert(args[1], "usage: echo_server.lua --unix PATH")}
+  local path = assert(args[1], "usage: echo_server.lua --unix PATH")
+  server, err = echo.serve{proto = "unix", path = path}
 else
-  server, err = echo.serve{proto = proto, port = tonumber(args[1]) or 0, host = args[2] or "127.0.0.1"}
+  server, err = echo.serve{proto = proto, port = tonumber(args[1]) or 0,
+                           host = args[2] or "127.0.0.1"}
 end
 if not server then
   io.stderr:write("echo_server: ", err, "\n")

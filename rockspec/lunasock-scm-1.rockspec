@@ -29,6 +29,10 @@ build = {
       defines = {"_GNU_SOURCE"},
       libraries = {"pthread"},
     },
+    ["lunasock"] = "lua/lunasock/init.lua",
+    ["lunasock.loop"] = "lua/lunasock/loop.lua",
+    ["lunasock.stream"] = "lua/lunasock/stream.lua",
+    ["lunasock.echo"] = "lua/lunasock/echo.lua",
   },
   install = {
     bin = {},

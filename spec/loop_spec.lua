@@ -127,7 +127,7 @@ describe("lunasock.loop", function()
       local _ <close> = helper.closing(a, b)
       local closed = false
       local waiter = loop.spawn(function()
-        local guard <close> = setmetatable({}, {__close = function() closed = true end})
+        local _guard <close> = setmetatable({}, {__close = function() closed = true end})
         return a:recv(1)
       end)
       loop.sleep(0)  -- let it reach its wait
@@ -164,7 +164,7 @@ describe("lunasock.loop", function()
 
   it("closing a socket wakes the task waiting on it with EBADF", function()
     run(function()
-      local a, b <close> = assert(core.socketpair())
+      local a, _b <close> = assert(core.socketpair())
       local waiter = loop.spawn(function() return a:recv(1) end)
       loop.sleep(0)
       a:close()

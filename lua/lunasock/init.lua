@@ -151,7 +151,7 @@ end
 -- A socket of socktype bound to host, port: "*" and "::" are dual stack
 -- (IPv6 with v6only off, IPv4 where IPv6 is missing).
 local function bound(host, port, socktype, opts)
-  local family, addr = nil, host
+  local family, addr
   if host == "*" or host == "::" or host == nil then
     family, addr = core.AF_INET6, "::"
   else

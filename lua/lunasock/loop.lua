@@ -17,8 +17,7 @@ local co_create, co_resume, co_yield = coroutine.create, coroutine.resume,
                                        coroutine.yield
 local co_close, co_running = coroutine.close, coroutine.running
 local cosocket, monotime = core.cosocket, core.monotime
-local traceback, select, pack, unpack = debug.traceback, select,
-                                        table.pack, table.unpack
+local traceback, pack, unpack = debug.traceback, table.pack, table.unpack
 local error, setmetatable, type = error, setmetatable, type
 local math_type = math.type
 

@@ -170,7 +170,7 @@ function Stream:write(...)
 end
 
 -- stream:flush() -> true: writes are never held back.
-function Stream:flush()
+function Stream.flush(_)
   return true
 end
 
