@@ -32,8 +32,8 @@ endif
 # The C sources of lunasock.core; rockspec/lunasock-scm-1.rockspec lists the
 # same (make lint checks).
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
-       csrc/constants.c csrc/error.c csrc/poller.c csrc/poller_epoll.c \
-       csrc/poller_poll.c
+       csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
+       csrc/poller_epoll.c csrc/poller_poll.c
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
 
 BUILD  ?= build

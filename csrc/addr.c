@@ -335,6 +335,37 @@ static int hintfield(lua_State *L, const char *name,
   return v;
 }
 
+/* Is host an IPv4 or IPv6 literal (needing no lookup)? */
+static int isnumeric(const char *host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, host, buf) == 1 ||
+         inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* Pushes a getaddrinfo result as a list of tables {family, socktype,
+   protocol, addr, port, canonname}. */
+void lsk_pushaddrinfo(lua_State *L, const struct addrinfo *ai) {
+  int i;
+  lua_newtable(L);
+  for (i = 1; ai != NULL; ai = ai->ai_next, i++) {
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, ai->ai_family);
+    lua_setfield(L, -2, "family");
+    lua_pushinteger(L, ai->ai_socktype);
+    lua_setfield(L, -2, "socktype");
+    lua_pushinteger(L, ai->ai_protocol);
+    lua_setfield(L, -2, "protocol");
+    if (lsk_pushaddr(L, ai->ai_addr, ai->ai_addrlen) == 2)
+      lua_setfield(L, -3, "port");  /* entry, host, port */
+    lua_setfield(L, -2, "addr");
+    if (ai->ai_canonname != NULL) {
+      lua_pushstring(L, ai->ai_canonname);
+      lua_setfield(L, -2, "canonname");
+    }
+    lua_rawseti(L, -2, i);
+  }
+}
+
 /* getaddrinfo(host, service[, hints]): host "*" means the wildcard
    (NULL with AI_PASSIVE); service may be an integer port. */
 static int core_getaddrinfo(lua_State *L) {
@@ -342,8 +373,7 @@ static int core_getaddrinfo(lua_State *L) {
   const char *serv = NULL;
   char port[8];
   struct addrinfo hints, **box;
-  const struct addrinfo *ai;
-  int gai, err, i;
+  int gai, err;
   if (lua_type(L, 2) == LUA_TNUMBER) {
     snprintf(port, sizeof port, "%d", checkport(L, 2));
     serv = port;
@@ -367,29 +397,16 @@ static int core_getaddrinfo(lua_State *L) {
     hints.ai_flags |= AI_PASSIVE;
   }
   lua_settop(L, 3);
+  /* a name to look up, inside a loop task: off the loop thread */
+  if (host != NULL && !(hints.ai_flags & AI_NUMERICHOST) && !isnumeric(host)
+      && lua_isyieldable(L) && lsk_isloopthread(L))
+    return lsk_getaddrinfo_async(L, host, serv, &hints);
   box = newaibox(L);  /* 4 */
   gai = getaddrinfo(host, serv, &hints, box);
   err = errno;
   if (gai != 0)
     return lsk_pushgaierror(L, gai, err);
-  lua_newtable(L);
-  for (ai = *box, i = 1; ai != NULL; ai = ai->ai_next, i++) {
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, ai->ai_family);
-    lua_setfield(L, -2, "family");
-    lua_pushinteger(L, ai->ai_socktype);
-    lua_setfield(L, -2, "socktype");
-    lua_pushinteger(L, ai->ai_protocol);
-    lua_setfield(L, -2, "protocol");
-    if (lsk_pushaddr(L, ai->ai_addr, ai->ai_addrlen) == 2)
-      lua_setfield(L, -3, "port");  /* entry, host, port */
-    lua_setfield(L, -2, "addr");
-    if (ai->ai_canonname != NULL) {
-      lua_pushstring(L, ai->ai_canonname);
-      lua_setfield(L, -2, "canonname");
-    }
-    lua_rawseti(L, -2, i);
-  }
+  lsk_pushaddrinfo(L, *box);
   return 1;  /* the box at 4 is closed on return */
 }
 

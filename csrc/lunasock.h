@@ -101,6 +101,15 @@ int lsk_toaddr(lua_State *L, int family, int socktype, int idx,
 /* Pushes host, port (2 values) or path (1 value); returns the count. */
 int lsk_pushaddr(lua_State *L, const struct sockaddr *sa, socklen_t len);
 
+struct addrinfo;
+void lsk_pushaddrinfo(lua_State *L, const struct addrinfo *ai);
+
+/* resolver.c: getaddrinfo on a worker thread, for loop tasks. Takes the
+   arguments core.getaddrinfo parsed (stack: its 3 arguments); yields until
+   the answer is in, and returns what core.getaddrinfo returns. */
+int lsk_getaddrinfo_async(lua_State *L, const char *host, const char *serv,
+                          const struct addrinfo *hints);
+
 /* the registration arrays, assembled by core.c */
 extern const luaL_Reg lsk_socket_funcs[];    /* socket.c */
 extern const luaL_Reg lsk_socket_methods[];  /* socket.c */

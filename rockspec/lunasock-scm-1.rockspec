@@ -23,7 +23,7 @@ build = {
     ["lunasock.core"] = {
       sources = {
         "csrc/core.c", "csrc/socket.c", "csrc/io.c", "csrc/addr.c",
-        "csrc/options.c", "csrc/constants.c", "csrc/error.c",
+        "csrc/options.c", "csrc/constants.c", "csrc/error.c", "csrc/resolver.c",
         "csrc/poller.c", "csrc/poller_epoll.c", "csrc/poller_poll.c",
       },
       defines = {"_GNU_SOURCE"},

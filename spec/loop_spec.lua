@@ -227,4 +227,40 @@ describe("lunasock.loop", function()
     end)
     assert.equal(1, count)
   end)
+
+  it("resolves names off the loop thread, other tasks running meanwhile", function()
+    run(function()
+      local ticks = 0
+      local ticker = loop.spawn(function()
+        for _ = 1, 3 do loop.sleep(0); ticks = ticks + 1 end
+      end)
+      local list, err = core.getaddrinfo("localhost", "80", {socktype = core.SOCK_STREAM})
+      assert(list, err)
+      assert.is_true(#list >= 1)
+      local seen = {}
+      for _, ai in ipairs(list) do seen[ai.addr] = true end
+      assert.is_true(seen["127.0.0.1"] or seen["::1"])
+      ticker:join()
+      assert.equal(3, ticks)
+      -- errors come back the same way
+      local none, _, code = core.getaddrinfo("localhost", "no-such-service")
+      assert.is_nil(none)
+      assert.equal("EAI_SERVICE", code)
+    end)
+  end)
+
+  it("a cancelled lookup leaks no descriptor", function()
+    run(function() end)  -- the loop's own poller exists from here on
+    collectgarbage()
+    collectgarbage()
+    local before = helper.fd_count()
+    run(function()
+      local t = loop.spawn(function() return core.getaddrinfo("localhost", "80") end)
+      loop.sleep(0)
+      t:cancel()
+    end)
+    collectgarbage()
+    collectgarbage()
+    assert.equal(before, helper.fd_count())
+  end)
 end)
