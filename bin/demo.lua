@@ -1,0 +1,150 @@
+#!/usr/bin/env lua5.4
+-- make demo: a tour of lunasock on loopback, in one process. It starts
+-- servers on ephemeral ports, drives scripted clients against them as loop
+-- tasks, prints a readable transcript and exits 0 when every check passed
+-- (1 otherwise). A watchdog ends it after DEADLINE seconds.
+--
+-- Usage: lua5.4 bin/demo.lua        (make demo sets the module paths)
+local here = (arg and arg[0] or ""):match("^(.*)/bin/[^/]*$") or "."
+package.path = here .. "/lua/?.lua;" .. here .. "/lua/?/init.lua;" .. package.path
+package.cpath = (os.getenv("LUNASOCK_BUILD") or here .. "/build") .. "/?.so;" .. package.cpath
+
+local lunasock = require "lunasock"
+local loop = require "lunasock.loop"
+local stream = require "lunasock.stream"
+local echo = require "lunasock.echo"
+
+local core = lunasock.core
+local DEADLINE = 15       -- seconds for the whole tour
+local IO_TIMEOUT = 5      -- seconds for any one client call
+
+local passed, failed = 0, 0
+
+local function say(fmt, ...)
+  io.write(fmt:format(...), "\n")
+  io.flush()
+end
+
+local function check(ok, what, detail)
+  if ok then
+    passed = passed + 1
+    say("  ok    %s", what)
+  else
+    failed = failed + 1
+    say("  FAIL  %s%s", what, detail and (": " .. tostring(detail)) or "")
+  end
+  return ok
+end
+
+local function section(title)
+  say("\n== %s", title)
+end
+
+-- A stream on a fresh TCP connection, or nil, msg.
+local function connect(port)
+  local s, err = lunasock.tcp.connect("127.0.0.1", port, {timeout = IO_TIMEOUT})
+  if not s then return nil, err end
+  s:settimeout(IO_TIMEOUT)
+  return stream.new(s)
+end
+
+---------------------------------------------------------------- the core
+
+local function core_tour()
+  section("lunasock.core: the BSD socket API, 1:1")
+  local a, b = assert(core.socketpair("unix", "stream"))
+  a:settimeout(IO_TIMEOUT) b:settimeout(IO_TIMEOUT)
+  a:send("peek-a-boo")
+  local peeked = b:recv(4, core.MSG_PEEK)
+  local all = b:recv(10)
+  check(peeked == "peek" and all == "peek-a-boo",
+        ("MSG_PEEK saw %q and left it queued: recv got %q"):format(peeked, all))
+  local none, _, code = b:recv(10, core.MSG_DONTWAIT)
+  check(none == nil and code == "EAGAIN", "MSG_DONTWAIT on an empty socket: " .. tostring(code))
+  local x, y = assert(core.socketpair("unix", "stream"))
+  a:sendmsg("fd", {fds = {x}})
+  x:close()                                   -- b now holds the only copy
+  local data, info = b:recvmsg(10)
+  local passed_fd = info and info.fds and info.fds[1]
+  local got = passed_fd and core.fromfd(passed_fd)
+  if got then got:send("through a passed descriptor") end
+  y:settimeout(IO_TIMEOUT)
+  local line = y:recv(100)
+  check(data == "fd" and line == "through a passed descriptor",
+        ("SCM_RIGHTS passed a socket; fromfd(%s) sent %q"):format(passed_fd, line))
+  if got then got:close() end
+  y:close()
+  a:close()
+  b:send("x")
+  local sent, msg, ecode = b:send("after the peer closed")
+  check(sent == nil and ecode == "EPIPE", "send to a closed peer: " .. tostring(msg) .. " (" .. tostring(ecode) .. "), no SIGPIPE")
+  b:close()
+end
+
+---------------------------------------------------------------- echo
+
+local ECHO_CLIENTS, ECHO_ROUNDS = 200, 20
+
+local function echo_tour()
+  section("lunasock.echo: TCP and UDP echo servers, one task per connection")
+  local tcp = assert(echo.serve{port = 0})
+  local udp = assert(echo.serve{proto = "udp", port = 0})
+  say("  echo tcp listening on %s:%d, udp on %s:%d", tcp.host, tcp.port, udp.host, udp.port)
+
+  local t0, ok_rounds, errors = loop.now(), 0, {}
+  local tasks = {}
+  for i = 1, ECHO_CLIENTS do
+    tasks[i] = loop.spawn(function()
+      local st, err = connect(tcp.port)
+      if not st then errors[#errors + 1] = err return end
+      for r = 1, ECHO_ROUNDS do
+        local msg = ("client %d round %d"):format(i, r)
+        st:write(msg, "\n")
+        local back, rerr = st:readline()
+        if back ~= msg then errors[#errors + 1] = rerr or back break end
+        ok_rounds = ok_rounds + 1
+      end
+      st:close()
+    end)
+  end
+  for _, t in ipairs(tasks) do t:join() end
+  local dt = loop.now() - t0
+  check(ok_rounds == ECHO_CLIENTS * ECHO_ROUNDS and #errors == 0,
+        ("%d concurrent clients x %d round trips: %d echoed in %.2f s (%.0f round trips/s)")
+          :format(ECHO_CLIENTS, ECHO_ROUNDS, ok_rounds, dt, ok_rounds / dt),
+        errors[1])
+
+  local u = assert(lunasock.udp.connect("127.0.0.1", udp.port))
+  u:settimeout(IO_TIMEOUT)
+  local got = {}
+  for i = 1, 3 do
+    u:send("datagram " .. i)
+    got[#got + 1] = u:recv(100)
+  end
+  check(table.concat(got, ",") == "datagram 1,datagram 2,datagram 3",
+        "UDP echo: " .. table.concat(got, ", "))
+  u:close()
+  tcp:close()
+  udp:close()
+end
+
+---------------------------------------------------------------- main
+
+local sections = {core_tour, echo_tour}
+
+local ok, err = loop.run(function()
+  local watchdog = loop.after(DEADLINE, function()
+    failed = failed + 1
+    say("\nFAIL  the demo did not finish within %d s", DEADLINE)
+    loop.stop()
+  end)
+  for _, run in ipairs(sections) do run() end
+  watchdog:cancel()
+  return true
+end)
+if not ok then
+  failed = failed + 1
+  say("\nFAIL  %s", tostring(err))
+end
+say("\n%d checks passed, %d failed", passed, failed)
+os.exit(failed == 0 and 0 or 1)
