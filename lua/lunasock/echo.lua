@@ -15,21 +15,24 @@ local M = {}
 
 M.READ_SIZE = 65536
 
--- Sends all of data; false when the connection is gone.
-local function send_all(c, data)
-  local n = c:send(data)
+-- Sends all of data with send (the socket's method, looked up once per
+-- connection); false when the connection is gone.
+local function send_all(send, c, data)
+  local n = send(c, data)
   while n and n < #data do
     data = sub(data, n + 1)
-    n = c:send(data)
+    n = send(c, data)
   end
   return n ~= nil
 end
 
 local function echo_stream(server, c)
-  local recv, size = c.recv, M.READ_SIZE
+  local recv, send, size = c.recv, c.send, M.READ_SIZE
   while true do
     local data = recv(c, size)
-    if not data or data == "" or not send_all(c, data) then break end
+    if not data or data == "" then break end
+    local n = send(c, data)           -- all of it, nearly always
+    if n ~= #data and not (n and send_all(send, c, sub(data, n + 1))) then break end
   end
   server.conns[c] = nil
   c:close()

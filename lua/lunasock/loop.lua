@@ -126,12 +126,12 @@ end
 local function unchain(list, fd, t)
   local head = list[fd]
   if head == t then
-    list[fd] = t.chain
+    list[fd] = t.chain or nil
   else
     while head and head.chain ~= t do head = head.chain end
     if head then head.chain = t.chain end
   end
-  t.chain = nil
+  t.chain = false
 end
 
 -- Forgets whatever the task is waiting for (descriptor, timer).
@@ -139,12 +139,12 @@ local function unwait(t)
   local fd = t.waitfd
   if fd then
     unchain(t.waitdir == POLLIN and readers or writers, fd, t)
-    t.waitfd = nil
+    t.waitfd = false
     nwaiting = nwaiting - 1
   end
   if t.timer then
     timer_remove(t.timer)
-    t.timer = nil
+    t.timer = false
   end
 end
 
@@ -187,7 +187,7 @@ end
 
 local function wait_fd(t, fd, events, timeout)
   local list = events == POLLIN and readers or writers
-  t.chain = list[fd]
+  t.chain = list[fd] or false
   list[fd] = t
   t.waitfd, t.waitdir = fd, events
   nwaiting = nwaiting + 1
@@ -209,9 +209,9 @@ end
 local function handle(t, ok, a, b, c)
   current = nil
   if not ok then return fail(t, a) end
+  if math_type(a) == "integer" then return wait_fd(t, a, b, c) end  -- the usual
   if a == DONE then return finish(t, b) end
   if a == PARK then return end
-  if math_type(a) == "integer" then return wait_fd(t, a, b, c) end
   enqueue(t)  -- a plain coroutine.yield(): run again after the others
 end
 
@@ -231,7 +231,11 @@ function M.spawn(fn, ...)
   end
   local co = co_create(runner)
   cosocket(co, true)
-  local t = setmetatable({co = co, done = false}, Task)
+  -- The fields the hot path reads and writes exist from the start (false,
+  -- not nil): a missing field costs a trip through the metatable on every
+  -- read and a new hash slot on every write.
+  local t = setmetatable({co = co, done = false, start = false, chain = false,
+                          waitfd = false, waitdir = false, timer = false}, Task)
   task_of[co] = t
   alive = alive + 1
   t.start = pack(fn, ...)
@@ -305,7 +309,7 @@ function M.wake(t, value)
   t.suspended = nil
   if t.timer then
     timer_remove(t.timer)
-    t.timer = nil
+    t.timer = false
   end
   if value == nil then value = true end
   enqueue(t, value)
@@ -378,13 +382,14 @@ local function wake_list(list, fd)
   list[fd] = nil
   while t do
     local nxt = t.chain
-    t.chain, t.waitfd = nil, nil
+    t.chain, t.waitfd = false, false
     nwaiting = nwaiting - 1
     if t.timer then
       timer_remove(t.timer)
-      t.timer = nil
+      t.timer = false
     end
-    resume(t, true)
+    current = t                       -- resume(t, true), inlined: hot
+    handle(t, co_resume(t.co, true))
     t = nxt
   end
   return true
@@ -429,7 +434,7 @@ local function run_ready()
     if not t.done then
       local start = t.start
       if start and v == start then
-        t.start = nil
+        t.start = false
         current = t
         handle(t, co_resume(t.co, unpack(start, 1, start.n)))
       else
@@ -447,7 +452,7 @@ local function fire_timers()
     timer_remove(e)
     local t = e.task
     if t then
-      t.timer, t.suspended = nil, nil
+      t.timer, t.suspended = false, nil
       if t.waitfd then unwait(t) end
       enqueue(t, e.value)
     else
