@@ -41,14 +41,19 @@ OBJS    = $(SRCS:csrc/%.c=$(BUILD)/%.o)
 MODULE  = $(BUILD)/lunasock/core.so
 
 # Packages a fresh Debian 12 machine needs for everything here.
+# The specs drive real peers: nc, curl, python3 and nginx.
 DEB_PKGS = gcc make pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
-           lua-check valgrind netcat-openbsd curl
+           lua-check valgrind netcat-openbsd curl python3 nginx-light
 DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
           command -v luacheck && command -v gcc && command -v valgrind && \
-          command -v nc && command -v curl && \
+          command -v nc && command -v curl && command -v python3 && \
+          { command -v nginx || test -x /usr/sbin/nginx; } && \
           $(PKG_CONFIG) --exists $(LUA_PC)
+# make bench also measures peer libraries and drives HTTP with wrk.
+BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv
+BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
-.PHONY: all deps test lint sanitize valgrind bench examples demo install \
+.PHONY: all deps bench-deps test lint sanitize valgrind bench examples demo install \
         uninstall clean
 
 all: $(MODULE)
@@ -62,13 +67,20 @@ $(MODULE): $(OBJS)
 	$(CC) $(SHARED) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDFLAGS) $(LDLIBS)
 
 # A no-op when everything is present; otherwise installs it from Debian.
-deps:
-	@if ( $(DEPS_OK) ) >/dev/null 2>&1; then :; else \
-	  echo "make deps: installing $(DEB_PKGS)"; \
+define apt_install
+	@if ( $(1) ) >/dev/null 2>&1; then :; else \
+	  echo "make: installing $(2)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(DEB_PKGS); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(2); \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEPS_OK),$(DEB_PKGS))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_OK),$(BENCH_PKGS))
 
 test: deps all
 	$(BUSTED) $(BUSTED_FLAGS) spec
@@ -99,7 +111,7 @@ valgrind: deps all
 	  --track-fds=no --num-callers=30 --suppressions=spec/valgrind.supp \
 	  $(BUSTED) $(BUSTED_FLAGS) spec
 
-bench: deps all
+bench: bench-deps all
 	bench/run.sh
 
 install: all
