@@ -46,13 +46,16 @@ typedef struct lsk_const {
 /* Every C function of the module (functions, methods and metamethods)
    shares these upvalues (core.c): the socket metatable, for a type check
    cheaper than luaL_checkudata's lookup by name; the weak set of loop
-   task threads (io.c); and a receive buffer, false until first used. */
+   task threads (io.c); a receive buffer, false until first used; and the
+   poller metatable, for the same cheap check on every loop turn. */
 #define LSK_UV_SOCKETMT lua_upvalueindex(1)
 #define LSK_UV_TASKS lua_upvalueindex(2)
 #define LSK_UV_SCRATCH lua_upvalueindex(3)
-#define LSK_NUPVALUES 3
+#define LSK_UV_POLLERMT lua_upvalueindex(4)
+#define LSK_NUPVALUES 4
 
 /* socket.c: the userdata and its two gates (liolib style) */
+void *lsk_toclass(lua_State *L, int idx, int mt, const char *name);
 lsk_socket *lsk_tosock(lua_State *L, int idx);    /* type check only */
 lsk_socket *lsk_checkopen(lua_State *L, int idx); /* ... and open */
 lsk_socket *lsk_newsocket(lua_State *L);          /* pushes, fd = -1 */

@@ -42,7 +42,7 @@ static void pushobjs(lua_State *L) {
 }
 
 static lsk_poller *topoller(lua_State *L) {
-  return (lsk_poller *)luaL_checkudata(L, 1, LSK_POLLER);
+  return (lsk_poller *)lsk_toclass(L, 1, LSK_UV_POLLERMT, LSK_POLLER);
 }
 
 static lsk_poller *checkpoller(lua_State *L) {

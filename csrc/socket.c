@@ -104,15 +104,21 @@ static int prepare(int fd) {
   return err;
 }
 
-lsk_socket *lsk_tosock(lua_State *L, int idx) {
+/* The userdata at idx if its metatable is the one at pseudo-index mt (a
+   shared upvalue), else a type error naming the class. */
+void *lsk_toclass(lua_State *L, int idx, int mt, const char *name) {
   void *p = lua_touserdata(L, idx);
   if (p != NULL && lua_getmetatable(L, idx)) {
-    int same = lua_rawequal(L, -1, LSK_UV_SOCKETMT);
+    int same = lua_rawequal(L, -1, mt);
     lua_pop(L, 1);
-    if (same) return (lsk_socket *)p;
+    if (same) return p;
   }
-  luaL_typeerror(L, idx, LSK_SOCKET);
+  luaL_typeerror(L, idx, name);
   return NULL;
+}
+
+lsk_socket *lsk_tosock(lua_State *L, int idx) {
+  return (lsk_socket *)lsk_toclass(L, idx, LSK_UV_SOCKETMT, LSK_SOCKET);
 }
 
 lsk_socket *lsk_checkopen(lua_State *L, int idx) {

@@ -61,6 +61,9 @@ local function accept_loop(server)
     local c, _, code = l:accept()
     if c then
       backoff = 0.01
+      -- echoes go out as soon as they come in: Nagle's algorithm would
+      -- hold small replies back and halve bulk throughput
+      if server.proto == "tcp" then c:setopt("nodelay", true) end
       server.conns[c] = true
       loop.spawn(echo_stream, server, c)
     elseif code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
