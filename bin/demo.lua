@@ -77,7 +77,8 @@ local function core_tour()
   a:close()
   b:send("x")
   local sent, msg, ecode = b:send("after the peer closed")
-  check(sent == nil and ecode == "EPIPE", "send to a closed peer: " .. tostring(msg) .. " (" .. tostring(ecode) .. "), no SIGPIPE")
+  check(sent == nil and ecode == "EPIPE",
+        ("send to a closed peer: %s (%s), no SIGPIPE"):format(msg, ecode))
   b:close()
 end
 

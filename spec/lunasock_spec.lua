@@ -22,6 +22,37 @@ describe("lunasock", function()
       assert.equal(helper.TIMEOUT, c:gettimeout())
     end)
 
+    it("connect outside the loop returns once decided, whatever tasks wait", function()
+      -- a name with two addresses (::1 refused, then 127.0.0.1) makes
+      -- connect race in a private run of the loop; a task spawned before,
+      -- waiting long, must not hold that run open
+      local l <close> = assert(lunasock.tcp.listen("127.0.0.1", 0, {timeout = helper.TIMEOUT}))
+      local _, port = l:getsockname()
+      local idle <close> = assert(lunasock.tcp.listen("127.0.0.1", 0))
+      idle:settimeout(helper.TIMEOUT)
+      local waiter = loop.spawn(function() return idle:accept() end)
+      local real = core.getaddrinfo
+      core.getaddrinfo = function(host, ...)
+        if host == "two.test" then
+          local st = core.SOCK_STREAM
+          return {{family = core.AF_INET6, socktype = st, addr = "::1", port = port},
+                  {family = core.AF_INET, socktype = st, addr = "127.0.0.1", port = port}}
+        end
+        return real(host, ...)
+      end
+      local t0 = loop.now()
+      local ok, c, err = pcall(lunasock.tcp.connect, "two.test", port, {timeout = helper.TIMEOUT})
+      core.getaddrinfo = real
+      local elapsed = loop.now() - t0
+      assert.is_true(ok, c)
+      assert.is_truthy(c, err)
+      c:close()
+      assert.is_true(elapsed < helper.TIMEOUT / 2, "took " .. elapsed .. " s")
+      -- end the waiting task: closing inside a run wakes it (EBADF)
+      loop.run(function() idle:close() end)
+      assert.equal("done", waiter:status())
+    end)
+
     it("listen on '*' is dual stack", function()
       local l <close> = assert(lunasock.tcp.listen("*", 0, {timeout = helper.TIMEOUT}))
       local host, port = l:getsockname()

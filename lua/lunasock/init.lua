@@ -127,9 +127,14 @@ function M.tcp.connect(host, port, opts)
   elseif loop.running() then
     error("lunasock.tcp.connect: call it from a loop task, not from the scheduler", 2)
   else
-    -- outside the loop: a private run of the loop does the race
+    -- outside the loop: a private run of the loop does the race, and
+    -- stops it once decided (tasks spawned earlier must not keep it going)
     local ok
-    ok, s, err, code = pcall(loop.run, race, addrs, deadline)
+    ok, s, err, code = pcall(loop.run, function()
+      local r = table.pack(race(addrs, deadline))
+      loop.stop()
+      return table.unpack(r, 1, r.n)
+    end)
     if not ok then error(s, 0) end
   end
   if not s then return nil, err, code end

@@ -43,6 +43,8 @@ local nwaiting = 0            -- tasks waiting on descriptors
 local ready_t, ready_v = {}, {}  -- queue of tasks to resume, and a value
 local ready_head, ready_tail = 1, 0
 local heap, nheap = {}, 0     -- timers, a binary heap on .when
+local pending_fns = 0         -- loop.after timers not yet fired: they
+                              -- keep run() going like tasks do
 local objs, revs = {}, {}     -- reused by poller:wait
 
 ---------------------------------------------------------------- timers
@@ -109,6 +111,7 @@ Timer.__name = "lunasock.timer"
 function Timer:cancel()
   if not self.pos then return false end
   timer_remove(self)
+  if self.fn then pending_fns = pending_fns - 1 end
   return true
 end
 
@@ -350,6 +353,7 @@ function M.after(s, fn)
   if type(fn) ~= "function" then
     error("bad argument #2 to 'after' (function expected)", 2)
   end
+  pending_fns = pending_fns + 1
   return timer_add(setmetatable({when = monotime() + s, fn = fn}, Timer))
 end
 
@@ -456,6 +460,7 @@ local function fire_timers()
       if t.waitfd then unwait(t) end
       enqueue(t, e.value)
     else
+      pending_fns = pending_fns - 1
       M.spawn(e.fn)
     end
   end
@@ -479,9 +484,9 @@ function M.run(fn, ...)
   core.setclosehook(on_close)
   local wait = poller.wait
   local ok, err = pcall(function()
-    while not stopping and alive > 0 do
+    while not stopping and (alive > 0 or pending_fns > 0) do
       if ready_head <= ready_tail then run_ready() end
-      if stopping or alive == 0 then break end
+      if stopping or (alive == 0 and pending_fns == 0) then break end
       local timeout
       if ready_head <= ready_tail then
         timeout = 0
@@ -497,6 +502,13 @@ function M.run(fn, ...)
     end
   end)
   core.setclosehook(nil)
+  -- Without the hook, a descriptor closed before the next run could be
+  -- reused unseen: forget every registration (the next run registers the
+  -- waiters that remain).
+  for fd in pairs(interest) do
+    poller:remove(fd)
+    interest[fd] = nil
+  end
   running = false
   if not ok then error(err, 0) end
   if main then
