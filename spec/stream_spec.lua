@@ -72,6 +72,14 @@ describe("lunasock.stream", function()
     assert.equal("EMSGSIZE", code)
   end)
 
+  it("holds the line limit exactly, even for a line that came in one recv", function()
+    local s <close>, peer = pair({max_line = 10, chunk = 4096})
+    local _ <close> = peer
+    assert(peer:send(string.rep("b", 10) .. "\n" .. string.rep("c", 11) .. "\n"))
+    assert.equal(string.rep("b", 10), s:readline())
+    assert.same({nil, "line too long", "EMSGSIZE"}, {s:readline()})
+  end)
+
   it("times out with ETIMEDOUT and keeps the partial data", function()
     local s <close>, peer = pair()
     local _ <close> = peer

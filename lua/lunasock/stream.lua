@@ -106,6 +106,8 @@ function Stream:readuntil(delim)
     local i, j = find(self.buf, delim, from, true)
     if i then
       local pos = self.pos
+      -- exact, even when a long line came whole in one recv
+      if i - pos > self.max_line then return nil, "line too long", "EMSGSIZE" end
       self.pos = j + 1
       return sub(self.buf, pos, i - 1)
     end
