@@ -33,6 +33,7 @@ build = {
     ["lunasock.loop"] = "lua/lunasock/loop.lua",
     ["lunasock.stream"] = "lua/lunasock/stream.lua",
     ["lunasock.echo"] = "lua/lunasock/echo.lua",
+    ["lunasock.chat"] = "lua/lunasock/chat.lua",
   },
   install = {
     bin = {},
