@@ -13,6 +13,7 @@ local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
 local echo = require "lunasock.echo"
+local chat = require "lunasock.chat"
 
 local core = lunasock.core
 local DEADLINE = 15       -- seconds for the whole tour
@@ -129,9 +130,71 @@ local function echo_tour()
   udp:close()
 end
 
+---------------------------------------------------------------- chat
+
+-- A chat user: joins as nick and reads on demand; expect(pattern) returns
+-- the next line received that matches, skipping the others.
+local function chat_user(port, nick)
+  local st = assert(connect(port))
+  local user = {nick = nick, st = st}
+  function user:expect(pattern)
+    while true do
+      local line, err = self.st:readline()
+      if not line then return nil, err end
+      if line:find(pattern) then return line end
+    end
+  end
+  function user:say(text) return self.st:write(text, "\n") end
+  user:say(nick)
+  assert(user:expect("^%*%*%* you are " .. nick))
+  return user
+end
+
+local function chat_tour()
+  section("lunasock.chat: three users, a private message, a slow client dropped")
+  local server = assert(chat.serve{port = 0, max_queue = 8192, sndbuf = 4096, eol = "\n"})
+  say("  chat listening on %s:%d", server.host, server.port)
+  local alice = chat_user(server.port, "alice")
+  local bob = chat_user(server.port, "bob")
+  local carol = chat_user(server.port, "carol")
+  alice:say("hello, room")
+  local b, c = bob:expect("<alice> hello, room"), carol:expect("<alice> hello, room")
+  say("  bob   sees: %s", b) say("  carol sees: %s", c)
+  check(b and c, "a message from alice reached bob and carol")
+  bob:say("/msg carol psst, carol")
+  local p = carol:expect("^%*bob%*")
+  say("  carol sees: %s", p)
+  check(p == "*bob* psst, carol", "/msg reached only its target")
+  carol:say("/me waves")
+  check(alice:expect("^%* carol waves") ~= nil, "/me: alice sees '* carol waves'")
+  bob:say("/who")
+  local who = bob:expect("users")
+  say("  bob asks /who: %s", who)
+  check(who and who:find("alice") and who:find("carol"), "/who lists the room")
+
+  -- dave joins, then stops reading: once what is queued for him passes
+  -- max_queue the server drops him, while bob and carol, reading, stay
+  local dave = chat_user(server.port, "dave")
+  dave.st.sock:setopt("rcvbuf", 4096)
+  local watchers = {}
+  for i, u in ipairs{bob, carol} do
+    watchers[i] = loop.spawn(function() return u:expect("dave left") end)
+  end
+  for i = 1, 3000 do
+    alice:say(("flood line %d: %s"):format(i, ("x"):rep(60)))
+  end
+  local dropped = watchers[1]:join()
+  say("  bob   sees: %s", dropped)
+  check(dropped and watchers[2]:join(), "dave stopped reading and was dropped; bob and carol stayed")
+  bob:say("still here")
+  check(carol:expect("<bob> still here") ~= nil, "the room kept going after the drop")
+  for _, u in ipairs{alice, bob, carol, dave} do u.st:close() end
+  server:close()
+end
+
 ---------------------------------------------------------------- main
 
-local sections = {core_tour, echo_tour}
+local sections = {core_tour, echo_tour, chat_tour}
 
 local ok, err = loop.run(function()
   local watchdog = loop.after(DEADLINE, function()
