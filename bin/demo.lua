@@ -185,7 +185,8 @@ local function chat_tour()
   end
   local dropped = watchers[1]:join()
   say("  bob   sees: %s", dropped)
-  check(dropped and watchers[2]:join(), "dave stopped reading and was dropped; bob and carol stayed")
+  check(dropped and watchers[2]:join(),
+        "dave stopped reading and was dropped; bob and carol stayed")
   bob:say("still here")
   check(carol:expect("<bob> still here") ~= nil, "the room kept going after the drop")
   for _, u in ipairs{alice, bob, carol, dave} do u.st:close() end
