@@ -494,6 +494,10 @@ function M.run(fn, ...)
   for _, list in ipairs{readers, writers} do   -- waiters from a stopped run
     for fd, t in pairs(list) do register(fd, t.waitdir) end
   end
+  -- The hook stays after run returns: a descriptor closed between runs
+  -- (by a collected resolver job, say) must still leave the poller and
+  -- the interest table, or a new socket given its number would be taken
+  -- for registered and never wake its task.
   core.setclosehook(on_close)
   local dispatch = poller.dispatch
   local ok, err = pcall(function()
@@ -514,7 +518,6 @@ function M.run(fn, ...)
       if nheap > 0 then fire_timers() end
     end
   end)
-  core.setclosehook(nil)
   running = false
   if not ok then error(err, 0) end
   if main then
