@@ -296,34 +296,42 @@ static int poller_wait(lua_State *L) {
  * for each ready descriptor fd with revents:
  * - revents exactly POLLIN (POLLOUT) and readers[fd] (writers[fd]) a task
  *   table alone there (fields chain and timer false) whose co is a
- *   suspended coroutine: the task is unchained (list[fd] = nil, waitfd =
- *   false) and co resumed with true, as the loop would. If co yields the
- *   same wait again (fd, the same event, no time limit) while fd is still
- *   registered and nobody else waits there, the task is chained back and
- *   no Lua runs but the task's own. Otherwise on_resumed(task, ok, ...)
- *   gets what coroutine.resume would have returned (up to three values).
+ *   suspended coroutine: the task is taken off the list (list[fd] = nil)
+ *   and co resumed with true, as the loop would. If co yields the same
+ *   wait again (fd, the same event, no time limit) while fd is still
+ *   registered and nobody else waits there, the task goes back on the
+ *   list and no Lua runs but the task's own. Otherwise on_resumed(task,
+ *   ok, ...) gets what coroutine.resume would have returned (up to three
+ *   values). The task's own fields are not touched: on_resumed brings
+ *   them up to date, and while the task runs nobody looks at them.
  * - anything else: on_event(fd, revents).
  * Returns the number of events taken, or fail when the wait fails (EINTR
  * counts as 0 events). A callback that closes the poller or waits on it
  * ends the turn early; the events left are not lost, being level-
  * triggered: the next wait reports them again.
  */
-enum { D_READERS = 3, D_WRITERS, D_ONEVENT, D_ONRESUMED, D_OBJS, D_TASK };
+enum {
+  D_READERS = 3, D_WRITERS, D_ONEVENT, D_ONRESUMED, D_OBJS,
+  D_KCHAIN, D_KTIMER, D_KCO,   /* the field names, interned once per turn */
+  D_TASK                       /* the task being looked at */
+};
 
-/* Whether t[key] (t at the top) is exactly false. */
-static int isfalse(lua_State *L, const char *key) {
-  int yes = lua_getfield(L, D_TASK, key) == LUA_TBOOLEAN &&
-            !lua_toboolean(L, -1);
+/* Whether the task's field named at key is exactly false. */
+static int isfalse(lua_State *L, int key) {
+  int yes;
+  lua_pushvalue(L, key);
+  yes = lua_rawget(L, D_TASK) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
   lua_pop(L, 1);
   return yes;
 }
 
 /* The suspended coroutine of the task at D_TASK, pushed, if the task is
-   alone in its list and has no timer; else NULL. */
+   alone on its list and has no timer; else NULL. */
 static lua_State *parkedalone(lua_State *L) {
   lua_State *co;
-  if (!isfalse(L, "chain") || !isfalse(L, "timer")) return NULL;
-  if (lua_getfield(L, D_TASK, "co") != LUA_TTHREAD) return NULL;
+  if (!isfalse(L, D_KCHAIN) || !isfalse(L, D_KTIMER)) return NULL;
+  lua_pushvalue(L, D_KCO);
+  if (lua_rawget(L, D_TASK) != LUA_TTHREAD) return NULL;
   co = lua_tothread(L, -1);
   return lua_status(co) == LUA_YIELD ? co : NULL;
 }
@@ -342,8 +350,6 @@ static void wake(lua_State *L, lua_State *co, int list, int fd, int events) {
   if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
   lua_pushnil(L);
   lua_rawseti(L, list, fd);
-  lua_pushboolean(L, 0);
-  lua_setfield(L, D_TASK, "waitfd");
   lua_pushboolean(co, 1);
   status = lua_resume(co, L, 1, &nres);
   if (status == LUA_YIELD && samewait(co, nres, fd, events)
@@ -352,8 +358,6 @@ static void wake(lua_State *L, lua_State *co, int list, int fd, int events) {
     lua_pop(co, nres);
     lua_pushvalue(L, D_TASK);
     lua_rawseti(L, list, fd);
-    lua_pushinteger(L, fd);
-    lua_setfield(L, D_TASK, "waitfd");
     return;
   }
   if (status != LUA_OK && status != LUA_YIELD)
@@ -382,6 +386,9 @@ static int poller_dispatch(lua_State *L) {
   luaL_checktype(L, D_ONRESUMED, LUA_TFUNCTION);
   lua_settop(L, D_ONRESUMED);
   pushobjs(L);                                    /* D_OBJS: fd -> obj */
+  lua_pushliteral(L, "chain");
+  lua_pushliteral(L, "timer");
+  lua_pushliteral(L, "co");
   n = waitms(p, ms, &ready);
   if (n < 0) {
     if (n != -EINTR) return lsk_pusherror(L, -n, NULL);
@@ -403,13 +410,13 @@ static int poller_dispatch(lua_State *L) {
     if (co != NULL)
       wake(L, co, list, fd, ev);
     else {
-      lua_settop(L, D_OBJS);
+      lua_settop(L, D_TASK - 1);
       lua_pushvalue(L, D_ONEVENT);
       lua_pushinteger(L, fd);
       lua_pushinteger(L, ev);
       lua_call(L, 2, 0);
     }
-    lua_settop(L, D_OBJS);
+    lua_settop(L, D_TASK - 1);
   }
   lua_pushinteger(L, i);
   return 1;

@@ -504,7 +504,6 @@ local function backend_spec(backend)
       assert.equal(1, p:dispatch(T, readers, {}, on_event, on_resumed))
       assert.same({{"resumed", t, true, "done", "x"}}, calls)
       assert.is_nil(readers[fd])
-      assert.is_false(t.waitfd)
     end)
 
     it("hands a task's error to on_resumed", function()

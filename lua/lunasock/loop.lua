@@ -435,10 +435,11 @@ local function on_event(fd, ev)
   end
 end
 
--- poller:dispatch resumed t, which it had unchained as wake_list does
--- (t was alone on its descriptor, without a timer), and the task did
--- something other than wait there again.
+-- poller:dispatch resumed t, which it had taken off its list (t was
+-- alone on its descriptor, without a timer), and the task did something
+-- other than wait there again: finish what wake_list does.
 local function on_resumed(t, ok, a, b, c)
+  t.waitfd = false
   nwaiting = nwaiting - 1
   return handle(t, ok, a, b, c)
 end
