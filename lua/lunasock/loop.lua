@@ -514,8 +514,11 @@ function M.run(fn, ...)
       elseif nwaiting == 0 then
         break  -- every task is parked on another: nothing can wake them
       end
-      local n, err, code = dispatch(poller, timeout, readers, writers, on_event, on_resumed)
-      if not n then error("lunasock.loop: waiting failed: " .. err .. " (" .. code .. ")") end
+      local n, err, code = dispatch(poller, timeout, readers, writers,
+                                    on_event, on_resumed)
+      if not n then
+        error("lunasock.loop: waiting failed: " .. err .. " (" .. code .. ")")
+      end
       if nheap > 0 then fire_timers() end
     end
   end)
