@@ -111,6 +111,7 @@ static int core_poller(lua_State *L) {
   p->ops = NULL;
   p->fd = -1;
   p->count = 0;
+  p->waits = 0;
   p->state = NULL;
   luaL_setmetatable(L, LSK_POLLER);
   lua_newtable(L);
@@ -218,6 +219,7 @@ static int poller_remove(lua_State *L) {
 /* The backends take an int of milliseconds: longer waits (24.8 days and
    more) go in pieces. A piece that returns 0 has run its full length. */
 static int waitms(lsk_poller *p, double ms, const lsk_ready **ready) {
+  p->waits++;
   for (;;) {
     int piece = ms > INT_MAX ? INT_MAX : (int)ms;
     int n = p->ops->wait(p, piece, ready);
@@ -285,6 +287,141 @@ static int poller_wait(lua_State *L) {
   return 3;
 }
 
+/*
+ * dispatch(timeout, readers, writers, on_event, on_resumed) -> n
+ *
+ * One turn of lunasock.loop's scheduler with its common case in C: a
+ * connection's task parked alone on its descriptor, resumed when that is
+ * ready, which parks again on the same descriptor. Waits like wait, then
+ * for each ready descriptor fd with revents:
+ * - revents exactly POLLIN (POLLOUT) and readers[fd] (writers[fd]) a task
+ *   table alone there (fields chain and timer false) whose co is a
+ *   suspended coroutine: the task is taken off the list (list[fd] = nil)
+ *   and co resumed with true, as the loop would. If co yields the same
+ *   wait again (fd, the same event, no time limit) while fd is still
+ *   registered and nobody else waits there, the task goes back on the
+ *   list and no Lua runs but the task's own. Otherwise on_resumed(task,
+ *   ok, ...) gets what coroutine.resume would have returned (up to three
+ *   values). The task's own fields are not touched: on_resumed brings
+ *   them up to date, and while the task runs nobody looks at them.
+ * - anything else: on_event(fd, revents).
+ * Returns the number of events taken, or fail when the wait fails (EINTR
+ * counts as 0 events). A callback that closes the poller or waits on it
+ * ends the turn early; the events left are not lost, being level-
+ * triggered: the next wait reports them again.
+ */
+enum {
+  D_READERS = 3, D_WRITERS, D_ONEVENT, D_ONRESUMED, D_OBJS,
+  D_KCHAIN, D_KTIMER, D_KCO,   /* the field names, interned once per turn */
+  D_TASK                       /* the task being looked at */
+};
+
+/* Whether the task's field named at key is exactly false. */
+static int isfalse(lua_State *L, int key) {
+  int yes;
+  lua_pushvalue(L, key);
+  yes = lua_rawget(L, D_TASK) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return yes;
+}
+
+/* The suspended coroutine of the task at D_TASK, pushed, if the task is
+   alone on its list and has no timer; else NULL. */
+static lua_State *parkedalone(lua_State *L) {
+  lua_State *co;
+  if (!isfalse(L, D_KCHAIN) || !isfalse(L, D_KTIMER)) return NULL;
+  lua_pushvalue(L, D_KCO);
+  if (lua_rawget(L, D_TASK) != LUA_TTHREAD) return NULL;
+  co = lua_tothread(L, -1);
+  return lua_status(co) == LUA_YIELD ? co : NULL;
+}
+
+/* Whether co's nres values are the wait fd, events, nil (no limit). */
+static int samewait(lua_State *co, int nres, int fd, int events) {
+  return nres == 3 && lua_isinteger(co, -3) && lua_tointeger(co, -3) == fd
+         && lua_isinteger(co, -2) && lua_tointeger(co, -2) == events
+         && lua_isnil(co, -1);
+}
+
+/* Resumes the task at D_TASK, parked alone on fd in list for events; its
+   coroutine co is on top. */
+static void wake(lua_State *L, lua_State *co, int list, int fd, int events) {
+  int status, nres;
+  if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
+  lua_pushnil(L);
+  lua_rawseti(L, list, fd);
+  lua_pushboolean(co, 1);
+  status = lua_resume(co, L, 1, &nres);
+  if (status == LUA_YIELD && samewait(co, nres, fd, events)
+      && lua_rawgeti(L, D_OBJS, fd) != LUA_TNIL         /* not closed */
+      && lua_rawgeti(L, list, fd) == LUA_TNIL) {        /* nobody else */
+    lua_pop(co, nres);
+    lua_pushvalue(L, D_TASK);
+    lua_rawseti(L, list, fd);
+    return;
+  }
+  if (status != LUA_OK && status != LUA_YIELD)
+    nres = 1;                                 /* the error object */
+  else if (nres > 3) {
+    lua_pop(co, nres - 3);                    /* the loop reads three */
+    nres = 3;
+  }
+  lua_settop(L, D_TASK);
+  lua_pushvalue(L, D_ONRESUMED);
+  lua_pushvalue(L, D_TASK);
+  lua_pushboolean(L, status == LUA_OK || status == LUA_YIELD);
+  lua_xmove(co, L, nres);
+  lua_call(L, nres + 2, 0);
+}
+
+static int poller_dispatch(lua_State *L) {
+  const lsk_ready *ready = NULL;
+  lsk_poller *p = checkpoller(L);
+  double ms = checkms(L, 2);
+  unsigned waits;
+  int i, n;
+  luaL_checktype(L, D_READERS, LUA_TTABLE);
+  luaL_checktype(L, D_WRITERS, LUA_TTABLE);
+  luaL_checktype(L, D_ONEVENT, LUA_TFUNCTION);
+  luaL_checktype(L, D_ONRESUMED, LUA_TFUNCTION);
+  lua_settop(L, D_ONRESUMED);
+  pushobjs(L);                                    /* D_OBJS: fd -> obj */
+  lua_pushliteral(L, "chain");
+  lua_pushliteral(L, "timer");
+  lua_pushliteral(L, "co");
+  n = waitms(p, ms, &ready);
+  if (n < 0) {
+    if (n != -EINTR) return lsk_pusherror(L, -n, NULL);
+    n = 0;
+  }
+  waits = p->waits;
+  for (i = 0; i < n && p->ops != NULL && p->waits == waits; i++) {
+    int fd = ready[i].fd, ev = ready[i].revents;
+    int list = ev == POLLIN ? D_READERS : ev == POLLOUT ? D_WRITERS : 0;
+    lua_State *co = NULL;
+    /* No entry: a removed descriptor that a duplicate keeps (see wait). */
+    if (lua_rawgeti(L, D_OBJS, fd) == LUA_TNIL) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pop(L, 1);
+    if (list != 0 && lua_rawgeti(L, list, fd) == LUA_TTABLE)  /* D_TASK */
+      co = parkedalone(L);
+    if (co != NULL)
+      wake(L, co, list, fd, ev);
+    else {
+      lua_settop(L, D_TASK - 1);
+      lua_pushvalue(L, D_ONEVENT);
+      lua_pushinteger(L, fd);
+      lua_pushinteger(L, ev);
+      lua_call(L, 2, 0);
+    }
+    lua_settop(L, D_TASK - 1);
+  }
+  lua_pushinteger(L, i);
+  return 1;
+}
+
 static int poller_count(lua_State *L) {
   lua_pushinteger(L, checkpoller(L)->count);
   return 1;
@@ -310,6 +447,7 @@ const luaL_Reg lsk_poller_methods[] = {
   {"modify", poller_modify},
   {"remove", poller_remove},
   {"wait", poller_wait},
+  {"dispatch", poller_dispatch},
   {"count", poller_count},
   {"fileno", poller_fileno},
   {"backend", poller_backend},

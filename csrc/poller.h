@@ -31,6 +31,7 @@ typedef struct lsk_poller {
   const lsk_pollops *ops;
   int fd;        /* the epoll descriptor; -1 for poll */
   int count;     /* registered descriptors (entries in the fd -> obj table) */
+  unsigned waits;  /* waits so far: dispatch notices one made meanwhile */
   void *state;   /* the backend's own */
 } lsk_poller;
 
@@ -47,7 +48,9 @@ struct lsk_pollops {
   int (*modify)(lsk_poller *p, int fd, int events);
   void (*remove)(lsk_poller *p, int fd);  /* forgets fd, whatever happens */
   /* Waits up to ms milliseconds (-1: forever). Returns the number of
-     ready descriptors, stored in *ready until the next call, or -errno. */
+     ready descriptors, stored in *ready, or -errno. The array stays put
+     until the next wait or close: add, modify and remove leave it alone,
+     as dispatch reads it while tasks run. */
   int (*wait)(lsk_poller *p, int ms, const lsk_ready **ready);
 };
 

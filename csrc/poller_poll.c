@@ -15,13 +15,15 @@ typedef struct pollident {
 } pollident;
 
 /* The registered descriptors, packed in fds[0..n-1] in no particular
-   order, with ids[] and ready[] alongside; slot[] maps a descriptor to its
-   index, so add, modify and remove are O(1) (remove moves the last entry
-   into the hole). */
+   order, with ids[] alongside; slot[] maps a descriptor to its index, so
+   add, modify and remove are O(1) (remove moves the last entry into the
+   hole). ready[] grows in wait only, so that it stays put until the next
+   wait (poller.h). */
 typedef struct pollstate {
   struct pollfd *fds;
   pollident *ids;
   lsk_ready *ready;
+  int readycap;  /* entries in ready */
   int n, cap;
   int *slot;     /* fd -> index in fds, -1 when not registered */
   int nslot;
@@ -32,7 +34,6 @@ typedef struct pollstate {
 static int reserve(pollstate *st) {
   struct pollfd *fds;
   pollident *ids;
-  lsk_ready *ready;
   size_t cap;
   if (st->n < st->cap) return 0;
   if (st->cap > INT_MAX / 2) return LSK_NOMEM;
@@ -43,9 +44,6 @@ static int reserve(pollstate *st) {
   ids = (pollident *)realloc(st->ids, cap * sizeof *ids);
   if (ids == NULL) return LSK_NOMEM;
   st->ids = ids;
-  ready = (lsk_ready *)realloc(st->ready, cap * sizeof *ready);
-  if (ready == NULL) return LSK_NOMEM;
-  st->ready = ready;
   st->cap = (int)cap;
   return 0;
 }
@@ -142,7 +140,15 @@ static void pl_remove(lsk_poller *p, int fd) {
    wait until it is removed: it is reported like any event. */
 static int pl_wait(lsk_poller *p, int ms, const lsk_ready **ready) {
   pollstate *st = (pollstate *)p->state;
-  int i, k = 0, n = poll(st->fds, (nfds_t)st->n, ms);
+  int i, k = 0, n;
+  if (st->readycap < st->cap) {
+    lsk_ready *grown = (lsk_ready *)realloc(st->ready,
+                                            (size_t)st->cap * sizeof *grown);
+    if (grown == NULL) return -ENOMEM;
+    st->ready = grown;
+    st->readycap = st->cap;
+  }
+  n = poll(st->fds, (nfds_t)st->n, ms);
   if (n < 0) return -errno;
   for (i = 0; k < n && i < st->n; i++) {
     if (st->fds[i].revents != 0) {

@@ -455,6 +455,122 @@ local function backend_spec(backend)
     end
   end)
 
+  -- poller:dispatch, as lunasock.loop uses it: a task table parked in
+  -- readers[fd] with its coroutine yielded by a cosocket recv.
+  describe("dispatch", function()
+    local calls, readers, fd
+
+    local function on_event(...) calls[#calls + 1] = {"event", ...} end
+    local function on_resumed(...) calls[#calls + 1] = {"resumed", ...} end
+
+    -- A task whose coroutine runs body(), parked on a:recv as the loop
+    -- would park it.
+    local function park(body)
+      local co = coroutine.create(body)
+      core.cosocket(co, true)
+      local ok, wfd, events, left = coroutine.resume(co)
+      assert.is_true(ok)
+      assert.same({fd, POLLIN}, {wfd, events})
+      assert.is_nil(left)
+      local t = {co = co, chain = false, timer = false, waitfd = fd}
+      readers[fd] = t
+      return t
+    end
+
+    before_each(function()
+      calls, readers, fd = {}, {}, a:fileno()
+      assert(p:add(a, POLLIN))
+    end)
+
+    it("parks a task back without callbacks when it waits again", function()
+      local got = {}
+      local t = park(function()
+        while true do got[#got + 1] = a:recv(10) end
+      end)
+      b:send("one")
+      assert.equal(1, p:dispatch(T, readers, {}, on_event, on_resumed))
+      assert.same({"one"}, got)
+      assert.same({}, calls)
+      assert.equal(t, readers[fd])
+      assert.equal(fd, t.waitfd)
+      b:send("two")
+      assert.equal(1, p:dispatch(T, readers, {}, on_event, on_resumed))
+      assert.same({"one", "two"}, got)
+    end)
+
+    it("hands a task that returns to on_resumed, unchained", function()
+      local t = park(function() return "done", a:recv(10) end)
+      b:send("x")
+      assert.equal(1, p:dispatch(T, readers, {}, on_event, on_resumed))
+      assert.same({{"resumed", t, true, "done", "x"}}, calls)
+      assert.is_nil(readers[fd])
+    end)
+
+    it("hands a task's error to on_resumed", function()
+      local t = park(function()
+        a:recv(10)
+        error("boom", 0)
+      end)
+      b:send("x")
+      p:dispatch(T, readers, {}, on_event, on_resumed)
+      assert.same({{"resumed", t, false, "boom"}}, calls)
+      assert.equal("dead", coroutine.status(t.co))
+    end)
+
+    it("does not park back on a descriptor removed meanwhile", function()
+      local t = park(function()
+        while true do
+          a:recv(10)
+          p:remove(a)
+        end
+      end)
+      b:send("x")
+      p:dispatch(T, readers, {}, on_event, on_resumed)
+      assert.same({{"resumed", t, true, fd, POLLIN}}, calls)
+      assert.is_nil(readers[fd])
+    end)
+
+    it("leaves tasks with a timer or company, and other events, to on_event",
+       function()
+      local t = park(function() a:recv(10) end)
+      t.timer = {}
+      b:send("x")
+      p:dispatch(T, readers, {}, on_event, on_resumed)
+      t.timer, t.chain = false, {}
+      p:dispatch(T, readers, {}, on_event, on_resumed)
+      t.chain = false
+      b:close()                     -- hang-up: POLLIN with POLLHUP
+      b = nil
+      p:dispatch(T, readers, {}, on_event, on_resumed)
+      assert.equal(3, #calls)
+      assert.same({"event", fd, POLLIN}, calls[1])
+      assert.same({"event", fd, POLLIN}, calls[2])
+      assert.equal("event", calls[3][1])
+      assert.is_true(has(calls[3][3], POLLHUP))
+      assert.equal("suspended", coroutine.status(t.co))
+      assert.equal(t, readers[fd])
+    end)
+
+    it("ends the turn when a callback closes the poller", function()
+      local c, d = assert(core.socketpair())
+      local _ <close> = helper.closing(c, d)
+      assert(p:add(c, POLLIN))
+      b:send("x")
+      d:send("x")
+      assert.equal(1, p:dispatch(T, readers, {}, function() p:close() end,
+                                 on_resumed))
+      assert.has_error(function() p:dispatch(0, {}, {}, print, print) end,
+                       "attempt to use a closed poller")
+    end)
+
+    it("returns 0 when nothing is ready, and checks its arguments", function()
+      assert.equal(0, p:dispatch(0, readers, {}, on_event, on_resumed))
+      assert.has_error(function() p:dispatch(0, nil, {}, print, print) end)
+      assert.has_error(function() p:dispatch(0, {}, {}, nil, print) end)
+      assert.has_error(function() p:dispatch(0, {}, {}, print, {}) end)
+    end)
+  end)
+
   it("closes at the end of a <close> scope", function()
     local outer
     do

@@ -296,4 +296,155 @@ describe("lunasock.loop", function()
       assert.is_true(loop.now() - t0 < helper.TIMEOUT / 2)
     end)
   end)
+
+  it("regression: a descriptor closed between runs does not stay registered",
+     function()
+    local a, b = assert(core.socketpair())
+    assert.equal("x", run(function()
+      local t = loop.spawn(function() return a:recv(1) end)
+      loop.sleep(0)   -- t waits: a is registered
+      b:send("x")
+      return t:join()
+    end))
+    local fd = a:fileno()
+    a:close()   -- no loop running
+    b:close()
+    -- a new socket with the same number, waited on in the next run
+    local spare, c, d = {}
+    for _ = 1, 64 do
+      local s1, s2 = assert(core.socketpair())
+      if s1:fileno() == fd then c, d = s1, s2; break end
+      spare[#spare + 1] = s1
+      spare[#spare + 1] = s2
+    end
+    for _, s in ipairs(spare) do s:close() end
+    assert(c, "descriptor number not reused")
+    local _ <close> = helper.closing(c, d)
+    assert.equal("y", run(function()
+      local t = loop.spawn(function() return c:recv(1) end)
+      loop.spawn(function() d:send("y") end)
+      return t:join()
+    end))
+  end)
+
+  -- poller:dispatch resumes a task parked alone on its descriptor and
+  -- parks it back in C: these run tasks through that path.
+  describe("with tasks woken by the dispatcher", function()
+    -- A task echoing on a until EOF or an error; returns what recv said.
+    local function echoer(a)
+      return loop.spawn(function()
+        while true do
+          local data, err, code = a:recv(100)
+          if not data or data == "" then return data, err, code end
+          a:send(data)
+        end
+      end)
+    end
+
+    it("sees itself as the current, running task and can park", function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        local seen = {}
+        local t
+        t = loop.spawn(function()
+          for i = 1, 3 do
+            assert.equal("x", a:recv(1))
+            seen[i] = {loop.current() == t, t:status()}
+            loop.sleep(0)
+            assert.equal(i, loop.spawn(function() return i end):join())
+          end
+        end)
+        for _ = 1, 3 do
+          b:send("x")
+          loop.sleep(0.001)
+        end
+        t:join()
+        assert.same({{true, "running"}, {true, "running"}, {true, "running"}}, seen)
+      end)
+    end)
+
+    it("echoes, and closing the socket wakes it with EBADF", function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(b)
+        local t = echoer(a)
+        for i = 1, 20 do
+          b:send("m" .. i)
+          assert.equal("m" .. i, b:recv(100))
+        end
+        assert.equal("waiting", t:status())
+        a:close()
+        local ok, _, code = t:join()
+        assert.is_nil(ok)
+        assert.equal("EBADF", code)
+      end)
+    end)
+
+    it("can be cancelled, and its descriptor then serves another task", function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        local t = echoer(a)
+        for i = 1, 5 do
+          b:send("m" .. i)
+          assert.equal("m" .. i, b:recv(100))
+        end
+        assert.is_true(t:cancel())
+        assert.same({nil, "cancelled"}, {t:join()})
+        local second = loop.spawn(function() return a:recv(1) end)
+        b:send("k")
+        assert.equal("k", second:join())
+      end)
+    end)
+
+    it("reports an error raised after a wake and goes on", function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        local t = loop.spawn(function()
+          a:recv(1)
+          a:recv(1)
+          error("after two reads", 0)
+        end)
+        b:send("1")
+        loop.sleep(0.001)
+        b:send("2")
+        assert.same({nil, "after two reads"}, {t:join()})
+      end)
+      assert.equal(1, #errors)
+      assert.matches("after two reads", errors[1])
+    end)
+
+    it("wakes a task that closed its socket and waits on a new one with the same number",
+       function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(b)
+        local peer
+        local t = loop.spawn(function()
+          assert.equal("x", a:recv(1))   -- woken by the dispatcher
+          local fd = a:fileno()
+          a:close()
+          -- the lowest free number comes back, maybe after a few others
+          local spare, c = {}
+          for _ = 1, 64 do
+            local s1, s2 = assert(core.socketpair())
+            if s1:fileno() == fd then c, peer = s1, s2; break end
+            spare[#spare + 1] = s1
+            spare[#spare + 1] = s2
+          end
+          for _, s in ipairs(spare) do s:close() end
+          assert(c, "descriptor number not reused")
+          loop.spawn(function() peer:send("y") end)
+          local data = c:recv(1)          -- same number, not registered yet
+          c:close()
+          peer:close()
+          return data
+        end)
+        b:send("x")
+        assert.equal("y", t:join())
+      end)
+    end)
+  end)
 end)

@@ -11,11 +11,20 @@
 -- on them, so a connection that reads, writes and reads again costs no
 -- epoll_ctl; interest in a direction nobody waits for is dropped when an
 -- event for it arrives.
+--
+-- Each turn waits with poller:dispatch, which also does the common case
+-- in C: a task parked alone on a descriptor (no timer) is resumed there
+-- and, when it waits on the same descriptor again, parked back, with no
+-- Lua of ours running. Everything else comes back here: on_event for the
+-- other events, on_resumed for whatever such a resume returned. The task
+-- running is therefore found from the coroutine running, not from a
+-- variable the scheduler sets.
 local core = require "lunasock.core"
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume,
                                        coroutine.yield
 local co_close, co_running = coroutine.close, coroutine.running
+local co_status = coroutine.status
 local cosocket, monotime = core.cosocket, core.monotime
 local traceback, pack, unpack = debug.traceback, table.pack, table.unpack
 local error, setmetatable, type = error, setmetatable, type
@@ -34,7 +43,6 @@ local DONE, PARK = {}, {}    -- markers: a task's function returned; parked
 local poller                  -- core.poller while a loop runs
 local running = false         -- inside run()
 local stopping = false
-local current                 -- the task being resumed, or nil
 local task_of = setmetatable({}, {__mode = "k"})  -- coroutine -> task
 local alive = 0               -- tasks spawned and not ended
 local readers, writers = {}, {}  -- fd -> first waiting task (chained)
@@ -45,7 +53,6 @@ local ready_head, ready_tail = 1, 0
 local heap, nheap = {}, 0     -- timers, a binary heap on .when
 local pending_fns = 0         -- loop.after timers not yet fired: they
                               -- keep run() going like tasks do
-local objs, revs = {}, {}     -- reused by poller:wait
 
 ---------------------------------------------------------------- timers
 
@@ -120,6 +127,18 @@ end
 local Task = {}
 Task.__index = Task
 Task.__name = "lunasock.task"
+
+-- The task whose coroutine is running (nil in the scheduler, or in a
+-- plain coroutine that a task resumed: that one cannot park the task).
+local function running_task()
+  return task_of[co_running()]
+end
+
+-- Whether t's coroutine is running, or has resumed the one running.
+local function is_running(t)
+  local st = co_status(t.co)
+  return st == "running" or st == "normal"
+end
 
 local function enqueue(t, value)
   ready_tail = ready_tail + 1
@@ -210,7 +229,6 @@ end
 -- What a resume returned: the task ended (DONE and a packed table of its
 -- results), failed, or yielded a wait.
 local function handle(t, ok, a, b, c)
-  current = nil
   if not ok then return fail(t, a) end
   if math_type(a) == "integer" then return wait_fd(t, a, b, c) end  -- the usual
   if a == DONE then return finish(t, b) end
@@ -219,7 +237,6 @@ local function handle(t, ok, a, b, c)
 end
 
 local function resume(t, v)
-  current = t
   return handle(t, co_resume(t.co, v))
 end
 
@@ -251,7 +268,7 @@ end
 -- the loop it may only be called once the task has ended.
 function Task:join()
   if not self.done then
-    local me = current
+    local me = running_task()
     if me == nil then error("join: the task has not ended and no loop task is waiting", 2) end
     if me == self then error("join: a task cannot join itself", 2) end
     local joiners = self.joiners
@@ -267,7 +284,7 @@ end
 -- <close> variables are closed; joiners get nil, "cancelled".
 function Task:cancel()
   if self.done then return false end
-  if self == current then error("cancel: a task cannot cancel itself (return instead)", 2) end
+  if is_running(self) then error("cancel: a task cannot cancel itself (return instead)", 2) end
   unwait(self)
   finish(self, {n = 2, nil, "cancelled"})
   self.cancelled = true
@@ -279,24 +296,21 @@ end
 function Task:status()
   if self.cancelled then return "cancelled" end
   if self.done then return "done" end
-  if self == current then return "running" end
+  if is_running(self) then return "running" end
   if self.waitfd or self.timer then return "waiting" end
   return "ready"
 end
 
 -- loop.current() -> the task running now, or nil outside the loop
 function M.current()
-  local t = current
-  if t then return t end
-  local co = co_running()
-  return task_of[co]
+  return running_task()
 end
 
 -- loop.suspend([timeout]) -> the value given to loop.wake, or false when
 -- timeout seconds pass first. Parks the calling task: the building block
 -- for queues, conditions and races between tasks.
 function M.suspend(timeout)
-  local t = current
+  local t = running_task()
   if t == nil then error("suspend: not inside a loop task", 2) end
   if timeout then t.timer = timer_add{when = monotime() + timeout, task = t, value = false} end
   t.suspended = true
@@ -329,7 +343,7 @@ function M.sleep(s)
   if type(s) ~= "number" or s ~= s or s < 0 then
     error("bad argument #1 to 'sleep' (non-negative number expected)", 2)
   end
-  local t = current
+  local t = running_task()
   if t == nil then
     sleeper = sleeper or core.poller()
     local deadline = monotime() + s
@@ -392,40 +406,46 @@ local function wake_list(list, fd)
       timer_remove(t.timer)
       t.timer = false
     end
-    current = t                       -- resume(t, true), inlined: hot
-    handle(t, co_resume(t.co, true))
+    handle(t, co_resume(t.co, true))  -- resume(t, true), inlined: hot
     t = nxt
   end
   return true
 end
 
-local function dispatch(n)
-  for i = 1, n do
-    local fd, ev = objs[i], revs[i]
-    local idle = 0   -- directions reported with nobody waiting
-    if ev & READ_EVENTS ~= 0 and not wake_list(readers, fd) then
-      idle = idle | POLLIN
-    end
-    if ev & WRITE_EVENTS ~= 0 and not wake_list(writers, fd) then
-      idle = idle | POLLOUT
-    end
-    local want = interest[fd]
-    if want and idle ~= 0 then
-      -- level-triggered: stop asking for what nobody waits for
-      local keep = want
-      if idle & POLLIN ~= 0 and not readers[fd] then keep = keep & ~POLLIN end
-      if idle & POLLOUT ~= 0 and not writers[fd] then keep = keep & ~POLLOUT end
-      if keep ~= want then
-        if keep == 0 then
-          poller:remove(fd)
-          interest[fd] = nil
-        else
-          poller:modify(fd, keep)
-          interest[fd] = keep
-        end
+-- An event poller:dispatch left to us: wake the waiters of fd.
+local function on_event(fd, ev)
+  local idle = 0   -- directions reported with nobody waiting
+  if ev & READ_EVENTS ~= 0 and not wake_list(readers, fd) then
+    idle = idle | POLLIN
+  end
+  if ev & WRITE_EVENTS ~= 0 and not wake_list(writers, fd) then
+    idle = idle | POLLOUT
+  end
+  local want = interest[fd]
+  if want and idle ~= 0 then
+    -- level-triggered: stop asking for what nobody waits for
+    local keep = want
+    if idle & POLLIN ~= 0 and not readers[fd] then keep = keep & ~POLLIN end
+    if idle & POLLOUT ~= 0 and not writers[fd] then keep = keep & ~POLLOUT end
+    if keep ~= want then
+      if keep == 0 then
+        poller:remove(fd)
+        interest[fd] = nil
+      else
+        poller:modify(fd, keep)
+        interest[fd] = keep
       end
     end
   end
+end
+
+-- poller:dispatch resumed t, which it had taken off its list (t was
+-- alone on its descriptor, without a timer), and the task did something
+-- other than wait there again: finish what wake_list does.
+local function on_resumed(t, ok, a, b, c)
+  t.waitfd = false
+  nwaiting = nwaiting - 1
+  return handle(t, ok, a, b, c)
 end
 
 local function run_ready()
@@ -439,7 +459,6 @@ local function run_ready()
       local start = t.start
       if start and v == start then
         t.start = false
-        current = t
         handle(t, co_resume(t.co, unpack(start, 1, start.n)))
       else
         resume(t, v)
@@ -481,8 +500,12 @@ function M.run(fn, ...)
   for _, list in ipairs{readers, writers} do   -- waiters from a stopped run
     for fd, t in pairs(list) do register(fd, t.waitdir) end
   end
+  -- The hook stays after run returns: a descriptor closed between runs
+  -- (by a collected resolver job, say) must still leave the poller and
+  -- the interest table, or a new socket given its number would be taken
+  -- for registered and never wake its task.
   core.setclosehook(on_close)
-  local wait = poller.wait
+  local dispatch = poller.dispatch
   local ok, err = pcall(function()
     while not stopping and (alive > 0 or pending_fns > 0) do
       if ready_head <= ready_tail then run_ready() end
@@ -496,19 +519,14 @@ function M.run(fn, ...)
       elseif nwaiting == 0 then
         break  -- every task is parked on another: nothing can wake them
       end
-      local n = wait(poller, timeout, objs, revs)
-      if n > 0 then dispatch(n) end
+      local n, err, code = dispatch(poller, timeout, readers, writers,
+                                    on_event, on_resumed)
+      if not n then
+        error("lunasock.loop: waiting failed: " .. err .. " (" .. code .. ")")
+      end
       if nheap > 0 then fire_timers() end
     end
   end)
-  core.setclosehook(nil)
-  -- Without the hook, a descriptor closed before the next run could be
-  -- reused unseen: forget every registration (the next run registers the
-  -- waiters that remain).
-  for fd in pairs(interest) do
-    poller:remove(fd)
-    interest[fd] = nil
-  end
   running = false
   if not ok then error(err, 0) end
   if main then
