@@ -34,6 +34,7 @@ build = {
     ["lunasock.stream"] = "lua/lunasock/stream.lua",
     ["lunasock.echo"] = "lua/lunasock/echo.lua",
     ["lunasock.chat"] = "lua/lunasock/chat.lua",
+    ["lunasock.frame"] = "lua/lunasock/frame.lua",
   },
   install = {
     bin = {},
