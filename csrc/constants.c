@@ -470,6 +470,15 @@ const lsk_const lsk_constants[] = {
 #ifdef SO_BUF_LOCK
   C(SO_BUF_LOCK),
 #endif
+#ifdef SOCK_SNDBUF_LOCK
+  C(SOCK_SNDBUF_LOCK),
+#endif
+#ifdef SOCK_RCVBUF_LOCK
+  C(SOCK_RCVBUF_LOCK),
+#endif
+#ifdef SOCK_BUF_LOCK_MASK
+  C(SOCK_BUF_LOCK_MASK),
+#endif
 #ifdef SO_BUSY_POLL
   C(SO_BUSY_POLL),
 #endif
@@ -754,6 +763,15 @@ const lsk_const lsk_constants[] = {
 #endif
 #ifdef SO_TXREHASH
   C(SO_TXREHASH),
+#endif
+#ifdef SOCK_TXREHASH_DEFAULT
+  C(SOCK_TXREHASH_DEFAULT),
+#endif
+#ifdef SOCK_TXREHASH_DISABLED
+  C(SOCK_TXREHASH_DISABLED),
+#endif
+#ifdef SOCK_TXREHASH_ENABLED
+  C(SOCK_TXREHASH_ENABLED),
 #endif
 #ifdef SO_TXTIME
   C(SO_TXTIME),

@@ -491,7 +491,9 @@ static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
     }
   }
   lua_setfield(L, info, "fds");
-  lua_pushinteger(L, msg.msg_flags);
+  /* the kernel echoes the MSG_CMSG_CLOEXEC lunasock added itself: report
+     it only when the caller asked for it */
+  lua_pushinteger(L, msg.msg_flags & ~(MSG_CMSG_CLOEXEC & ~flags));
   lua_setfield(L, info, "flags");
   if (msg.msg_namelen > 0 && s->type != SOCK_STREAM) {
     int k = lsk_pushaddr(L, (struct sockaddr *)&ss, msg.msg_namelen);

@@ -231,10 +231,16 @@ static int adopt(lsk_socket *s, int fd, int family, int type, int proto) {
   return 0;
 }
 
+static int checkprotocol(lua_State *L, int idx) {
+  lua_Integer p = luaL_optinteger(L, idx, 0);
+  luaL_argcheck(L, p >= 0 && p <= INT_MAX, idx, "protocol out of range");
+  return (int)p;
+}
+
 static int core_socket(lua_State *L) {
   int family = lsk_checkfamily(L, 1);
   int type = lsk_checktype(L, 2);
-  int protocol = (int)luaL_optinteger(L, 3, 0);
+  int protocol = checkprotocol(L, 3);
   lsk_socket *s = lsk_newsocket(L);
   int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
   int err = fd < 0 ? errno : adopt(s, fd, family, type, protocol);
@@ -245,7 +251,7 @@ static int core_socket(lua_State *L) {
 static int core_socketpair(lua_State *L) {
   int family = lua_isnoneornil(L, 1) ? AF_UNIX : lsk_checkfamily(L, 1);
   int type = lua_isnoneornil(L, 2) ? SOCK_STREAM : lsk_checktype(L, 2);
-  int protocol = (int)luaL_optinteger(L, 3, 0);
+  int protocol = checkprotocol(L, 3);
   lsk_socket *a = lsk_newsocket(L);
   lsk_socket *b = lsk_newsocket(L);
   int fds[2], err;
