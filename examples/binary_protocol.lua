@@ -3,7 +3,8 @@
 -- lunasock.frame.length(">I4")) whose bodies are packed with string.pack:
 --   request  = op (B), id (>I4), operands (>d each)   op 1 = add, 2 = mul, 3 = avg
 --   response = id (>I4), status (B: 0 ok, 1 error), result (>d) | error text (s2)
--- Usage: lua5.4 examples/binary_protocol.lua   (a server and a client in one process)
+-- Usage: lua5.4 examples/binary_protocol.lua   (a server and a client in one
+--        process, on a free loopback port; then a hostile client is refused)
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
@@ -35,11 +36,16 @@ local function handle(body)
   return string.pack(">I4 B s2", id, 1, err)
 end
 
+-- One task per connection: a reply per frame until the client closes or
+-- sends something that is not a frame we accept (then it is dropped).
 local function serve(c)
   local st = stream.new(c)
   while true do
-    local body = framer:read(st)
-    if not body then break end
+    local body, err, code = framer:read(st)
+    if not body then
+      if code ~= "EOF" then print(("server: dropped a client: %s (%s)"):format(err, code)) end
+      break
+    end
     framer:write(st, handle(body))
   end
   c:close()
@@ -66,12 +72,19 @@ loop.run(function()
     local rid, status, pos = string.unpack(">I4 B", resp)
     local shown = ("%s(%s)"):format(names[op] or ("op" .. op), table.concat(xs, ", "))
     if status == 0 then
-      print(("#%d %-20s = %g   (%d-byte request, %d-byte reply)"):format(
+      print(("#%d %-20s = %-6g (%d-byte request, %d-byte reply)"):format(
         rid, shown, (string.unpack(">d", resp, pos)), #req, #resp))
     else
       print(("#%d %-20s ! %s"):format(rid, shown, (string.unpack(">s2", resp, pos))))
     end
   end
   st:close()
+
+  -- A hostile client claims a 4 GiB frame: refused from its 4-byte
+  -- header alone, before any payload is read or buffered.
+  local bad = stream.new(assert(lunasock.tcp.connect(host, port, {timeout = 5})))
+  bad:write(string.pack(">I4", 0xffffffff))
+  print("hostile client, after a 4 GiB length prefix: " .. select(2, bad:read(1)))
+  bad:close()
   l:close()
 end)
