@@ -35,9 +35,17 @@ build = {
     ["lunasock.echo"] = "lua/lunasock/echo.lua",
     ["lunasock.chat"] = "lua/lunasock/chat.lua",
     ["lunasock.frame"] = "lua/lunasock/frame.lua",
+    ["lunasock.http"] = "lua/lunasock/http/init.lua",
+    ["lunasock.http.server"] = "lua/lunasock/http/server.lua",
+    ["lunasock.http.router"] = "lua/lunasock/http/router.lua",
+    ["lunasock.http.parse"] = "lua/lunasock/http/parse.lua",
+    ["lunasock.http.body"] = "lua/lunasock/http/body.lua",
+    ["lunasock.http.static"] = "lua/lunasock/http/static.lua",
+    ["lunasock.http.client"] = "lua/lunasock/http/client.lua",
+    ["lunasock.http.url"] = "lua/lunasock/http/url.lua",
   },
   install = {
-    bin = {},
+    bin = {lunasock = "bin/lunasock"},
   },
 }
 test = {

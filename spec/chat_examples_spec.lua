@@ -113,7 +113,8 @@ describe("chat examples", function()
         -- nc: all of its input at once; the server answers in order, says
         -- bye to /quit and closes, and nc ends on that
         local out, status = run(("printf 'carol\\nhello from nc \\033[1mbold\\n/who\\n"
-          .. "/msg watcher psst\\n/quit gone\\n' | timeout %d nc 127.0.0.1 %d"):format(LIMIT, port))
+          .. "/msg watcher psst\\n/quit gone\\n' | %stimeout %d nc 127.0.0.1 %d")
+          :format(helper.TOOL, LIMIT, port))
         assert.equal(0, status, out)
         assert.truthy(out:find("*** you are carol\r\n", 1, true), out)
         assert.truthy(out:find("*** 2 users in lobby: carol, watcher\r\n", 1, true), out)

@@ -89,6 +89,12 @@ end
 -- returns the io.popen handle (its close() is true when the child
 -- succeeded). The chunk goes through a temporary file, not the shell.
 helper.LUA = os.getenv("LUA") or "lua5.4"
+
+-- The prefix for outside programs the specs drive (curl, python3, nginx,
+-- nc): they run without the sanitizer runtime that make sanitize preloads
+-- for lua5.4. Preloaded into curl, ASan deadlocks it before it starts.
+helper.TOOL = os.getenv("LD_PRELOAD") and "env -u LD_PRELOAD " or ""
+
 function helper.run_lua(code, mode)
   local path = os.tmpname()
   local f = assert(io.open(path, "w"))

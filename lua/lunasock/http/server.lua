@@ -1,0 +1,709 @@
+-- lunasock.http.server: an HTTP/1.1 server on lunasock.loop, one task per
+-- connection.
+--
+--   local srv = server.new{host = "127.0.0.1", port = 8080,
+--                          handler = function(req) return 200, nil, "hi\n" end}
+--   loop.run()
+--
+-- A handler gets the request (see lunasock.http.parse for its fields, plus
+-- the methods below) and returns status, headers, body, where body is a
+-- string, a Lua file (read to its end, or Content-Length bytes, and
+-- closed), a function returning pieces until nil, or nil. Or it streams:
+-- req:respond(status, headers) -> writer (w:write(s), w:finish()).
+--
+-- Timeouts without a timer per request: a reaper task wakes every TICK
+-- seconds, refreshes a coarse clock and shuts down connections past their
+-- deadline (idle keep-alive, or the whole head); the connection's task
+-- then wakes from its read and ends. Bodies use the socket timeout
+-- (body_timeout: the longest wait for one read or write).
+local lunasock = require "lunasock"
+local loop = require "lunasock.loop"
+local stream = require "lunasock.stream"
+local parse = require "lunasock.http.parse"
+local body = require "lunasock.http.body"
+
+local core = lunasock.core
+local find, sub, lower, format, byte = string.find, string.sub, string.lower,
+                                       string.format, string.byte
+local concat, type, pairs, tostring, setmetatable, error, xpcall, pcall =
+  table.concat, type, pairs, tostring, setmetatable, error, xpcall, pcall
+local os_time, os_date, io_type, traceback = os.time, os.date, io.type, debug.traceback
+local monotime = core.monotime
+local parse_request, REASON = parse.request, parse.REASON
+
+local M = {}
+
+M.DEFAULTS = {
+  max_request_line = 8192,      -- bytes: 414 past it
+  max_head = 32768,             -- bytes of request line and fields: 431
+  max_headers = 100,            -- fields: 431
+  max_body = 10 * 1024 * 1024,  -- bytes (false: none): 413
+  header_timeout = 10,          -- seconds for the whole head
+  idle_timeout = 60,            -- seconds between keep-alive requests
+  body_timeout = 30,            -- seconds one body read or response write may wait
+  drain = 65536,                -- unread request body drained to keep the connection
+}
+M.SERVER = "lunasock"
+
+---------------------------------------------------------------- dates
+
+local date_sec, date_str = -1, ""
+local function http_date()
+  local now = os_time()
+  if now ~= date_sec then
+    date_sec, date_str = now, os_date("!%a, %d %b %Y %H:%M:%S GMT", now)
+  end
+  return date_str
+end
+M.http_date = http_date
+
+---------------------------------------------------------------- output
+
+-- The status line (cached per status) and fixed fields.
+local status_lines = {}
+local function status_line(status)
+  local l = status_lines[status]
+  if not l then
+    local reason = REASON[status] or "Unknown"
+    l = "HTTP/1.1 " .. status .. " " .. reason .. "\r\nServer: " .. M.SERVER .. "\r\nDate: "
+    if REASON[status] then status_lines[status] = l end
+  end
+  return l
+end
+
+local function bad_field(name)
+  error("invalid response header field " .. format("%q", tostring(name)), 0)
+end
+
+-- The user's header fields as wire text, and which framing/fields it set.
+local function fields_text(headers)
+  local out, n, clen, ctype, te, conn = {}, 0, nil, false, false, nil
+  for name, value in pairs(headers) do
+    if type(name) ~= "string" or not find(name, "^[!#$%%&'*+%-.^_`|~%w]+$") then
+      bad_field(name)
+    end
+    value = tostring(value)
+    if find(value, "[%z\r\n]") then bad_field(name) end
+    local l = lower(name)
+    if l == "content-length" then clen = value
+    elseif l == "content-type" then ctype = true
+    elseif l == "transfer-encoding" then te = true
+    elseif l == "connection" then conn = lower(value)
+    end
+    n = n + 1
+    out[n] = name .. ": " .. value .. "\r\n"
+  end
+  return concat(out, "", 1, n), clen, ctype, te, conn
+end
+
+local NO_BODY = {[204] = true, [304] = true}
+
+-- Writes the response head (and a string body) for req. Returns the
+-- framing for a streamed body ("length", "chunked", "close", or "none"),
+-- or nil, msg, code when the write failed.
+local function write_head(conn, req, status, headers, str, stream_body)
+  local keep = req.keep_alive and not conn.closing
+  local extra, clen, ctype, te, cconn = "", nil, false, false, nil
+  if headers then extra, clen, ctype, te, cconn = fields_text(headers) end
+  if cconn and parse.has_token(cconn, "close") then keep = false end
+  local framing
+  local no_body = NO_BODY[status] or status < 200
+  if no_body then
+    framing = "none"
+    if clen then error("a " .. status .. " response has no Content-Length", 0) end
+  elseif stream_body then
+    if clen then framing = "length"
+    elseif te then error("set Transfer-Encoding by returning a function body instead", 0)
+    elseif req.version == "1.1" then
+      framing = "chunked"
+      extra = extra .. "Transfer-Encoding: chunked\r\n"
+    else framing = "close"; keep = false
+    end
+  else
+    str = str or ""
+    if not clen then extra = extra .. "Content-Length: " .. #str .. "\r\n" end
+    framing = "none"
+  end
+  if not ctype and not no_body and (stream_body or str ~= "") then
+    extra = extra .. "Content-Type: text/plain; charset=utf-8\r\n"
+  end
+  if not keep then
+    conn.closing = true
+    if not cconn then extra = extra .. "Connection: close\r\n" end
+  elseif req.version == "1.0" and not cconn then
+    extra = extra .. "Connection: keep-alive\r\n"
+  end
+  if req.method == "HEAD" or no_body then str = "" end
+  local ok, err, code = conn.stream:write(status_line(status) .. http_date() .. "\r\n"
+                                         .. extra .. "\r\n" .. (str or ""))
+  req.status = status
+  if not ok then return nil, err, code end
+  if req.method == "HEAD" then framing = "none" end
+  return framing
+end
+
+---------------------------------------------------------------- writers
+
+local Writer = {__name = "lunasock.http.writer"}
+Writer.__index = Writer
+
+-- writer:write(piece) -> true, or nil, msg, code
+function Writer:write(piece)
+  if self.finished then error("write after finish", 2) end
+  if piece == nil or piece == "" then return true end
+  piece = tostring(piece)
+  self.sent = self.sent + #piece
+  local f = self.framing
+  if f == "none" then return true end
+  if f == "chunked" then return self.chunked:write(piece) end
+  return self.stream:write(piece)
+end
+
+-- writer:finish([trailers]) -> true, or nil, msg, code
+function Writer:finish(trailers)
+  if self.finished then return true end
+  self.finished = true
+  if self.framing == "chunked" then return self.chunked:finish(trailers) end
+  return true
+end
+
+local function new_writer(conn, framing)
+  local w = setmetatable({stream = conn.stream, framing = framing, sent = 0,
+                          finished = false}, Writer)
+  if framing == "chunked" then w.chunked = body.chunked_writer(conn.stream) end
+  return w
+end
+
+---------------------------------------------------------------- requests
+
+local Request = {__name = "lunasock.http.request"}
+local methods = {}
+
+function Request.__index(req, k)
+  local m = methods[k]
+  if m then return m end
+  if k == "query" then
+    local q = parse.query(req.query_string)
+    req.query = q
+    return q
+  end
+end
+
+local EMPTY = setmetatable({}, {__call = function() return nil end})
+
+-- req:body_reader() -> a body reader (lunasock.http.body); sends
+-- "100 Continue" first when the client asked for it.
+function methods.body_reader(req)
+  local r = req.reader
+  if r then return r end
+  local conn = req.conn
+  if req.expect_continue and not req.continued then
+    req.continued = true
+    conn.stream:write("HTTP/1.1 100 Continue\r\n\r\n")
+  end
+  if req.chunked then
+    r = body.chunked(conn.stream, {max_body = conn.server.opts.max_body})
+  elseif req.length > 0 then
+    r = body.fixed(conn.stream, req.length)
+  else
+    r = EMPTY
+  end
+  req.reader = r
+  return r
+end
+
+local function conn_max(req)
+  return req.conn.server.opts.max_body or nil
+end
+
+-- req:read_body([max]) -> the whole body, or nil, msg, code
+function methods.read_body(req, max)
+  local b = req.body
+  if b then return b end
+  if not req.chunked and req.length == 0 then
+    req.body = ""
+    return ""
+  end
+  local err, code
+  b, err, code = body.readall(methods.body_reader(req), max or conn_max(req))
+  if not b then
+    req.body_error = code
+    return nil, err, code
+  end
+  req.body = b
+  return b
+end
+
+-- req:respond(status[, headers]) -> writer: starts a streamed response.
+-- Without a Content-Length it is chunked (HTTP/1.1) or ends with the
+-- connection (HTTP/1.0).
+function methods.respond(req, status, headers)
+  if req.responded then error("respond: the response has already started", 2) end
+  if math.type(status) ~= "integer" or status < 200 or status > 999 then
+    error("bad argument #1 to 'respond' (status 200-999 expected)", 2)
+  end
+  req.responded = true
+  local framing, err, code = write_head(req.conn, req, status, headers, nil, true)
+  if not framing then
+    req.conn.closing = true
+    local w = new_writer(req.conn, "none")
+    w.error = {err, code}
+    return w
+  end
+  local w = new_writer(req.conn, framing)
+  req.writer = w
+  return w
+end
+
+-- req:header(name) -> the field's value (any case)
+function methods.header(req, name)
+  return req.headers[name]
+end
+
+---------------------------------------------------------------- connections
+
+local function log_error(server, msg)
+  local f = server.opts.on_error
+  if f then
+    pcall(f, msg)
+  else
+    io.stderr:write("lunasock.http: ", msg, "\n")
+    io.stderr:flush()
+  end
+end
+
+local function access_log(server, req, status, bytes)
+  local log = server.opts.access_log
+  if type(log) == "function" then
+    pcall(log, req, status, bytes)
+  else
+    local f = io_type(log) == "file" and log or io.stderr
+    f:write(format('%s - - [%s] "%s %s HTTP/%s" %d %s\n', req.peer or "-",
+                   os_date("!%d/%b/%Y:%H:%M:%S +0000"), req.method, req.target,
+                   req.version, status, bytes and tostring(bytes) or "-"))
+    f:flush()
+  end
+end
+
+-- Closes after an error without losing the response to a reset: stop
+-- writing, read what the client still sends (bounded), then close.
+local function linger_close(conn)
+  local sock = conn.sock
+  if core.type(sock) ~= "socket" then return end
+  sock:shutdown("w")
+  sock:settimeout(1)
+  local got = 0
+  while got < 262144 do
+    local data = sock:recv(16384)
+    if not data or data == "" then break end
+    got = got + #data
+  end
+  sock:close()
+end
+
+local function send_error(conn, status, why, version)
+  local text = (REASON[status] or "Error") .. ": " .. (why or "") .. "\n"
+  conn.stream:write(status_line(status) .. http_date()
+                    .. "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+                    .. #text .. "\r\nConnection: close\r\n\r\n" .. text)
+  if conn.server.opts.access_log then
+    access_log(conn.server, {method = "-", target = "-", version = version or "1.1",
+                             peer = conn.peer}, status, #text)
+  end
+  conn.closing = true
+end
+
+local function handler_traceback(msg)
+  return traceback(type(msg) == "string" and msg or tostring(msg), 2)
+end
+
+-- Streams a function or file body with the given framing.
+local function send_stream(conn, framing, src, clen)
+  local w = new_writer(conn, framing)
+  local is_file = io_type(src) == "file"
+  local left = clen and math.tointeger(tonumber(clen))
+  local ok, err, code = true, nil, nil
+  while true do
+    local piece
+    if is_file then
+      local n = left and (left < 65536 and left or 65536) or 65536
+      if n == 0 then break end
+      piece = src:read(n)
+    else
+      piece = src()
+    end
+    if piece == nil then break end
+    if left then left = left - #piece end
+    ok, err, code = w:write(piece)
+    if not ok then break end
+  end
+  if is_file then src:close() end
+  if ok then ok, err, code = w:finish() end
+  if not ok then conn.closing = true end
+  if left and left ~= 0 then conn.closing = true end   -- short body: the framing is broken
+  return w.sent, err, code
+end
+
+-- One request: run the handler and send what it returns.
+local function respond(conn, req)
+  local server = conn.server
+  local ok, status, headers, res_body = xpcall(server.handler, handler_traceback, req)
+  if not ok then
+    log_error(server, "handler error: " .. tostring(status))
+    if req.responded then conn.closing = true return 500 end
+    status, headers, res_body = 500, nil, "Internal Server Error\n"
+    conn.closing = true
+  end
+  if req.responded then
+    local w = req.writer
+    if w and not w.finished then
+      local fok = w:finish()
+      if not fok then conn.closing = true end
+    end
+    if not w or (w.framing == "close") then conn.closing = true end
+    return req.status, w and w.sent
+  end
+  if req.body_error then
+    local code = req.body_error
+    status, headers = code == "EMSGSIZE" and 413 or code == "ETIMEDOUT" and 408 or 400, nil
+    res_body = (REASON[status]) .. "\n"
+    conn.closing = true
+    if code == "closed" then return nil end
+  end
+  local t = type(status)
+  if t == "table" then
+    status, headers, res_body = status.status or 200, status.headers, status.body
+  elseif t == "string" then
+    status, headers, res_body = 200, nil, status
+  elseif status == nil then
+    log_error(server, "handler returned no response for " .. req.method .. " " .. req.target)
+    status, headers, res_body = 500, nil, "Internal Server Error\n"
+  end
+  if math.type(status) ~= "integer" or status < 100 or status > 999 then
+    log_error(server, "handler returned an invalid status: " .. tostring(status))
+    status, headers, res_body = 500, nil, "Internal Server Error\n"
+  end
+  local bt = type(res_body)
+  local ok2, framing, err = pcall(write_head, conn, req, status, headers,
+                                  bt == "string" and res_body or nil,
+                                  bt == "function" or io_type(res_body) == "file")
+  if not ok2 then
+    log_error(server, "bad response: " .. tostring(framing))
+    if io_type(res_body) == "file" then res_body:close() end
+    send_error(conn, 500, "bad response")
+    return 500
+  end
+  if not framing then
+    if io_type(res_body) == "file" then res_body:close() end
+    conn.closing = true
+    return status, nil, err
+  end
+  if bt == "function" or io_type(res_body) == "file" then
+    if framing == "none" then
+      if io_type(res_body) == "file" then res_body:close() end
+      return status, 0
+    end
+    local clen = headers and (headers["Content-Length"] or headers["content-length"])
+    return status, send_stream(conn, framing, res_body, clen)
+  end
+  return status, bt == "string" and #res_body or 0
+end
+
+-- After the response: what is left of the request body is read and
+-- dropped (up to opts.drain bytes) so that the next request can be
+-- found; otherwise the connection closes.
+local function finish_body(conn, req)
+  if not req.chunked and req.length == 0 then return end
+  local r = req.reader
+  if r and (r.done or r == EMPTY) then return end
+  if (r and r.error) or (req.expect_continue and not req.continued) then
+    conn.closing = true
+    return
+  end
+  if not req.chunked and req.length > conn.server.opts.drain then
+    conn.closing = true
+    return
+  end
+  r = methods.body_reader(req)
+  local got, limit = 0, conn.server.opts.drain
+  while true do
+    local piece = r()
+    if not piece then
+      if r.error then conn.closing = true end
+      return
+    end
+    got = got + #piece
+    if got > limit then conn.closing = true return end
+  end
+end
+
+-- The head of the next request: nil when the connection should close.
+local function read_head(conn)
+  local st, server = conn.stream, conn.server
+  while true do
+    local head, _, code, partial = st:readuntil("\r\n\r\n")
+    if head then
+      if head ~= "" then
+        if byte(head, 1) == 13 then   -- empty lines before the request
+          while sub(head, 1, 2) == "\r\n" do head = sub(head, 3) end
+        end
+        return head
+      end
+    else
+      if code == "EMSGSIZE" then
+        local got = st:read() or ""
+        local opts = server.opts
+        local le = find(got, "\r\n", 1, true)
+        if not le or le > opts.max_request_line + 1 then
+          send_error(conn, 414, "request line too long")
+        else
+          send_error(conn, 431, "request head too large")
+        end
+      elseif conn.timed_out and partial and partial ~= "" and not find(partial, "^[\r\n]*$") then
+        send_error(conn, 408, "request head not received in time")
+      end
+      return nil
+    end
+  end
+end
+
+local function serve_conn(server, sock, peer)
+  local opts = server.opts
+  local st = stream.new(sock)
+  st.max_line = opts.max_head
+  local conn = {server = server, sock = sock, stream = st, peer = peer,
+                deadline = server.now + opts.header_timeout, waiting = true,
+                closing = false, timed_out = false}
+  server.conns[sock] = conn
+  local body_timeout, idle = opts.body_timeout, opts.idle_timeout
+  local log = opts.access_log
+  local first = true
+  while true do
+    if not first then
+      conn.deadline = server.now + idle
+      conn.waiting = true
+    end
+    first = false
+    local head = read_head(conn)
+    if not head then break end
+    conn.deadline, conn.waiting = false, false
+    local req, status, why = parse_request(head, opts)
+    if not req then
+      send_error(conn, status, why)
+      break
+    end
+    req.conn, req.peer = conn, peer
+    setmetatable(req, Request)
+    sock:settimeout(body_timeout)
+    local rstatus, bytes = respond(conn, req)
+    if log and rstatus then access_log(server, req, rstatus, bytes) end
+    if not conn.closing then finish_body(conn, req) end
+    if conn.closing or server.closed then break end
+    sock:settimeout(nil)
+  end
+  server.conns[sock] = nil
+  if conn.closing then linger_close(conn) elseif core.type(sock) == "socket" then sock:close() end
+end
+
+---------------------------------------------------------------- servers
+
+local Server = {}
+Server.__index = Server
+Server.__name = "lunasock.http.server"
+
+local function accept_loop(server)
+  local l, backoff = server.sock, 0.01
+  while true do
+    local c, host, code = l:accept()
+    if c then
+      backoff = 0.01
+      c:setopt("nodelay", true)
+      loop.spawn(serve_conn, server, c, host)
+    elseif code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
+      loop.sleep(backoff)
+      backoff = backoff < 0.5 and backoff * 2 or 0.5
+    elseif core.type(l) ~= "socket" then
+      return
+    end
+  end
+end
+
+-- The reaper: a coarse clock and the head/idle deadlines.
+local function reaper(server)
+  local tick = server.tick
+  local header_timeout = server.opts.header_timeout
+  while not server.closed do
+    loop.sleep(tick)
+    local now = monotime()
+    server.now = now
+    for sock, conn in pairs(server.conns) do
+      if conn.waiting and conn.deadline then
+        if conn.deadline <= now then
+          conn.timed_out, conn.deadline = true, false
+          if core.type(sock) == "socket" then sock:shutdown("r") end
+        elseif conn.stream:buffered() > 0 and not conn.head_started then
+          -- bytes of a request have come: the head deadline applies
+          conn.head_started = true
+          local d = now + header_timeout
+          if d < conn.deadline then conn.deadline = d end
+        end
+      end
+      if not conn.waiting then conn.head_started = false end
+    end
+  end
+end
+
+-- server:close(): stops accepting and closes every connection.
+function Server:close()
+  if self.closed then return end
+  self.closed = true
+  self.sock:close()
+  for sock in pairs(self.conns) do sock:close() end
+  self.conns = {}
+  if self.reaper_task then self.reaper_task:cancel() end
+  if self.on_close then self.on_close() end
+end
+Server.__close = Server.close
+
+local function check_limits(opts)
+  local o = {}
+  for k, v in pairs(M.DEFAULTS) do o[k] = v end
+  for k, v in pairs(opts) do o[k] = v end
+  for _, k in ipairs{"max_request_line", "max_head", "max_headers", "drain"} do
+    if math.type(o[k]) ~= "integer" or o[k] < 1 then
+      error(("http.server: %s must be a positive integer"):format(k), 3)
+    end
+  end
+  if o.max_body ~= false and (math.type(o.max_body) ~= "integer" or o.max_body < 0) then
+    error("http.server: max_body must be a non-negative integer or false", 3)
+  end
+  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout"} do
+    if type(o[k]) ~= "number" or o[k] ~= o[k] or o[k] <= 0 then
+      error(("http.server: %s must be a positive number of seconds"):format(k), 3)
+    end
+  end
+  return o
+end
+
+-- server.new{host = "127.0.0.1", port = 0, handler = fn | router,
+-- root = DIR, limits and timeouts (M.DEFAULTS), access_log = true | file |
+-- fn(req, status, bytes), on_error = fn(msg), methods = set, workers = N,
+-- backlog} -> server (fields host, port, sock; close()), or nil, msg, code.
+function M.new(opts)
+  if type(opts) ~= "table" then error("bad argument #1 to 'server' (table expected)", 2) end
+  local handler = opts.handler
+  if opts.root then
+    local static = require "lunasock.http.static"
+    local files = static.handler(opts.root, opts)
+    if handler then
+      local h = handler
+      handler = function(req)
+        local s, hd, b = h(req)
+        if s == 404 and not req.responded then return files(req) end
+        return s, hd, b
+      end
+    else
+      handler = files
+    end
+  end
+  if handler == nil then error("http.server: a handler or a root is needed", 2) end
+  local o = check_limits(opts)
+  local workers = opts.workers or 1
+  if math.type(workers) ~= "integer" or workers < 1 then
+    error("http.server: workers must be a positive integer", 2)
+  end
+  if workers > 1 then return M.start_workers(o, handler, workers) end
+  local sock, err, code = lunasock.tcp.listen(o.host or "127.0.0.1", o.port or 0,
+                                              {backlog = o.backlog, reuseport = o.reuseport})
+  if not sock then return nil, err, code end
+  return M.serve_socket(sock, o, handler)
+end
+
+-- Serves on an already listening socket (used by new and by workers).
+function M.serve_socket(sock, o, handler)
+  local smallest = math.min(o.header_timeout, o.idle_timeout)
+  local server = setmetatable({sock = sock, opts = o, handler = handler, conns = {},
+                               now = monotime(), closed = false,
+                               tick = math.min(0.5, smallest / 4)}, Server)
+  server.host, server.port = sock:getsockname()
+  server.task = loop.spawn(accept_loop, server)
+  server.reaper_task = loop.spawn(reaper, server)
+  return server
+end
+
+---------------------------------------------------------------- workers
+
+-- workers = N: N processes, each with its own listening socket on the same
+-- port (SO_REUSEPORT) and its own loop; the parent supervises. This needs
+-- process calls the core does not have yet (core.fork, core.waitpid,
+-- core.kill); without them it returns nil, msg, "ENOSYS". Call it before
+-- any loop.run in the process: a child must not inherit a running loop.
+local Workers = {__name = "lunasock.http.workers"}
+Workers.__index = Workers
+
+local function spawn_worker(self)
+  local pid, err, code = core.fork()
+  if not pid then return nil, err, code end
+  if pid == 0 then
+    self.sock:close()
+    local ok = pcall(function()
+      local l = assert(lunasock.tcp.listen(self.host, self.port,
+                                           {backlog = self.opts.backlog, reuseport = true}))
+      M.serve_socket(l, self.opts, self.handler)
+      loop.run()
+    end)
+    os.exit(ok and 0 or 1)
+  end
+  self.pids[pid] = true
+  return pid
+end
+
+-- workers:supervise(): blocks, restarting workers that die, until close().
+function Workers:supervise()
+  while not self.closed do
+    local pid = core.waitpid(-1)
+    if not pid then break end
+    if self.pids[pid] then
+      self.pids[pid] = nil
+      if not self.closed then spawn_worker(self) end
+    end
+  end
+end
+
+function Workers:close()
+  if self.closed then return end
+  self.closed = true
+  for pid in pairs(self.pids) do core.kill(pid, "TERM") end
+  for pid in pairs(self.pids) do core.waitpid(pid) end
+  self.pids = {}
+  self.sock:close()
+end
+Workers.__close = Workers.close
+
+function M.start_workers(o, handler, n)
+  if not (core.fork and core.waitpid and core.kill) then
+    return nil, "workers > 1 needs core.fork, core.waitpid and core.kill, "
+                .. "which this build of lunasock.core lacks", "ENOSYS"
+  end
+  -- the parent holds the port (bound, not listening, SO_REUSEPORT) so
+  -- that port 0 resolves once and every worker joins the same group
+  local s, err, code = core.socket(o.host and find(o.host, ":", 1, true) and "inet6" or "inet",
+                                   "stream")
+  if not s then return nil, err, code end
+  s:setopt("reuseaddr", true)
+  s:setopt("reuseport", true)
+  local ok
+  ok, err, code = s:bind(o.host or "127.0.0.1", o.port or 0)
+  if not ok then s:close() return nil, err, code end
+  local self = setmetatable({sock = s, opts = o, handler = handler, pids = {},
+                             closed = false}, Workers)
+  self.host, self.port = s:getsockname()
+  for _ = 1, n do
+    local pid, e, c = spawn_worker(self)
+    if not pid then self:close() return nil, e, c end
+  end
+  return self
+end
+
+M.Request, M.Writer = Request, Writer
+return M

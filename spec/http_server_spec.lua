@@ -1,0 +1,467 @@
+-- lunasock.http.server, router and static files over real sockets on
+-- loopback. Each test runs a server and its clients as tasks of one loop
+-- run, bounded by helper.TIMEOUT.
+local helper = require "helper"
+local core = require "lunasock.core"
+local loop = require "lunasock.loop"
+local stream = require "lunasock.stream"
+local http = require "lunasock.http"
+local body = require "lunasock.http.body"
+
+local TIMEOUT = helper.TIMEOUT
+
+-- Runs fn(server) as a loop task with a server on opts; errors propagate.
+local function with_server(opts, fn)
+  local result
+  local guard = loop.after(TIMEOUT * 2, function() loop.stop() end)
+  loop.run(function()
+    local srv = assert(http.server(opts))
+    result = table.pack(pcall(fn, srv))
+    srv:close()
+    guard:cancel()
+  end)
+  assert(result, "the test did not finish in time")
+  if not result[1] then error(result[2], 0) end
+end
+
+local function connect(srv)
+  local s = assert(core.socket("inet", "stream"))
+  s:settimeout(TIMEOUT)
+  assert(s:connect("127.0.0.1", srv.port))
+  return s, stream.new(s)
+end
+
+-- Reads one response: status, headers (lower-case), body (nil for HEAD).
+local function read_response(st, head_only)
+  local line, err = st:readline()
+  if not line then return nil, err end
+  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
+  local headers = {}
+  while true do
+    local l = assert(st:readline())
+    if l == "" then break end
+    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
+    headers[k:lower()] = v
+  end
+  local b
+  if head_only or status == 204 or status == 304 or (status >= 100 and status < 200) then
+    b = nil
+  elseif headers["transfer-encoding"] then
+    local r = body.chunked(st)
+    b = assert(body.readall(r))
+    headers.trailers = r.trailers
+  elseif headers["content-length"] then
+    b = assert(body.readall(body.fixed(st, tonumber(headers["content-length"]))))
+  else
+    b = st:readall()
+  end
+  return status, headers, b
+end
+
+-- true when the server closed the connection (EOF within TIMEOUT)
+local function closed(s)
+  local data = s:recv(1024)
+  while data and data ~= "" do data = s:recv(1024) end
+  return data == ""
+end
+
+local function app()
+  local r = http.router()
+  r:get("/", function() return 200, nil, "hello world" end)
+  r:post("/echo", function(req)
+    local b, err, code = req:read_body()
+    if not b then return 400, nil, err .. code end
+    return 200, {["X-Trailer"] = req.reader and req.reader.trailers
+                   and req.reader.trailers["x-sum"] or "-"}, b
+  end)
+  r:get("/hello/:name", function(req) return 200, nil, "hello " .. req.params.name end)
+  r:get("/files/*path", function(req) return 200, nil, req.params.path end)
+  r:get("/query", function(req)
+    local q = req.query
+    return 200, nil, (q.a or "-") .. "|" .. (type(q.b) == "table" and table.concat(q.b, ",") or "-")
+  end)
+  r:get("/stream", function(req)
+    local w = req:respond(200, {["Content-Type"] = "text/plain"})
+    for i = 1, 3 do w:write("part" .. i .. "\n") end
+  end)
+  r:get("/iter", function()
+    local i = 0
+    return 200, nil, function() i = i + 1 if i <= 2 then return "p" .. i end end
+  end)
+  r:get("/fail", function() error("boom") end)
+  r:get("/path", function(req) return 200, nil, req.path end)
+  r:add({"PUT", "DELETE"}, "/thing", function(req) return 200, nil, req.method end)
+  return r
+end
+
+describe("lunasock.http.server", function()
+  it("answers GET / and keeps the connection alive", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      for _ = 1, 3 do
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local status, h, b = read_response(st)
+        assert.are.equal(200, status)
+        assert.are.equal("hello world", b)
+        assert.is_nil(h.connection)
+        assert.is_string(h.date)
+      end
+    end)
+  end)
+
+  it("answers pipelined requests in order", function()
+    with_server({handler = app()}, function(srv)
+      local s <close>, st = connect(srv)
+      local reqs = {}
+      for i = 1, 5 do reqs[i] = "GET /hello/n" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n" end
+      reqs[6] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+      reqs[7] = "GET /hello/last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+      assert(st:write(table.concat(reqs)))
+      for i = 1, 5 do
+        local _, _, b = read_response(st)
+        assert.are.equal("hello n" .. i, b)
+      end
+      assert.are.equal("abc", select(3, read_response(st)))
+      local _, h, b = read_response(st)
+      assert.are.equal("hello last", b)
+      assert.are.equal("close", h.connection)
+      assert.is_true(closed(s))
+    end)
+  end)
+
+  it("closes HTTP/1.0 connections unless asked to keep them", function()
+    with_server({handler = app()}, function(srv)
+      local s <close>, st = connect(srv)
+      assert(st:write("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
+      local _, h, b = read_response(st)
+      assert.are.equal("hello world", b)
+      assert.are.equal("keep-alive", h.connection)
+      assert(st:write("GET / HTTP/1.0\r\n\r\n"))
+      _, h, b = read_response(st)
+      assert.are.equal("hello world", b)
+      assert.are.equal("close", h.connection)
+      assert.is_true(closed(s))
+    end)
+  end)
+
+  it("sends no body for HEAD but the length of GET's", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, h = read_response(st, true)
+      assert.are.equal(200, status)
+      assert.are.equal("11", h["content-length"])
+      local _, _, b = read_response(st)   -- the next response follows at once
+      assert.are.equal("hello world", b)
+    end)
+  end)
+
+  it("sends 100 Continue when the handler reads the body", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                      .. "Expect: 100-continue\r\n\r\n"))
+      assert.are.equal(100, (read_response(st)))
+      assert(st:write("data"))
+      local status, _, b = read_response(st)
+      assert.are.equal(200, status)
+      assert.are.equal("data", b)
+    end)
+  end)
+
+  it("reads chunked bodies with extensions and trailers", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      .. "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n"
+                      .. "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, h, b = read_response(st)
+      assert.are.equal(200, status)
+      assert.are.equal("hello world", b)
+      assert.are.equal("42", h["x-trailer"])
+      assert.are.equal("hello world", select(3, read_response(st)))
+    end)
+  end)
+
+  it("rejects a bad chunk size with 400 and closes", function()
+    with_server({handler = app()}, function(srv)
+      local s <close>, st = connect(srv)
+      assert(st:write("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      .. "fffffffffffffffff\r\n"))
+      assert.are.equal(400, (read_response(st)))
+      assert.is_true(closed(s))
+    end)
+  end)
+
+  it("streams responses: chunked on 1.1, until close on 1.0", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local _, h, b = read_response(st)
+      assert.are.equal("chunked", h["transfer-encoding"])
+      assert.are.equal("part1\npart2\npart3\n", b)
+      assert(st:write("GET /iter HTTP/1.1\r\nHost: x\r\n\r\n"))
+      _, _, b = read_response(st)
+      assert.are.equal("p1p2", b)
+      local _s2 <close>, st2 = connect(srv)
+      assert(st2:write("GET /stream HTTP/1.0\r\n\r\n"))
+      _, h, b = read_response(st2)
+      assert.is_nil(h["transfer-encoding"])
+      assert.are.equal("part1\npart2\npart3\n", b)
+    end)
+  end)
+
+  it("answers OPTIONS * and absolute-form targets", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, h = read_response(st)
+      assert.are.equal(204, status)
+      assert.matches("GET", h.allow)
+      assert(st:write("GET http://x/hello/abs HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal("hello abs", select(3, read_response(st)))
+    end)
+  end)
+
+  it("rejects malformed requests with their status and closes", function()
+    local cases = {
+      {"GET / HTTP/1.1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+         .. "Transfer-Encoding: chunked\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+      {"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+      {"GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505},
+    }
+    with_server({handler = app()}, function(srv)
+      for _, c in ipairs(cases) do
+        local s <close>, st = connect(srv)
+        assert(st:write(c[1]))
+        assert.are.equal(c[2], (read_response(st)))
+        assert.is_true(closed(s))
+      end
+    end)
+  end)
+
+  it("enforces the request line, head, field count and body limits", function()
+    with_server({handler = app(), max_request_line = 100, max_head = 400, max_headers = 5,
+                 max_body = 10}, function(srv)
+      local function status_of(req)
+        local _s <close>, st = connect(srv)
+        st:write(req)
+        return (read_response(st))
+      end
+      assert.are.equal(414, status_of("GET /" .. ("a"):rep(200) .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal(414, status_of("GET /" .. ("a"):rep(1000)))
+      assert.are.equal(431, status_of("GET / HTTP/1.1\r\nHost: x\r\nX: " .. ("a"):rep(500)
+                                      .. "\r\n\r\n"))
+      local many = {"GET / HTTP/1.1\r\nHost: x"}
+      for i = 1, 6 do many[#many + 1] = "X-" .. i .. ": 1" end
+      assert.are.equal(431, status_of(table.concat(many, "\r\n") .. "\r\n\r\n"))
+      assert.are.equal(413, status_of("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11"
+                                      .. "\r\n\r\nhello world"))
+      assert.are.equal(413, status_of("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:"
+                                      .. " chunked\r\n\r\nb\r\nhello world\r\n0\r\n\r\n"))
+      assert.are.equal(200, status_of("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10"
+                                      .. "\r\n\r\nhelloworld"))
+    end)
+  end)
+
+  it("gives 500 for a handler error, logs it, and goes on", function()
+    local logged = {}
+    with_server({handler = app(), on_error = function(m) logged[#logged + 1] = m end},
+                function(srv)
+      local s <close>, st = connect(srv)
+      assert(st:write("GET /fail HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal(500, (read_response(st)))
+      assert.is_true(closed(s))
+      local _s2 <close>, st2 = connect(srv)
+      assert(st2:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal(200, (read_response(st2)))
+    end)
+    assert.are.equal(1, #logged)
+    assert.matches("boom", logged[1])
+    assert.matches("traceback", logged[1])
+  end)
+
+  it("writes an access log line per request when asked", function()
+    local lines = {}
+    with_server({handler = app(), access_log = function(req, status)
+                   lines[#lines + 1] = req.method .. " " .. req.target .. " " .. status end},
+                function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
+      read_response(st)
+    end)
+    assert.are.same({"GET /nope 404"}, lines)
+  end)
+
+  describe("timeouts", function()
+    it("closes a connection that trickles its head past header_timeout", function()
+      with_server({handler = app(), header_timeout = 0.3}, function(srv)
+        local s <close>, st = connect(srv)
+        local t0 = loop.now()
+        local req = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " .. ("a"):rep(100)
+        local i, status = 1, nil
+        while i <= #req do
+          local ok = s:send(req:sub(i, i))
+          if not ok then break end
+          i = i + 1
+          loop.sleep(0.02)
+          -- the response comes while we still trickle
+          s:settimeout(0)
+          local data = s:recv(100, core.MSG_PEEK)
+          s:settimeout(TIMEOUT)
+          if data and data ~= "" then status = read_response(st) break end
+        end
+        assert.are.equal(408, status)
+        assert.is_true(loop.now() - t0 < 1.5)
+        assert.is_true(closed(s))
+      end)
+    end)
+
+    it("closes an idle keep-alive connection after idle_timeout", function()
+      with_server({handler = app(), idle_timeout = 0.2}, function(srv)
+        local s <close>, st = connect(srv)
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st)))
+        local t0 = loop.now()
+        assert.is_true(closed(s))
+        local dt = loop.now() - t0
+        assert.is_true(dt >= 0.1 and dt < 1.5, "closed after " .. dt)
+      end)
+    end)
+
+    it("closes a silent new connection after header_timeout", function()
+      with_server({handler = app(), header_timeout = 0.2}, function(srv)
+        local s <close> = connect(srv)
+        local t0 = loop.now()
+        assert.is_true(closed(s))
+        assert.is_true(loop.now() - t0 < 1.5)
+      end)
+    end)
+
+    it("answers 408 when the body stalls past body_timeout", function()
+      with_server({handler = app(), body_timeout = 0.2}, function(srv)
+        local s <close>, st = connect(srv)
+        assert(st:write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"))
+        local t0 = loop.now()
+        assert.are.equal(408, (read_response(st)))
+        assert.is_true(loop.now() - t0 < 1.5)
+        assert.is_true(closed(s))
+      end)
+    end)
+  end)
+end)
+
+describe("lunasock.http.router", function()
+  it("routes params, splats and queries; 404 and 405 with Allow", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      local function get(path, method)
+        assert(st:write((method or "GET") .. " " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        return read_response(st)
+      end
+      assert.are.equal("hello a b", select(3, get("/hello/a%20b")))
+      assert.are.equal("a/b/c", select(3, get("/files/a/b/c")))
+      assert.are.equal("x y|1,2", select(3, get("/query?a=x+y&b=1&b=2")))
+      assert.are.equal(404, (get("/nothing")))
+      local status, h = get("/", "POST")
+      assert.are.equal(405, status)
+      assert.are.equal("GET, HEAD, OPTIONS", h.allow)
+      status, h = get("/thing", "GET")
+      assert.are.equal(405, status)
+      assert.are.equal("DELETE, OPTIONS, PUT", h.allow)
+      assert.are.equal("DELETE", select(3, get("/thing", "DELETE")))
+    end)
+  end)
+end)
+
+describe("lunasock.http.static", function()
+  local dir, outside
+  setup(function()
+    dir, outside = helper.tmpdir(), helper.tmpdir()
+    local function write(path, data)
+      local f = assert(io.open(path, "wb"))
+      f:write(data)
+      f:close()
+    end
+    write(dir .. "/a.txt", "0123456789")
+    write(dir .. "/page.html", "<p>hi</p>")
+    write(dir .. "/.hidden", "no")
+    assert(os.execute("mkdir " .. dir .. "/sub"))
+    write(dir .. "/sub/index.html", "index")
+    write(outside .. "/secret.txt", "secret")
+    assert(os.execute("ln -s " .. outside .. " " .. dir .. "/out"))
+    assert(os.execute("ln -s " .. outside .. "/secret.txt " .. dir .. "/link.txt"))
+    assert(os.execute("ln -s a.txt " .. dir .. "/inside.txt"))
+  end)
+  teardown(function()
+    helper.rmdir(dir)
+    helper.rmdir(outside)
+  end)
+
+  local function fetch(srv, path, extra)
+    local _s <close>, st = connect(srv)
+    assert(st:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n" .. (extra or "") .. "\r\n"))
+    return read_response(st)
+  end
+
+  it("serves files with type, length and Last-Modified", function()
+    with_server({root = dir}, function(srv)
+      local status, h, b = fetch(srv, "/page.html")
+      assert.are.equal(200, status)
+      assert.are.equal("text/html; charset=utf-8", h["content-type"])
+      assert.are.equal("<p>hi</p>", b)
+      assert.matches("GMT$", h["last-modified"])
+      assert.are.equal(304, (fetch(srv, "/page.html", "If-Modified-Since: "
+                                     .. h["last-modified"] .. "\r\n")))
+      assert.are.equal("index", select(3, fetch(srv, "/sub/")))
+      assert.are.equal(301, (fetch(srv, "/sub")))
+      assert.are.equal("0123456789", select(3, fetch(srv, "/inside.txt")))
+    end)
+  end)
+
+  it("serves single ranges and refuses unsatisfiable ones", function()
+    with_server({root = dir}, function(srv)
+      local status, h, b = fetch(srv, "/a.txt", "Range: bytes=2-4\r\n")
+      assert.are.equal(206, status)
+      assert.are.equal("234", b)
+      assert.are.equal("bytes 2-4/10", h["content-range"])
+      assert.are.equal("789", select(3, fetch(srv, "/a.txt", "Range: bytes=-3\r\n")))
+      assert.are.equal("89", select(3, fetch(srv, "/a.txt", "Range: bytes=8-\r\n")))
+      status, h = fetch(srv, "/a.txt", "Range: bytes=20-30\r\n")
+      assert.are.equal(416, status)
+      assert.are.equal("bytes */10", h["content-range"])
+    end)
+  end)
+
+  it("refuses traversal, encoded or not, and symlinks out of the root", function()
+    with_server({root = dir}, function(srv)
+      for _, path in ipairs{"/../" .. outside:match("[^/]+$") .. "/secret.txt",
+                            "/%2e%2e/x", "/.%2E/x", "/sub/..%2f..%2fetc%2fpasswd",
+                            "/%2e%2e%2f%2e%2e%2fetc/passwd", "/a.txt%00.html",
+                            "/sub/..\\..\\x"} do
+        local status, _, b = fetch(srv, path)
+        assert.is_true(status == 403 or status == 404 or status == 400, path .. " " .. status)
+        assert.is_not.equal("secret", b)
+      end
+      assert.are.equal(404, (fetch(srv, "/out/secret.txt")))
+      assert.are.equal(404, (fetch(srv, "/link.txt")))
+      assert.are.equal(404, (fetch(srv, "/.hidden")))
+    end)
+  end)
+
+  it("lists directories only when asked", function()
+    with_server({root = dir, index = false}, function(srv)
+      assert.are.equal(404, (fetch(srv, "/sub/")))
+    end)
+    with_server({root = dir, listing = true, index = false}, function(srv)
+      local status, _, b = fetch(srv, "/")
+      assert.are.equal(200, status)
+      assert.matches('href="a.txt"', b)
+      assert.is_nil(b:find(".hidden", 1, true))
+    end)
+  end)
+end)
