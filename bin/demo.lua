@@ -1,8 +1,8 @@
 #!/usr/bin/env lua5.4
 -- make demo: a tour of lunasock on loopback, in one process. It starts
--- servers on ephemeral ports, drives scripted clients against them as loop
--- tasks, prints a readable transcript and exits 0 when every check passed
--- (1 otherwise). A watchdog ends it after DEADLINE seconds.
+-- echo, chat and HTTP servers on ephemeral ports, drives scripted clients
+-- against them as loop tasks, prints a readable transcript and exits 0
+-- when every check passed (1 otherwise). A watchdog ends it after DEADLINE seconds.
 --
 -- Usage: lua5.4 bin/demo.lua        (make demo sets the module paths)
 local here = (arg and arg[0] or ""):match("^(.*)/bin/[^/]*$") or "."
@@ -14,6 +14,8 @@ local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
 local echo = require "lunasock.echo"
 local chat = require "lunasock.chat"
+local http = require "lunasock.http"
+local http_client = require "lunasock.http.client"
 
 local core = lunasock.core
 local DEADLINE = 15       -- seconds for the whole tour
@@ -193,9 +195,78 @@ local function chat_tour()
   server:close()
 end
 
+---------------------------------------------------------------- http
+
+local HTTP_CLIENTS, HTTP_REQUESTS = 50, 10
+
+local function http_tour()
+  section("lunasock.http: a routed server and the client, keep-alive and chunked")
+  local app = http.router()
+  app:get("/", function() return 200, nil, "hello world" end)
+  app:post("/echo", function(req) return 200, nil, req:read_body() end)
+  app:get("/hello/:name", function(req) return 200, nil, "hello " .. req.params.name end)
+  app:get("/count/:n", function(req)          -- streamed: chunked, length unknown
+    local w = req:respond(200)
+    for i = 1, tonumber(req.params.n) do w:write(i .. "\n") end
+    w:finish()
+  end)
+  local server = assert(http.server{host = "127.0.0.1", port = 0, handler = app})
+  local base = ("http://%s:%d"):format(server.host, server.port)
+  say("  http listening on %s:%d", server.host, server.port)
+
+  local pool = http_client.pool()
+  local function fetch(opts)
+    opts.pool, opts.timeout = pool, IO_TIMEOUT
+    local res, err, code = http_client.request(opts)
+    if not res then return {status = code, body = err} end
+    return res
+  end
+  local r = fetch{url = base .. "/"}
+  say("  GET /             -> %s %q", r.status, r.body)
+  check(r.status == 200 and r.body == "hello world", "GET / answers hello world")
+  r = fetch{method = "POST", url = base .. "/echo", body = "ping from the client"}
+  say("  POST /echo        -> %s %q", r.status, r.body)
+  check(r.status == 200 and r.body == "ping from the client", "POST /echo returns the body")
+  r = fetch{url = base .. "/hello/lunasock"}
+  say("  GET /hello/:name  -> %s %q", r.status, r.body)
+  check(r.body == "hello lunasock", "the router fills :name")
+  r = fetch{url = base .. "/count/5"}
+  say("  GET /count/5      -> %s, %s, %s", r.status,
+      r.headers and r.headers["transfer-encoding"], (r.body or ""):gsub("\n", " "))
+  check(r.body == "1\n2\n3\n4\n5\n", "a streamed response arrives chunked and whole")
+  r = fetch{method = "DELETE", url = base .. "/"}
+  say("  DELETE /          -> %s (Allow: %s)", r.status, r.headers and r.headers["allow"])
+  check(r.status == 405, "a method the route lacks gets 405 with Allow")
+  check(pool:idle_count() == 1, "five requests went over one kept-alive connection")
+
+  -- one task per client, each with a keep-alive connection of its own
+  local t0, answered, errors, tasks = loop.now(), 0, {}, {}
+  for i = 1, HTTP_CLIENTS do
+    tasks[i] = loop.spawn(function()
+      local own <close> = http_client.pool()
+      for j = 1, HTTP_REQUESTS do
+        local res, err = http_client.request{url = ("%s/hello/c%d-%d"):format(base, i, j),
+                                             pool = own, timeout = IO_TIMEOUT}
+        if res and res.body == ("hello c%d-%d"):format(i, j) then
+          answered = answered + 1
+        else
+          errors[#errors + 1] = err or (res and res.status)
+        end
+      end
+    end)
+  end
+  for _, t in ipairs(tasks) do t:join() end
+  local dt = loop.now() - t0
+  check(answered == HTTP_CLIENTS * HTTP_REQUESTS,
+        ("%d concurrent clients x %d requests: %d answered in %.2f s (%.0f requests/s)")
+          :format(HTTP_CLIENTS, HTTP_REQUESTS, answered, dt, answered / dt), errors[1])
+  pool:close()
+  server:close()
+end
+
 ---------------------------------------------------------------- main
 
-local sections = {core_tour, echo_tour, chat_tour}
+local sections = {core_tour, echo_tour, chat_tour, http_tour}
 
 local ok, err = loop.run(function()
   local watchdog = loop.after(DEADLINE, function()

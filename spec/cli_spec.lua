@@ -123,11 +123,6 @@ local function payload(size)
   return s:rep(size // #s + 1):sub(1, size)
 end
 
-local function chat_available()
-  local ok = pcall(require, "lunasock.chat")
-  return ok
-end
-
 describe("bin/lunasock", function()
   before_each(function() dir = helper.tmpdir() end)
   after_each(function() helper.rmdir(dir) end)
@@ -506,9 +501,24 @@ print("still here")
     end)
   end)
 
-  describe("docs/prototype.md", function()
-    it("has a server script that answers the piped session shown there", function()
-      local doc = slurp("docs/prototype.md")
+  -- The README's walkthroughs, run as the README shows them: the code
+  -- block of a section saved as a script for lunasock run.
+  local function readme_section(title)
+    local readme = slurp("README.md")
+    local at = assert(readme:find("\n## " .. title .. "\n", 1, true), "no section " .. title)
+    local stop = readme:find("\n## ", at + 1, true) or #readme
+    return readme:sub(at, stop)
+  end
+
+  local function http_get(host, port, path)
+    local c <close> = tcp_client(host, port)
+    assert(c:send("GET " .. path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    return recv_all(c)
+  end
+
+  describe("README.md", function()
+    it("'Prototype a protocol in 5 minutes' answers the piped session shown", function()
+      local doc = readme_section("Prototype a protocol in 5 minutes")
       local code = assert(doc:match("```lua\n(.-)```"), "no lua block")
       local input, expected = doc:match("%$ printf '(.-)' | lunasock connect [%d.]+ %d+\n(.-)```")
       assert(input, "no piped session")
@@ -528,22 +538,36 @@ print("still here")
       assert.equal(130, sstatus)
       assert.equal("", serr)
     end)
+
+    it("'Serve HTTP in ten lines' serves what its session shows, in ten lines", function()
+      local doc = readme_section("Serve HTTP in ten lines")
+      local code = assert(doc:match("```lua\n(.-)```"), "no lua block")
+      local lines = 0
+      for line in code:gmatch("[^\n]*\n") do
+        if line:find("%S") then lines = lines + 1 end
+      end
+      assert.is_true(lines <= 10, lines .. " lines")
+      spit(dir .. "/hello.lua", code)
+      local server, host, port = start_server{"run", dir .. "/hello.lua", "0"}
+      local path, want = doc:match("%$ lunasock get [%d.:]+(/%S+)\n(.-)\n")
+      assert(path, "no lunasock get session")
+      local status, out, err = run{"get", host .. ":" .. port .. path}
+      assert.equal(0, status, err)
+      assert.equal(want .. "\n", out)
+      local body = doc:match("%$ curl %-d '(.-)' http")
+      assert(body, "no curl session")
+      local c <close> = tcp_client(host, port)
+      assert(c:send(("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     .. "Content-Length: %d\r\n\r\n%s"):format(#body, body)))
+      local reply = recv_all(c)
+      assert.truthy(reply:find("^HTTP/1.1 200 "), reply)
+      assert.equal(body, reply:match("\r\n\r\n(.*)$"))
+      assert.truthy(http_get(host, port, "/"):find("\r\n\r\nhello world\n$"))
+      assert.equal(130, (interrupt(server)))
+    end)
   end)
 
   describe("chat", function()
-    if not chat_available() then
-      it("says chat is not available while lunasock.chat is missing", function()
-        local status, out, err = run{"chat", "--port", "0"}
-        assert.equal(1, status)
-        assert.equal("", out)
-        assert.truthy(err:find("chat is not available", 1, true), err)
-      end)
-      it("serves a chat room to clients that are not lunasock", function()
-        pending("lunasock.chat (lua/lunasock/chat.lua) is not written yet")
-      end)
-      return
-    end
-
     -- Two clients in Python, speaking lunasock.chat's protocol: the first
     -- line is the nickname, then lines go to the room; /nick, /msg and
     -- /quit are checked, and the join and leave notices.
