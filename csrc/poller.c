@@ -248,7 +248,7 @@ static void opttable(lua_State *L, int idx) {
     luaL_checktype(L, idx, LUA_TTABLE);
 }
 
-/* wait(timeout[, objs[, revents]]) -> n, objs, revents. EINTR gives
+/* wait(timeout[, objs[, revents]]) -> objs, revents, n. EINTR gives
    n = 0, so that the caller can look at its timers and wait again. */
 static int poller_wait(lua_State *L) {
   const lsk_ready *ready = NULL;
@@ -281,9 +281,10 @@ static int poller_wait(lua_State *L) {
   }
   cleartail(L, 3, k + 1);
   cleartail(L, 4, k + 1);
-  lua_pushinteger(L, k);
+  /* the ready objects first, as a plain p:wait(t) is mostly iterated */
   lua_pushvalue(L, 3);
   lua_pushvalue(L, 4);
+  lua_pushinteger(L, k);
   return 3;
 }
 

@@ -58,7 +58,7 @@ local function stdin_lines()
         end
         n = n + 1
         parts[n] = c
-      until ready:wait(0) == 0
+      until select(3, ready:wait(0)) == 0
     end
   end
   return next_line, function() ready:close() end
