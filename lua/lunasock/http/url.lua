@@ -42,6 +42,14 @@ local function bad(msg)
   return nil, msg, "EINVAL"
 end
 
+-- Only plain http: an https URL is refused, never fetched as plaintext.
+local function unsupported(scheme)
+  if scheme == "https" then
+    return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
+  end
+  return nil, "unsupported URL scheme '" .. scheme .. "'", "EPROTONOSUPPORT"
+end
+
 local URL = {__name = "lunasock.http.url"}
 URL.__index = URL
 
@@ -135,11 +143,7 @@ function M.parse(s)
   local scheme, rest = match(s, "^(%a[%w+%-.]*)://(.*)$")
   if scheme then
     scheme = lower(scheme)
-    if scheme == "https" then
-      return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
-    elseif scheme ~= "http" then
-      return nil, "unsupported URL scheme '" .. scheme .. "'", "EPROTONOSUPPORT"
-    end
+    if scheme ~= "http" then return unsupported(scheme) end
   elseif sub(s, 1, 2) == "//" then
     rest = sub(s, 3)
   else
@@ -226,11 +230,7 @@ function M.resolve(base, ref)
   if scheme then
     if sub(ref, #scheme + 2, #scheme + 3) == "//" then return M.parse(ref) end
     scheme = lower(scheme)
-    if scheme == "https" then
-      return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
-    elseif scheme ~= "http" then
-      return nil, "unsupported URL scheme '" .. scheme .. "'", "EPROTONOSUPPORT"
-    end
+    if scheme ~= "http" then return unsupported(scheme) end
     ref = sub(ref, #scheme + 2)     -- "http:path": relative, RFC 3986 5.2.2
   end
   if sub(ref, 1, 2) == "//" then return M.parse("http:" .. ref) end
