@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -2214,6 +2216,17 @@ const lsk_const lsk_constants[] = {
 #ifdef POLLWRNORM
   C(POLLWRNORM),
 #endif
+
+  /* waitpid(2) options (core.waitpid) */
+#ifdef WCONTINUED
+  C(WCONTINUED),
+#endif
+#ifdef WNOHANG
+  C(WNOHANG),
+#endif
+#ifdef WUNTRACED
+  C(WUNTRACED),
+#endif
   {NULL, 0}
 };
 
@@ -2692,6 +2705,128 @@ const lsk_const lsk_errnos[] = {
 #endif
 #ifdef EXFULL
   C(EXFULL),
+#endif
+  {NULL, 0}
+};
+
+/* Signal names (core.kill, core.waitpid), every one the C library defines
+   as a constant (glibc's SIGRTMIN and SIGRTMAX are calls, and left out).
+   Sorted, so that the reverse lookup in process.c finds SIGABRT before
+   its alias SIGIOT, SIGCHLD before SIGCLD and SIGIO before SIGPOLL. */
+const lsk_const lsk_signals[] = {
+#ifdef SIGABRT
+  C(SIGABRT),
+#endif
+#ifdef SIGALRM
+  C(SIGALRM),
+#endif
+#ifdef SIGBUS
+  C(SIGBUS),
+#endif
+#ifdef SIGCHLD
+  C(SIGCHLD),
+#endif
+#ifdef SIGCLD
+  C(SIGCLD),
+#endif
+#ifdef SIGCONT
+  C(SIGCONT),
+#endif
+#ifdef SIGEMT
+  C(SIGEMT),
+#endif
+#ifdef SIGFPE
+  C(SIGFPE),
+#endif
+#ifdef SIGHUP
+  C(SIGHUP),
+#endif
+#ifdef SIGILL
+  C(SIGILL),
+#endif
+#ifdef SIGINFO
+  C(SIGINFO),
+#endif
+#ifdef SIGINT
+  C(SIGINT),
+#endif
+#ifdef SIGIO
+  C(SIGIO),
+#endif
+#ifdef SIGIOT
+  C(SIGIOT),
+#endif
+#ifdef SIGKILL
+  C(SIGKILL),
+#endif
+#ifdef SIGLOST
+  C(SIGLOST),
+#endif
+#ifdef SIGPIPE
+  C(SIGPIPE),
+#endif
+#ifdef SIGPOLL
+  C(SIGPOLL),
+#endif
+#ifdef SIGPROF
+  C(SIGPROF),
+#endif
+#ifdef SIGPWR
+  C(SIGPWR),
+#endif
+#ifdef SIGQUIT
+  C(SIGQUIT),
+#endif
+#ifdef SIGSEGV
+  C(SIGSEGV),
+#endif
+#ifdef SIGSTKFLT
+  C(SIGSTKFLT),
+#endif
+#ifdef SIGSTOP
+  C(SIGSTOP),
+#endif
+#ifdef SIGSYS
+  C(SIGSYS),
+#endif
+#ifdef SIGTERM
+  C(SIGTERM),
+#endif
+#ifdef SIGTHR
+  C(SIGTHR),
+#endif
+#ifdef SIGTRAP
+  C(SIGTRAP),
+#endif
+#ifdef SIGTSTP
+  C(SIGTSTP),
+#endif
+#ifdef SIGTTIN
+  C(SIGTTIN),
+#endif
+#ifdef SIGTTOU
+  C(SIGTTOU),
+#endif
+#ifdef SIGURG
+  C(SIGURG),
+#endif
+#ifdef SIGUSR1
+  C(SIGUSR1),
+#endif
+#ifdef SIGUSR2
+  C(SIGUSR2),
+#endif
+#ifdef SIGVTALRM
+  C(SIGVTALRM),
+#endif
+#ifdef SIGWINCH
+  C(SIGWINCH),
+#endif
+#ifdef SIGXCPU
+  C(SIGXCPU),
+#endif
+#ifdef SIGXFSZ
+  C(SIGXFSZ),
 #endif
   {NULL, 0}
 };

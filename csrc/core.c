@@ -55,8 +55,10 @@ LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   setfuncs(L, lsk_io_funcs);
   setfuncs(L, lsk_addr_funcs);
   setfuncs(L, lsk_poller_funcs);
+  setfuncs(L, lsk_process_funcs);
   setconstants(L, lsk_constants);
   setconstants(L, lsk_errnos);
+  setconstants(L, lsk_signals);
   lua_pushliteral(L, "lunasock 0.1");
   lua_setfield(L, -2, "_VERSION");
   return 1;

@@ -112,6 +112,11 @@ void lsk_pushaddrinfo(lua_State *L, const struct addrinfo *ai);
    the answer is in, and returns what core.getaddrinfo returns. */
 int lsk_getaddrinfo_async(lua_State *L, const char *host, const char *serv,
                           const struct addrinfo *hints);
+/* Around fork(2) (process.c): lsk_prefork waits until no lookup is
+   running on a worker thread and keeps new ones waiting; lsk_postfork
+   lets them go (parent) or starts afresh (child, child = 1). */
+void lsk_prefork(void);
+void lsk_postfork(int child);
 
 /* the registration arrays, assembled by core.c */
 extern const luaL_Reg lsk_socket_funcs[];    /* socket.c */
@@ -124,7 +129,9 @@ extern const luaL_Reg lsk_addr_funcs[];      /* addr.c */
 extern const luaL_Reg lsk_poller_funcs[];    /* poller.c */
 extern const luaL_Reg lsk_poller_methods[];  /* poller.c */
 extern const luaL_Reg lsk_poller_meta[];     /* poller.c */
+extern const luaL_Reg lsk_process_funcs[];   /* process.c */
 extern const lsk_const lsk_constants[];      /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_errnos[];         /* constants.c, {NULL, 0} ends */
+extern const lsk_const lsk_signals[];        /* constants.c: SIG*, sorted */
 
 #endif

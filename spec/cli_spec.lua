@@ -489,6 +489,28 @@ print("still here")
       assert.equal(0, sstatus, serr)
     end)
 
+    it("serve from worker processes with http --workers; SIGINT stops them all", function()
+      local root = dir .. "/site"
+      assert(os.execute("mkdir " .. quote(root)))
+      spit(root .. "/index.html", "<p>home</p>\n")
+      local server, host, port = start_server{"http", "--root", root, "--port", "0",
+                                              "--workers", "2"}
+      for _ = 1, 4 do
+        local c <close> = tcp_client(host, port)
+        assert(c:send("GET /index.html HTTP/1.0\r\n\r\n"))
+        local reply = recv_all(c)
+        assert.truthy(reply:find("^HTTP/1%.[01] 200"), reply)
+        assert.equal("\r\n\r\n<p>home</p>\n", reply:sub(-16))
+      end
+      -- the parent reaps its workers before it exits; they hold its
+      -- stdout too, so finish() reading it to EOF shows they are gone
+      local sstatus, _, serr = interrupt(server)
+      assert.equal(0, sstatus, serr)
+      local status, _, err = run{"http", "--workers", "0"}
+      assert.equal(2, status)
+      assert.truthy(err:find("--workers needs a number", 1, true), err)
+    end)
+
     it("report a missing root and a refused connection with status 1", function()
       local status, _, err = run{"http", "--root", dir .. "/none"}
       assert.equal(1, status)

@@ -143,7 +143,11 @@ local function from_c(names)
   local okcc = sh("command -v cc >/dev/null 2>&1")
   if not okcc then return nil, "no C compiler (cc) found" end
   local dir = helper.tmpdir()
-  local src = {HEADERS, "int main(void) {\n"}
+  -- signal.h and sys/wait.h for the process calls' SIG* and W* names
+  -- (not in HEADERS: signal.h defines POLL_* codes the POLL group would
+  -- then be asked to hold)
+  local src = {HEADERS, "#include <signal.h>\n#include <sys/wait.h>\n",
+               "int main(void) {\n"}
   for _, name in ipairs(names) do
     src[#src + 1] = ("#ifdef %s\n  printf(\"%s %%lld\\n\", (long long)(%s));\n"
                      .. "#else\n  puts(\"%s -\");\n#endif\n")

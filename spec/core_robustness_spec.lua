@@ -14,8 +14,13 @@ local ADDRESS_TAKERS = {
 
 -- Not called with arbitrary values: fdopen(1) would take over stdout,
 -- setclosehook and close would change the state later calls rely on.
--- Each has its own checks below.
-local SKIP = {fdopen = true, setclosehook = true, close = true}
+-- The process calls act on real processes: fork, given anything, forks
+-- (and the child would go on through this loop, forking again: a fork
+-- bomb); waitpid(0) or waitpid(-1) would reap, or wait for, children
+-- this run has elsewhere; kill(-1, sig) would signal every process we
+-- may signal. Each has its own checks below, with pids no process has.
+local SKIP = {fdopen = true, setclosehook = true, close = true,
+              fork = true, waitpid = true, kill = true}
 
 local function hostile_values()
   local closed = assert(core.socket("inet", "stream"))
@@ -99,6 +104,38 @@ describe("lunasock.core robustness", function()
       end
     end
     assert.is_true(calls > 1000)
+    for _, x in ipairs(keep) do x:close() end
+  end)
+
+  it("survives hostile arguments to kill and waitpid, touching no process",
+     function()
+    -- Any value as the signal or options; as the pid, anything but an
+    -- integer some process could have: a pid above Linux's largest
+    -- pid_max (2^22), its group, or a value that is not a pid at all.
+    -- (fork is not called: whatever it is given, it forks.)
+    local values, keep = hostile_values()
+    local NO_PID = 4194305
+    local pids = {n = 2, NO_PID, -NO_PID}
+    for i = 1, values.n do
+      local v = values[i]
+      if math.tointeger(v) == nil and not (type(v) == "string" and tonumber(v)) then
+        pids.n = pids.n + 1
+        pids[pids.n] = v
+      end
+    end
+    local calls = 0
+    for _, fn in ipairs{core.kill, core.waitpid} do
+      for i = 1, pids.n do
+        for j = 1, values.n do
+          try(fn, pids[i], values[j])
+          try(fn, pids[i], values[j], values[j])
+          calls = calls + 2
+        end
+      end
+    end
+    assert.is_true(calls > 1000)
+    assert.equal("ESRCH", select(3, core.kill(NO_PID, "TERM")))
+    assert.equal("ECHILD", select(3, core.waitpid(NO_PID, core.WNOHANG)))
     for _, x in ipairs(keep) do x:close() end
   end)
 

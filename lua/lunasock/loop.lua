@@ -348,7 +348,9 @@ function M.sleep(s)
     sleeper = sleeper or core.poller()
     local deadline = monotime() + s
     repeat
-      sleeper:wait(deadline - monotime())
+      -- never negative: the poller takes that as "wait for ever"
+      local left = deadline - monotime()
+      sleeper:wait(left > 0 and left or 0)
     until monotime() >= deadline
     return
   end
@@ -539,6 +541,25 @@ end
 -- loop.running() -> true inside loop.run
 function M.running()
   return running
+end
+
+-- loop.reset(): forgets every task, timer and wait, and the poller,
+-- without running, cancelling or closing any of them: for a child process
+-- after core.fork, whose copies of the parent's tasks must never run. Its
+-- poller descriptor is the parent's epoll set too, so the child must not
+-- touch it: it closes only its own copy and makes a new one on the next
+-- run. May be called inside a task (even while run() is on the stack);
+-- loop.run can then be called again, and what it runs is the child's own.
+-- The parent's sockets stay open in the child until collected or closed.
+function M.reset()
+  if poller then poller:close() end  -- this process's copy; the set is untouched
+  poller = nil
+  running, stopping = false, false
+  task_of = setmetatable({}, {__mode = "k"})
+  alive, nwaiting, pending_fns = 0, 0, 0
+  readers, writers, interest = {}, {}, {}
+  ready_t, ready_v, ready_head, ready_tail = {}, {}, 1, 0
+  heap, nheap = {}, 0
 end
 
 M.Task, M.Timer = Task, Timer
