@@ -116,4 +116,23 @@ describe("lunasock.echo", function()
     os.execute("kill " .. pid)
     child:close()
   end)
+
+  it("can be closed before its tasks first run (no task fails)", function()
+    local failures = {}
+    local saved = loop.on_error
+    loop.on_error = function(_, msg) failures[#failures + 1] = msg end
+    local ok, err = pcall(loop.run, function()
+      for _, opts in ipairs{{port = 0}, {proto = "udp", port = 0}} do
+        local server = assert(echo.serve(opts))
+        server:close()
+      end
+      local path = helper.tmpdir() .. "/echo.sock"
+      local server = assert(echo.serve{proto = "unix", path = path})
+      server:close()
+      helper.rmdir(path:match("^(.*)/"))
+    end)
+    loop.on_error = saved
+    assert(ok, err)
+    assert.same({}, failures)
+  end)
 end)

@@ -464,4 +464,17 @@ describe("lunasock.http.static", function()
       assert.is_nil(b:find(".hidden", 1, true))
     end)
   end)
+
+  it("can be closed before its tasks first run (no task fails)", function()
+    local failures = {}
+    local saved = loop.on_error
+    loop.on_error = function(_, msg) failures[#failures + 1] = msg end
+    local ok, err = pcall(loop.run, function()
+      local srv = assert(http.server{port = 0, handler = function() return "x" end})
+      srv:close()
+    end)
+    loop.on_error = saved
+    assert(ok, err)
+    assert.same({}, failures)
+  end)
 end)

@@ -40,15 +40,13 @@ end
 
 local function echo_datagrams(server)
   local s = server.sock
-  while true do
+  while core.type(s) == "socket" do
     local data, host, port = s:recvfrom(M.READ_SIZE)
-    if not data then
-      if core.type(s) ~= "socket" then return end
-    elseif port then
+    if data and port then
       s:sendto(data, host, port)
-    elseif host and host ~= "" then
+    elseif data and host and host ~= "" then
       s:sendto(data, host)        -- a unix datagram peer with a path
-    end
+    end                           -- an error: try again, unless closed
   end
 end
 
@@ -57,7 +55,9 @@ end
 -- as soon as descriptors free up.
 local function accept_loop(server)
   local l, backoff = server.sock, 0.01
-  while true do
+  -- server:close() may come before this task first runs: accept on a
+  -- closed socket raises
+  while core.type(l) == "socket" do
     local c, _, code = l:accept()
     if c then
       backoff = 0.01
@@ -69,8 +69,6 @@ local function accept_loop(server)
     elseif code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
       loop.sleep(backoff)
       backoff = backoff < 0.5 and backoff * 2 or 0.5
-    elseif core.type(l) ~= "socket" then
-      return  -- closed by server:close()
     end
   end
 end

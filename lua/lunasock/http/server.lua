@@ -513,7 +513,9 @@ Server.__name = "lunasock.http.server"
 
 local function accept_loop(server)
   local l, backoff = server.sock, 0.01
-  while true do
+  -- close() may come before this task first runs: accept on a closed
+  -- socket raises
+  while core.type(l) == "socket" do
     local c, host, code = l:accept()
     if c then
       backoff = 0.01
