@@ -33,7 +33,8 @@ endif
 # same (make lint checks).
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
-       csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c
+       csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
+       csrc/http.c
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
 
 BUILD  ?= build

@@ -56,6 +56,7 @@ LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   setfuncs(L, lsk_addr_funcs);
   setfuncs(L, lsk_poller_funcs);
   setfuncs(L, lsk_process_funcs);
+  setfuncs(L, lsk_http_funcs);
   setconstants(L, lsk_constants);
   setconstants(L, lsk_errnos);
   setconstants(L, lsk_signals);

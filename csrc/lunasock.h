@@ -130,6 +130,7 @@ extern const luaL_Reg lsk_poller_funcs[];    /* poller.c */
 extern const luaL_Reg lsk_poller_methods[];  /* poller.c */
 extern const luaL_Reg lsk_poller_meta[];     /* poller.c */
 extern const luaL_Reg lsk_process_funcs[];   /* process.c */
+extern const luaL_Reg lsk_http_funcs[];      /* http.c */
 extern const lsk_const lsk_constants[];      /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_errnos[];         /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_signals[];        /* constants.c: SIG*, sorted */

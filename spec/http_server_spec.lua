@@ -244,6 +244,51 @@ describe("lunasock.http.server", function()
     end)
   end)
 
+  it("answers 400 at once to a head with bare LF line ends (nc), not at header_timeout",
+     function()
+    -- the bug: read_head waited for CRLF CRLF, so a head typed into nc got
+    -- no answer until header_timeout; a long timeout shows the wait
+    with_server({handler = app(), header_timeout = 60}, function(srv)
+      for _, head in ipairs{"GET / HTTP/1.1\nHost: x\n\n",   -- all of it
+                            "GET / HTTP/1.1\n",                -- first line only
+                            "GET / HTTP/1.1\r\nHost: x\n",     -- one bare LF
+                            "GET / HTTP/1.1\r\nHost: x\r\n\n"} do
+        local s <close>, st = connect(srv)
+        local t0 = core.monotime()
+        assert(st:write(head))
+        local status, headers, b = read_response(st)
+        assert.are.equal(400, status)
+        assert.are.equal("close", headers.connection)
+        assert.matches("bare LF", b)
+        assert.is_true(closed(s))
+        assert.is_true(core.monotime() - t0 < 5)
+      end
+      -- a LF in a body after a complete head is body data
+      local _s <close>, st = connect(srv)
+      assert(st:write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na\nb"
+                      .. "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, _, b = read_response(st)
+      assert.are.equal(200, status)
+      assert.are.equal("a\nb", b)
+      assert.are.equal(200, (read_response(st)))
+    end)
+  end)
+
+  it("answers the same split across many sends as in one", function()
+    with_server({handler = app()}, function(srv)
+      local req = "GET /hello/x HTTP/1.1\r\nHost: x\r\nX-A:  1 \r\n\r\n"
+      local s <close>, st = connect(srv)
+      s:setopt("nodelay", true)
+      for i = 1, #req do
+        assert(s:send(req:sub(i, i)))
+        if i % 7 == 0 then loop.sleep(0.001) end
+      end
+      local status, _, b = read_response(st)
+      assert.are.equal(200, status)
+      assert.are.equal("hello x", b)
+    end)
+  end)
+
   it("enforces the request line, head, field count and body limits", function()
     with_server({handler = app(), max_request_line = 100, max_head = 400, max_headers = 5,
                  max_body = 10}, function(srv)

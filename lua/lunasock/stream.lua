@@ -56,6 +56,10 @@ local function fill(self)
   return true
 end
 
+-- stream:fill() -> true, or nil, msg, code: one recv appended to the
+-- buffer, for a parser that scans self.buf from self.pos itself.
+Stream.fill = fill
+
 -- What is buffered and not yet read, taken out of the buffer.
 local function take_rest(self)
   local rest = sub(self.buf, self.pos)

@@ -20,7 +20,10 @@
 -- anchored find per field, each starting where the last ended: the fields
 -- must cover the head byte for byte, so any line the pattern does not
 -- accept (obs-fold, space before the colon, a bare CR or LF, a control
--- character) is caught without a second pass.
+-- character) is caught without a second pass. Everything decided after
+-- that split is in parse.fields, which the server calls directly on the
+-- split that core.http_head makes in C (the same strict grammar; a head
+-- outside it comes back here, to parse.request, for its status).
 local find, sub, match, gmatch, lower, byte, char = string.find, string.sub,
   string.match, string.gmatch, string.lower, string.byte, string.char
 local tointeger, tonumber, rawget, type = math.tointeger, tonumber, rawget, type
@@ -113,58 +116,61 @@ local function transfer_encoding(value)
   return nil
 end
 
-function M.request(head, opts)
-  opts = opts or M
-  local max_line = opts.max_request_line or M.MAX_REQUEST_LINE
-  local le = find(head, "\r\n", 1, true)
-  local line = le and sub(head, 1, le - 1) or head
-  local method, target, minor = match(line, "^(%u+) ([!-~]+) HTTP/1%.([01])$")
-  if not method or #line > max_line then
-    local status, why = diagnose_line(line, max_line)
-    if status then return nil, status, why end
-    method, target = match(line, "^(%S+) (%S+)")
-    minor = "1"
+-- A valid Host: memo of the values seen (most clients send one), so that
+-- the character check runs once per distinct value.
+local host_ok, nhost_ok = {}, 0
+local function valid_host(host)
+  local ok = host_ok[host]
+  if ok == nil then
+    ok = not find(host, "[^%w.:%-_~%%!$&'()*+,;=%[%]]")
+    if nhost_ok >= 256 then host_ok, nhost_ok = {}, 0 end
+    host_ok[host], nhost_ok = ok, nhost_ok + 1
   end
-  local methods = opts.methods or M.METHODS
-  if not methods[method] then
-    if find(method, "^" .. TCHAR .. "+$") then return nil, 501, "method not implemented" end
-    return nil, 400, "invalid method"
-  end
+  return ok
+end
 
-  -- fields: each find is anchored where the previous field ended, so
-  -- the fields must cover the head byte for byte
-  local headers = setmetatable({}, Headers)
-  local nfields, hosts, len = 0, 0, #head
-  local pos = le or len + 1
-  if le then
-    local max_fields = opts.max_headers or M.MAX_HEADERS
-    while pos <= len do
-      local _, e, name, value = find(head, FIELD, pos)
-      if not e then
-        if find(head, "^\r\n[ \t]", pos) then return nil, 400, "obsolete line folding" end
-        return nil, 400, "malformed header field"
-      end
-      pos = e + 1
-      nfields = nfields + 1
-      if nfields > max_fields then return nil, 431, "too many header fields" end
-      local b = byte(value, -1)
-      if b == 32 or b == 9 then value = match(value, "^(.-)[ \t]*$") end
-      name = lower(name)
-      local old = rawget(headers, name)
-      if old then
-        headers[name] = old .. ", " .. value
-      else
-        headers[name] = value
-      end
-      if name == "host" then hosts = hosts + 1 end
+local function check_method(method, opts)
+  local methods = opts.methods or M.METHODS
+  if methods[method] then return nil end
+  if find(method, "^" .. TCHAR .. "+$") then return 501, "method not implemented" end
+  return 400, "invalid method"
+end
+
+-- parse.fields(method, target, minor, fields, n[, opts]) -> request
+-- table, or nil, status, reason: everything parse.request decides once
+-- the head is split. The request line is already known to be well formed
+-- (method a token, target %x21-7E, minor "0" or "1"); fields[1..2n] are
+-- the field names, lower-cased, and their values, trimmed. The server
+-- gets these from core.http_head; parse.request from its own split.
+function M.fields(method, target, minor, fields, n, opts)
+  opts = opts or M
+  local status, why
+  if not (opts.methods or M.METHODS)[method] then
+    status, why = check_method(method, opts)
+    return nil, status, why
+  end
+  if n > (opts.max_headers or M.MAX_HEADERS) then
+    return nil, 431, "too many header fields"
+  end
+  -- a plain table until the end: the lookups below need no metamethod
+  local headers = {}
+  local hosts = 0
+  for i = 1, 2 * n, 2 do
+    local name, value = fields[i], fields[i + 1]
+    local old = headers[name]
+    if old then
+      headers[name] = old .. ", " .. value
+    else
+      headers[name] = value
     end
+    if name == "host" then hosts = hosts + 1 end
   end
 
   local version = minor == "0" and "1.0" or "1.1"
-  local host = rawget(headers, "host")
+  local host = headers.host
   if version == "1.1" and hosts == 0 then return nil, 400, "missing Host" end
   if hosts > 1 then return nil, 400, "more than one Host" end
-  if host and find(host, "[^%w.:%-_~%%!$&'()*+,;=%[%]]") then
+  if host and not (host_ok[host] or valid_host(host)) then
     return nil, 400, "invalid Host"
   end
 
@@ -200,26 +206,27 @@ function M.request(head, opts)
 
   -- framing (RFC 9112 section 6)
   local chunked, length = false, 0
-  local te, cl = rawget(headers, "transfer-encoding"), rawget(headers, "content-length")
+  local te, cl = headers["transfer-encoding"], headers["content-length"]
   if te then
     if cl then return nil, 400, "Transfer-Encoding with Content-Length" end
     if version == "1.0" then return nil, 400, "Transfer-Encoding in HTTP/1.0" end
     if te ~= "chunked" then
-      local status, why = transfer_encoding(te)
+      status, why = transfer_encoding(te)
       if status then return nil, status, why end
     end
     chunked = true
   elseif cl then
-    local n, status, why = content_length(cl)
-    if not n then return nil, status, why end
+    local len
+    len, status, why = content_length(cl)
+    if not len then return nil, status, why end
     local max_body = opts.max_body
     if max_body == nil then max_body = M.MAX_BODY end
-    if max_body and n > max_body then return nil, 413, "body too large" end
-    length = n
+    if max_body and len > max_body then return nil, 413, "body too large" end
+    length = len
   end
 
   local keep
-  local conn = rawget(headers, "connection")
+  local conn = headers.connection
   if version == "1.1" then
     keep = not (conn and (conn == "close" or has_token(conn, "close")))
   else
@@ -227,7 +234,7 @@ function M.request(head, opts)
   end
 
   local expect_continue = false
-  local ex = rawget(headers, "expect")
+  local ex = headers.expect
   if ex then
     if lower(ex) ~= "100-continue" then return nil, 417, "unsupported expectation" end
     expect_continue = version == "1.1"   -- ignored from 1.0 clients
@@ -235,10 +242,47 @@ function M.request(head, opts)
 
   return {
     method = method, target = target, path = path, query_string = query,
-    authority = authority, version = version, headers = headers,
+    authority = authority, version = version, headers = setmetatable(headers, Headers),
     keep_alive = keep, chunked = chunked, length = length,
     expect_continue = expect_continue,
   }
+end
+local request_from = M.fields
+
+function M.request(head, opts)
+  opts = opts or M
+  local max_line = opts.max_request_line or M.MAX_REQUEST_LINE
+  local le = find(head, "\r\n", 1, true)
+  local line = le and sub(head, 1, le - 1) or head
+  local method, target, minor = match(line, "^(%u+) ([!-~]+) HTTP/1%.([01])$")
+  if not method or #line > max_line then
+    local status, why = diagnose_line(line, max_line)
+    if status then return nil, status, why end
+    method, target = match(line, "^(%S+) (%S+)")
+    minor = "1"
+  end
+  local status, why = check_method(method, opts)
+  if status then return nil, status, why end
+
+  -- fields: each find is anchored where the previous field ended, so
+  -- the fields must cover the head byte for byte
+  local fields, n, len = {}, 0, #head
+  local pos = le or len + 1
+  local max_fields = opts.max_headers or M.MAX_HEADERS
+  while pos <= len do
+    local _, e, name, value = find(head, FIELD, pos)
+    if not e then
+      if find(head, "^\r\n[ \t]", pos) then return nil, 400, "obsolete line folding" end
+      return nil, 400, "malformed header field"
+    end
+    pos = e + 1
+    n = n + 1
+    if n > max_fields then return nil, 431, "too many header fields" end
+    local b = byte(value, -1)
+    if b == 32 or b == 9 then value = match(value, "^(.-)[ \t]*$") end
+    fields[2 * n - 1], fields[2 * n] = lower(name), value
+  end
+  return request_from(method, target, minor, fields, n, opts)
 end
 
 ---------------------------------------------------------------- URLs

@@ -16,7 +16,8 @@ local parse = require "lunasock.http.parse"
 
 local find, gsub, match, sub, concat, sort = string.find, string.gsub, string.match,
                                              string.sub, table.concat, table.sort
-local setmetatable, error, type, pairs, select = setmetatable, error, type, pairs, select
+local setmetatable, error, type, pairs, select, rawget = setmetatable, error, type, pairs,
+                                                        select, rawget
 local unescape = parse.unescape
 
 local M = {}
@@ -130,7 +131,7 @@ function Router:dispatch(req)
   local handlers = self.exact[path]
   if handlers then
     local fn = handlers[method] or (method == "HEAD" and handlers.GET) or handlers.ANY
-    if fn then return fn(req, req.params) end
+    if fn then return fn(req, rawget(req, "params")) end
   end
   -- patterns: the first with a handler for the method wins; the others
   -- contribute to Allow

@@ -23,13 +23,14 @@ local parse = require "lunasock.http.parse"
 local body = require "lunasock.http.body"
 
 local core = lunasock.core
-local find, sub, lower, format, byte = string.find, string.sub, string.lower,
-                                       string.format, string.byte
-local concat, type, pairs, tostring, setmetatable, error, xpcall, pcall =
-  table.concat, type, pairs, tostring, setmetatable, error, xpcall, pcall
+local find, sub, lower, format = string.find, string.sub, string.lower, string.format
+local concat, type, pairs, tostring, setmetatable, error, xpcall, pcall, rawget =
+  table.concat, type, pairs, tostring, setmetatable, error, xpcall, pcall, rawget
+local math_type = math.type
 local os_time, os_date, io_type, traceback = os.time, os.date, io.type, debug.traceback
 local monotime = core.monotime
-local parse_request, REASON = parse.request, parse.REASON
+local parse_request, parse_fields, REASON = parse.request, parse.fields, parse.REASON
+local http_head, MSG_DONTWAIT = core.http_head, core.MSG_DONTWAIT
 
 local M = {}
 
@@ -48,6 +49,9 @@ M.SERVER = "lunasock"
 ---------------------------------------------------------------- dates
 
 local date_sec, date_str = -1, ""
+-- The Date field's text for the current second. The server's reaper calls
+-- it every tick, so that a response can use date_str as it is (at most a
+-- tick late) instead of asking the clock each time.
 local function http_date()
   local now = os_time()
   if now ~= date_sec then
@@ -191,12 +195,25 @@ end
 
 local EMPTY = setmetatable({}, {__call = function() return nil end})
 
+-- Reading the next head waits without a socket timeout (the reaper
+-- enforces the head and idle deadlines), which lets the loop park the
+-- task in C. Body reads and response writes wait at most body_timeout
+-- each: the timeout is set before the first of them, and the serving
+-- loop clears it after the request.
+local function body_io(conn)
+  if not conn.timed then
+    conn.timed = true
+    conn.sock:settimeout(conn.server.opts.body_timeout)
+  end
+end
+
 -- req:body_reader() -> a body reader (lunasock.http.body); sends
 -- "100 Continue" first when the client asked for it.
 function methods.body_reader(req)
-  local r = req.reader
+  local r = rawget(req, "reader")
   if r then return r end
   local conn = req.conn
+  body_io(conn)
   if req.expect_continue and not req.continued then
     req.continued = true
     conn.stream:write("HTTP/1.1 100 Continue\r\n\r\n")
@@ -238,11 +255,14 @@ end
 -- Without a Content-Length it is chunked (HTTP/1.1) or ends with the
 -- connection (HTTP/1.0).
 function methods.respond(req, status, headers)
-  if req.responded then error("respond: the response has already started", 2) end
+  if rawget(req, "responded") then
+    error("respond: the response has already started", 2)
+  end
   if math.type(status) ~= "integer" or status < 200 or status > 999 then
     error("bad argument #1 to 'respond' (status 200-999 expected)", 2)
   end
   req.responded = true
+  body_io(req.conn)
   local framing, err, code = write_head(req.conn, req, status, headers, nil, true)
   if not framing then
     req.conn.closing = true
@@ -344,17 +364,60 @@ local function send_stream(conn, framing, src, clen)
   return w.sent, err, code
 end
 
+-- The response heads the fast path below sends: status line, Server and
+-- the name of the Date field, for the statuses that may have a body.
+local fast_lines = {}
+for status in pairs(REASON) do
+  if status >= 200 and not NO_BODY[status] then fast_lines[status] = status_line(status) end
+end
+local TEXT_TYPE = "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
+
 -- One request: run the handler and send what it returns.
 local function respond(conn, req)
   local server = conn.server
   local ok, status, headers, res_body = xpcall(server.handler, handler_traceback, req)
+  -- The common case, in one string and (nearly always) one send: a known
+  -- status with a string body and no header fields, on a keep-alive
+  -- HTTP/1.1 connection. Everything else goes the general way below.
+  -- (conn.timed is still false when the handler has neither read the
+  -- body nor started a response itself)
+  local line = ok and headers == nil and fast_lines[status]
+  if line and not conn.timed and type(res_body) == "string" and req.keep_alive
+     and req.version == "1.1" and req.method ~= "HEAD" and not conn.closing
+     and math_type(status) == "integer" then
+    local n = #res_body
+    local clen = length_fields[n]
+    if not clen then
+      clen = "\r\nContent-Length: " .. n
+      if n < 4096 then length_fields[n] = clen end
+    end
+    local data
+    if n > 0 then
+      data = line .. date_str .. clen .. TEXT_TYPE .. res_body
+    else
+      data = line .. date_str .. clen .. "\r\n\r\n"
+    end
+    req.status = status
+    local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+    if sent ~= #data and (sent or code == "EAGAIN") then
+      body_io(conn)
+      sent, err = conn.stream:write(sent and sub(data, sent + 1) or data)
+    end
+    if not sent then
+      conn.closing = true
+      return status, nil, err
+    end
+    return status, n
+  end
+  body_io(conn)
   if not ok then
     log_error(server, "handler error: " .. tostring(status))
-    if req.responded then conn.closing = true return 500 end
+    if rawget(req, "responded") then conn.closing = true return 500 end
     status, headers, res_body = 500, nil, "Internal Server Error\n"
     conn.closing = true
   end
-  if req.responded then
+  if rawget(req, "responded") then
     local w = req.writer
     if w and not w.finished then
       local fok = w:finish()
@@ -363,7 +426,7 @@ local function respond(conn, req)
     if not w or (w.framing == "close") then conn.closing = true end
     return req.status, w and w.sent
   end
-  if req.body_error then
+  if rawget(req, "body_error") then
     local code = req.body_error
     status, headers = code == "EMSGSIZE" and 413 or code == "ETIMEDOUT" and 408 or 400, nil
     res_body = (REASON[status]) .. "\n"
@@ -414,7 +477,7 @@ end
 -- found; otherwise the connection closes.
 local function finish_body(conn, req)
   if not req.chunked and req.length == 0 then return end
-  local r = req.reader
+  local r = rawget(req, "reader")
   if r and (r.done or r == EMPTY) then return end
   if (r and r.error) or (req.expect_continue and not req.continued) then
     conn.closing = true
@@ -437,30 +500,48 @@ local function finish_body(conn, req)
   end
 end
 
--- The head of the next request: nil when the connection should close.
-local function read_head(conn)
+-- The next request: the request table, or nil, status, reason to answer
+-- with an error, or nil when the connection should close quietly.
+-- core.http_head finds the end of the head in the stream's buffer and
+-- splits the strictly well-formed head (parse.fields decides the rest);
+-- any other head goes to parse.request, for its status. A LF without a
+-- CR before it (a client typing into nc) is refused as soon as it comes,
+-- not after header_timeout.
+local function read_request(conn)
   local st, server = conn.stream, conn.server
+  local opts, fields = server.opts, conn.fields
   while true do
-    local head, _, code, partial = st:readuntil("\r\n\r\n")
-    if head then
-      if head ~= "" then
-        if byte(head, 1) == 13 then   -- empty lines before the request
-          while sub(head, 1, 2) == "\r\n" do head = sub(head, 3) end
-        end
-        return head
+    local buf, pos = st.buf, st.pos
+    local stop, method, target, minor, n
+    if pos <= #buf then
+      stop, method, target, minor, n = http_head(buf, pos, opts.max_head, fields)
+    end
+    if stop then
+      st.pos = stop
+      conn.deadline, conn.waiting = false, false
+      if #method + #target + 10 > opts.max_request_line then
+        return nil, 414, "request line too long"
       end
-    else
-      if code == "EMSGSIZE" then
-        local got = st:read() or ""
-        local opts = server.opts
-        local le = find(got, "\r\n", 1, true)
-        if not le or le > opts.max_request_line + 1 then
-          send_error(conn, 414, "request line too long")
-        else
-          send_error(conn, 431, "request head too large")
-        end
-      elseif conn.timed_out and partial and partial ~= "" and not find(partial, "^[\r\n]*$") then
-        send_error(conn, 408, "request head not received in time")
+      return parse_fields(method, target, minor, fields, n, opts)
+    elseif stop == false then           -- outside the strict form: diagnose
+      st.pos = target + 5
+      conn.deadline, conn.waiting = false, false
+      return parse_request(sub(buf, method, target), opts)
+    elseif method == "EPROTO" then
+      return nil, 400, "bare LF in the request head"
+    elseif method == "EMSGSIZE" then
+      local got = sub(buf, pos)
+      st.buf, st.pos = "", 1
+      local le = find(got, "\r\n", 1, true)
+      if not le or le > opts.max_request_line + 1 then
+        return nil, 414, "request line too long"
+      end
+      return nil, 431, "request head too large"
+    end
+    if not st:fill() then
+      local partial = sub(st.buf, st.pos)
+      if conn.timed_out and partial ~= "" and not find(partial, "^[\r\n]*$") then
+        return nil, 408, "request head not received in time"
       end
       return nil
     end
@@ -473,9 +554,9 @@ local function serve_conn(server, sock, peer)
   st.max_line = opts.max_head
   local conn = {server = server, sock = sock, stream = st, peer = peer,
                 deadline = server.now + opts.header_timeout, waiting = true,
-                closing = false, timed_out = false}
+                closing = false, timed_out = false, timed = false, fields = {}}
   server.conns[sock] = conn
-  local body_timeout, idle = opts.body_timeout, opts.idle_timeout
+  local idle = opts.idle_timeout
   local log = opts.access_log
   local first = true
   while true do
@@ -484,22 +565,21 @@ local function serve_conn(server, sock, peer)
       conn.waiting = true
     end
     first = false
-    local head = read_head(conn)
-    if not head then break end
-    conn.deadline, conn.waiting = false, false
-    local req, status, why = parse_request(head, opts)
+    local req, status, why = read_request(conn)
     if not req then
-      send_error(conn, status, why)
+      if status then send_error(conn, status, why) end
       break
     end
     req.conn, req.peer = conn, peer
     setmetatable(req, Request)
-    sock:settimeout(body_timeout)
     local rstatus, bytes = respond(conn, req)
     if log and rstatus then access_log(server, req, rstatus, bytes) end
     if not conn.closing then finish_body(conn, req) end
     if conn.closing or server.closed then break end
-    sock:settimeout(nil)
+    if conn.timed then
+      conn.timed = false
+      sock:settimeout(nil)
+    end
   end
   server.conns[sock] = nil
   if conn.closing then linger_close(conn) elseif core.type(sock) == "socket" then sock:close() end
@@ -524,8 +604,6 @@ local function accept_loop(server)
     elseif code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
       loop.sleep(backoff)
       backoff = backoff < 0.5 and backoff * 2 or 0.5
-    elseif core.type(l) ~= "socket" then
-      return
     end
   end
 end
@@ -538,6 +616,7 @@ local function reaper(server)
     loop.sleep(tick)
     local now = monotime()
     server.now = now
+    http_date()
     for sock, conn in pairs(server.conns) do
       if conn.waiting and conn.deadline then
         if conn.deadline <= now then
@@ -628,6 +707,7 @@ function M.serve_socket(sock, o, handler)
                                now = monotime(), closed = false,
                                tick = math.min(0.5, smallest / 4)}, Server)
   server.host, server.port = sock:getsockname()
+  http_date()
   server.task = loop.spawn(accept_loop, server)
   server.reaper_task = loop.spawn(reaper, server)
   return server
