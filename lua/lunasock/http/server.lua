@@ -282,6 +282,8 @@ end
 
 ---------------------------------------------------------------- connections
 
+-- A handler error or a worker event: to opts.on_error, else stderr.
+-- (server: an http server or the workers object; both carry opts.)
 local function log_error(server, msg)
   local f = server.opts.on_error
   if f then
@@ -740,16 +742,6 @@ M.WORKERS = {
   max_restart_delay = 5,  -- start is replaced after this, doubling
 }
 
-local function worker_log(self, msg)
-  local f = self.opts.on_error
-  if f then
-    pcall(f, msg)
-  else
-    io.stderr:write("lunasock.http: ", msg, "\n")
-    io.stderr:flush()
-  end
-end
-
 -- The parent's hold on the port: bound as lunasock.tcp.listen binds
 -- ("*" and "::" dual stack, else the first address of host), with
 -- SO_REUSEPORT, and not listening (a listener would be given its share
@@ -894,7 +886,7 @@ local function supervise(self, w)
     self.workers[w.pid] = nil
     local how, value, name = reap(w.pid, core.monotime() + M.WORKERS.stop_timeout)
     w.link:close()
-    worker_log(self, ("worker %d %s; starting another"):format(w.pid, ending(how, value, name)))
+    log_error(self, ("worker %d %s; starting another"):format(w.pid, ending(how, value, name)))
     if core.monotime() - w.started < 1 then
       delay = math.min(math.max(delay * 2, M.WORKERS.restart_delay),
                        M.WORKERS.max_restart_delay)
@@ -907,7 +899,7 @@ local function supervise(self, w)
       if self.closed then return end
       w, err, code = spawn(self)
       if w then break end
-      worker_log(self, ("starting a worker failed: %s (%s)"):format(tostring(err), tostring(code)))
+      log_error(self, ("starting a worker failed: %s (%s)"):format(tostring(err), tostring(code)))
       delay = math.min(math.max(delay * 2, M.WORKERS.restart_delay),
                        M.WORKERS.max_restart_delay)
       loop.sleep(delay)
