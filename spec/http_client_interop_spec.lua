@@ -39,6 +39,17 @@ local function big_data()
   return table.concat(parts)
 end
 
+-- The site both servers serve from dir/www: hello.txt (text), sub/ with
+-- an index.html, and big.bin (big_data()). Returns big.bin's contents.
+local function make_site(dir, hello, index)
+  os.execute("mkdir " .. dir .. "/www " .. dir .. "/www/sub")
+  write_file(dir .. "/www/hello.txt", hello)
+  write_file(dir .. "/www/sub/index.html", index)
+  local big = big_data()
+  write_file(dir .. "/www/big.bin", big)
+  return big
+end
+
 -- Starts cmd (a shell command) as a child whose PID we learn: the shell
 -- prints its PID and execs cmd. Returns pid, the popen handle.
 local function spawn(cmd)
@@ -145,12 +156,8 @@ describe("lunasock.http.client against Python's http.server", function()
   setup(function()
     if not have("python3") then return end
     dir = helper.tmpdir()
-    os.execute("mkdir " .. dir .. "/www " .. dir .. "/www/sub")
+    big = make_site(dir, "hello from a file\n", "<p>index</p>\n")
     write_file(dir .. "/server.py", PY_SERVER)
-    write_file(dir .. "/www/hello.txt", "hello from a file\n")
-    write_file(dir .. "/www/sub/index.html", "<p>index</p>\n")
-    big = big_data()
-    write_file(dir .. "/www/big.bin", big)
     pid, proc = spawn(helper.TOOL .. "python3 " .. dir .. "/server.py " .. dir .. "/www")
     local port = tonumber(proc:read("l"))
     assert(port, "the Python server did not start")
@@ -296,11 +303,7 @@ describe("lunasock.http.client against nginx", function()
       return
     end
     dir = helper.tmpdir()
-    os.execute("mkdir " .. dir .. "/www " .. dir .. "/www/sub")
-    write_file(dir .. "/www/hello.txt", "hello from nginx\n")
-    write_file(dir .. "/www/sub/index.html", "<p>nginx index</p>\n")
-    big = big_data()
-    write_file(dir .. "/www/big.bin", big)
+    big = make_site(dir, "hello from nginx\n", "<p>nginx index</p>\n")
     -- the echo module, when it loads, gives a chunked echo of the body
     echo = io.open(ECHO_MODULE) ~= nil
     if echo then
