@@ -129,6 +129,16 @@ local function valid_host(host)
   return ok
 end
 
+-- Origin-form targets without "?" or "#" (the path is the target): memo
+-- of the short ones seen, so that a repeated target costs one lookup.
+local plain_target, nplain = {}, 0
+local function remember_plain(target)
+  if #target <= 64 then
+    if nplain >= 256 then plain_target, nplain = {}, 0 end
+    plain_target[target], nplain = true, nplain + 1
+  end
+end
+
 local function check_method(method, opts)
   local methods = opts.methods or M.METHODS
   if methods[method] then return nil end
@@ -176,12 +186,17 @@ function M.fields(method, target, minor, fields, n, opts)
 
   -- the target's form (RFC 9112 section 3.2)
   local path, query, authority
-  local q = find(target, "?", 1, true)
-  if byte(target, 1) == 47 then          -- "/": origin-form
+  local q, plain
+  local seen = plain_target[target]      -- origin-form, no "?" or "#"
+  if seen then
+    path = target
+  elseif byte(target, 1) == 47 then      -- "/": origin-form
+    q = find(target, "?", 1, true)
     if q then
       path, query = sub(target, 1, q - 1), sub(target, q + 1)
     else
       path = target
+      plain = true
     end
   elseif target == "*" then
     if method ~= "OPTIONS" then return nil, 400, "asterisk-form is for OPTIONS" end
@@ -202,7 +217,10 @@ function M.fields(method, target, minor, fields, n, opts)
       path = rest
     end
   end
-  if find(target, "#", 1, true) then return nil, 400, "fragment in request target" end
+  if not seen then
+    if find(target, "#", 1, true) then return nil, 400, "fragment in request target" end
+    if plain then remember_plain(target) end
+  end
 
   -- framing (RFC 9112 section 6)
   local chunked, length = false, 0

@@ -28,7 +28,7 @@ Router.__index = Router
 -- router.new([opts]) -> router. opts.not_found(req): the 404 handler.
 function M.new(opts)
   opts = opts or {}
-  return setmetatable({exact = {}, patterns = {}, methods = {},
+  return setmetatable({exact = {}, plain = {}, patterns = {}, methods = {},
                        not_found = opts.not_found}, Router)
 end
 
@@ -80,7 +80,12 @@ function Router:add(method, pattern, fn)
   local handlers
   if not find(pattern, "/[:*]") then
     handlers = self.exact[pattern]
-    if not handlers then handlers = {}; self.exact[pattern] = handlers end
+    if not handlers then
+      handlers = {}
+      self.exact[pattern] = handlers
+      -- without a "%" the path a request must have is the pattern itself
+      if not find(pattern, "%", 1, true) then self.plain[pattern] = handlers end
+    end
   else
     for _, p in ipairs(self.patterns) do
       if p.source == pattern then handlers = p.handlers break end
@@ -127,8 +132,13 @@ local NOT_FOUND = "Not Found\n"
 -- router(req) / router:dispatch(req) -> the handler's response
 function Router:dispatch(req)
   local path, method = req.path, req.method
-  if find(path, "%", 1, true) then path = decode_path(path) end
-  local handlers = self.exact[path]
+  -- a literal route without "%" matches only a path without "%", which
+  -- decoding leaves as it is: one lookup before anything else
+  local handlers = self.plain[path]
+  if not handlers then
+    if find(path, "%", 1, true) then path = decode_path(path) end
+    handlers = self.exact[path]
+  end
   if handlers then
     local fn = handlers[method] or (method == "HEAD" and handlers.GET) or handlers.ANY
     if fn then return fn(req, rawget(req, "params")) end

@@ -374,6 +374,10 @@ for status in pairs(REASON) do
 end
 local TEXT_TYPE = "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
 local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
+-- Whole fast-path responses with short bodies, by status and body, for
+-- the current Date (emptied when it changes): a handler answering with
+-- the same text each time costs no concatenation.
+local cached_date, cached, ncached = nil, {}, 0
 
 -- One request: run the handler and send what it returns.
 local function respond(conn, req)
@@ -385,32 +389,41 @@ local function respond(conn, req)
   -- (conn.timed is still false when the handler has neither read the
   -- body nor started a response itself)
   local line = ok and headers == nil and fast_lines[status]
-  if line and not conn.timed and type(res_body) == "string" and req.keep_alive
-     and req.version == "1.1" and req.method ~= "HEAD" and not conn.closing
-     and math_type(status) == "integer" then
-    local n = #res_body
-    local clen = length_fields[n]
-    if not clen then
-      clen = "\r\nContent-Length: " .. n
-      if n < 4096 then length_fields[n] = clen end
+  if line and not conn.timed and req.keep_alive and req.version == "1.1"
+     and req.method ~= "HEAD" and not conn.closing and math_type(status) == "integer" then
+    if cached_date ~= date_str then cached_date, cached, ncached = date_str, {}, 0 end
+    local by_body = cached[status]
+    local data = by_body and by_body[res_body]   -- found: res_body is a string
+    if not data and type(res_body) == "string" then
+      local n = #res_body
+      local clen = length_fields[n]
+      if not clen then
+        clen = "\r\nContent-Length: " .. n
+        if n < 4096 then length_fields[n] = clen end
+      end
+      if n > 0 then
+        data = line .. date_str .. clen .. TEXT_TYPE .. res_body
+      else
+        data = line .. date_str .. clen .. "\r\n\r\n"
+      end
+      if n <= 256 and ncached < 64 then
+        if not by_body then by_body = {}; cached[status] = by_body end
+        by_body[res_body], ncached = data, ncached + 1
+      end
     end
-    local data
-    if n > 0 then
-      data = line .. date_str .. clen .. TEXT_TYPE .. res_body
-    else
-      data = line .. date_str .. clen .. "\r\n\r\n"
+    if data then
+      req.status = status
+      local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+      if sent ~= #data and (sent or code == "EAGAIN") then
+        body_io(conn)
+        sent, err = conn.stream:write(sent and sub(data, sent + 1) or data)
+      end
+      if not sent then
+        conn.closing = true
+        return status, nil, err
+      end
+      return status, #res_body
     end
-    req.status = status
-    local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
-    if sent ~= #data and (sent or code == "EAGAIN") then
-      body_io(conn)
-      sent, err = conn.stream:write(sent and sub(data, sent + 1) or data)
-    end
-    if not sent then
-      conn.closing = true
-      return status, nil, err
-    end
-    return status, n
   end
   body_io(conn)
   if not ok then
@@ -514,31 +527,31 @@ local function read_request(conn)
   local opts, fields = server.opts, conn.fields
   while true do
     local buf, pos = st.buf, st.pos
-    local stop, method, target, minor, n
     if pos <= #buf then
-      stop, method, target, minor, n = http_head(buf, pos, opts.max_head, fields)
-    end
-    if stop then
-      st.pos = stop
-      conn.deadline, conn.waiting = false, false
-      if #method + #target + 10 > opts.max_request_line then
-        return nil, 414, "request line too long"
+      local stop, method, target, minor, n =
+        http_head(buf, pos, opts.max_head, fields)
+      if stop then
+        st.pos = stop
+        conn.deadline, conn.waiting = false, false
+        if #method + #target + 10 > opts.max_request_line then
+          return nil, 414, "request line too long"
+        end
+        return parse_fields(method, target, minor, fields, n, opts)
+      elseif stop == false then           -- outside the strict form: diagnose
+        st.pos = target + 5
+        conn.deadline, conn.waiting = false, false
+        return parse_request(sub(buf, method, target), opts)
+      elseif method == "EPROTO" then
+        return nil, 400, "bare LF in the request head"
+      elseif method == "EMSGSIZE" then
+        local got = sub(buf, pos)
+        st.buf, st.pos = "", 1
+        local le = find(got, "\r\n", 1, true)
+        if not le or le > opts.max_request_line + 1 then
+          return nil, 414, "request line too long"
+        end
+        return nil, 431, "request head too large"
       end
-      return parse_fields(method, target, minor, fields, n, opts)
-    elseif stop == false then           -- outside the strict form: diagnose
-      st.pos = target + 5
-      conn.deadline, conn.waiting = false, false
-      return parse_request(sub(buf, method, target), opts)
-    elseif method == "EPROTO" then
-      return nil, 400, "bare LF in the request head"
-    elseif method == "EMSGSIZE" then
-      local got = sub(buf, pos)
-      st.buf, st.pos = "", 1
-      local le = find(got, "\r\n", 1, true)
-      if not le or le > opts.max_request_line + 1 then
-        return nil, 414, "request line too long"
-      end
-      return nil, 431, "request head too large"
     end
     if not st:fill() then
       local partial = sub(st.buf, st.pos)
@@ -576,7 +589,7 @@ local function serve_conn(server, sock, peer)
     setmetatable(req, Request)
     local rstatus, bytes = respond(conn, req)
     if log and rstatus then access_log(server, req, rstatus, bytes) end
-    if not conn.closing then finish_body(conn, req) end
+    if not conn.closing and (req.chunked or req.length ~= 0) then finish_body(conn, req) end
     if conn.closing or server.closed then break end
     if conn.timed then
       conn.timed = false
