@@ -211,6 +211,59 @@ describe("lunasock.http.server", function()
     end)
   end)
 
+  it("never sends more body than the Content-Length it set, and closes when short", function()
+    local r = http.router()
+    local writes = {}
+    -- a function body that goes past its Content-Length (any case of the name)
+    r:get("/long", function()
+      local i = 0
+      return 200, {["CONTENT-length"] = "4"},
+             function() i = i + 1 if i <= 3 then return "abc" end end
+    end)
+    -- a streamed response: the write past the length is refused
+    r:get("/writer", function(req)
+      local w = req:respond(200, {["Content-Length"] = 5})
+      writes[1] = table.pack(w:write("hello"))
+      writes[2] = table.pack(w:write("!"))
+      w:finish()
+    end)
+    r:get("/short", function()
+      local sent = false
+      return 200, {["Content-Length"] = "10"},
+             function() if not sent then sent = true return "abc" end end
+    end)
+    r:get("/badlen", function() return 200, {["Content-Length"] = "4x"}, function() end end)
+    r:get("/mismatch", function() return 200, {["Content-Length"] = "3"}, "hello" end)
+    local logged = {}
+    with_server({handler = r, on_error = function(m) logged[#logged + 1] = m end},
+                function(srv)
+      for path, want in pairs{["/long"] = "abca", ["/writer"] = "hello"} do
+        local _s <close>, st = connect(srv)
+        assert(st:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local status, _, b = read_response(st)
+        assert.are.equal(200, status)
+        assert.are.equal(want, b)
+        assert.are.equal("", st:readall(), path)   -- nothing more, then the close
+      end
+      assert.are.equal(true, writes[1][1])
+      assert.are.same({nil, "response body longer than its Content-Length", "EMSGSIZE"},
+                      {table.unpack(writes[2], 1, 3)})
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.matches("^HTTP/1.1 200 ", st:readline())
+      repeat local l = st:readline() until l == ""
+      assert.are.equal("abc", st:readall())   -- 3 of the 10 bytes, then the close
+      for _, path in ipairs{"/badlen", "/mismatch"} do
+        local _s2 <close>, st2 = connect(srv)
+        assert(st2:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(500, (read_response(st2)), path)
+      end
+    end)
+    assert.are.equal(2, #logged)
+    assert.matches("invalid Content%-Length", logged[1])
+    assert.matches("Content%-Length \"3\" for a body of 5 bytes", logged[2])
+  end)
+
   it("answers OPTIONS * and absolute-form targets", function()
     with_server({handler = app()}, function(srv)
       local _s <close>, st = connect(srv)

@@ -103,20 +103,25 @@ end
 local NO_BODY = {[204] = true, [304] = true}
 
 -- Writes the response head (and a string body) for req. Returns the
--- framing for a streamed body ("length", "chunked", "close", or "none"),
--- or nil, msg, code when the write failed.
+-- framing for a streamed body ("length", "chunked", "close", or "none")
+-- and, for "length", the byte count the handler's Content-Length
+-- promised; or nil, msg, code when the write failed. Raises for a
+-- response that cannot be framed.
 local function write_head(conn, req, status, headers, str, stream_body)
   local keep = req.keep_alive and not conn.closing
   local extra, clen, ctype, te, cconn = "", nil, false, false, nil
   if headers then extra, clen, ctype, te, cconn = fields_text(headers) end
   if cconn and parse.has_token(cconn, "close") then keep = false end
-  local framing
+  local framing, length
   local no_body = NO_BODY[status] or status < 200
   if no_body then
     framing = "none"
     if clen then error("a " .. status .. " response has no Content-Length", 0) end
   elseif stream_body then
-    if clen then framing = "length"
+    if clen then
+      length = find(clen, "^%d+$") and math.tointeger(tonumber(clen))
+      if not length then error("invalid Content-Length " .. format("%q", clen), 0) end
+      framing = "length"
     elseif te then error("set Transfer-Encoding by returning a function body instead", 0)
     elseif req.version == "1.1" then
       framing = "chunked"
@@ -125,7 +130,11 @@ local function write_head(conn, req, status, headers, str, stream_body)
     end
   else
     str = str or ""
-    if not clen then extra = extra .. "Content-Length: " .. #str .. "\r\n" end
+    if not clen then
+      extra = extra .. "Content-Length: " .. #str .. "\r\n"
+    elseif req.method ~= "HEAD" and clen ~= tostring(#str) then
+      error(format("Content-Length %q for a body of %d bytes", clen, #str), 0)
+    end
     framing = "none"
   end
   if not ctype and not no_body and (stream_body or str ~= "") then
@@ -143,7 +152,7 @@ local function write_head(conn, req, status, headers, str, stream_body)
   req.status = status
   if not ok then return nil, err, code end
   if req.method == "HEAD" then framing = "none" end
-  return framing
+  return framing, length
 end
 
 ---------------------------------------------------------------- writers
@@ -151,11 +160,21 @@ end
 local Writer = {__name = "lunasock.http.writer"}
 Writer.__index = Writer
 
--- writer:write(piece) -> true, or nil, msg, code
+-- writer:write(piece) -> true, or nil, msg, code. With a Content-Length
+-- set, what fits is sent and the bytes past it are refused ("EMSGSIZE"),
+-- and the connection closes: sent, they would be read as the start of
+-- the next response.
 function Writer:write(piece)
   if self.finished then error("write after finish", 2) end
   if piece == nil or piece == "" then return true end
   piece = tostring(piece)
+  local left = self.left
+  if left and #piece > left then
+    self.conn.closing = true
+    if left > 0 then self:write(sub(piece, 1, left)) end
+    return nil, "response body longer than its Content-Length", "EMSGSIZE"
+  end
+  if left then self.left = left - #piece end
   self.sent = self.sent + #piece
   local f = self.framing
   if f == "none" then return true end
@@ -163,17 +182,21 @@ function Writer:write(piece)
   return self.stream:write(piece)
 end
 
--- writer:finish([trailers]) -> true, or nil, msg, code
+-- writer:finish([trailers]) -> true, or nil, msg, code. A body shorter
+-- than its Content-Length leaves the client waiting for the rest: the
+-- connection closes after it.
 function Writer:finish(trailers)
   if self.finished then return true end
   self.finished = true
+  if self.left and self.left > 0 then self.conn.closing = true end
   if self.framing == "chunked" then return self.chunked:finish(trailers) end
   return true
 end
 
-local function new_writer(conn, framing)
-  local w = setmetatable({stream = conn.stream, framing = framing, sent = 0,
-                          finished = false}, Writer)
+-- length: the Content-Length of a "length" framing (nil otherwise).
+local function new_writer(conn, framing, length)
+  local w = setmetatable({conn = conn, stream = conn.stream, framing = framing, sent = 0,
+                          left = length, finished = false}, Writer)
   if framing == "chunked" then w.chunked = body.chunked_writer(conn.stream) end
   return w
 end
@@ -263,14 +286,14 @@ function methods.respond(req, status, headers)
   end
   req.responded = true
   body_io(req.conn)
-  local framing, err, code = write_head(req.conn, req, status, headers, nil, true)
+  local framing, length, code = write_head(req.conn, req, status, headers, nil, true)
   if not framing then
     req.conn.closing = true
     local w = new_writer(req.conn, "none")
-    w.error = {err, code}
+    w.error = {length, code}
     return w
   end
-  local w = new_writer(req.conn, framing)
+  local w = new_writer(req.conn, framing, length)
   req.writer = w
   return w
 end
@@ -339,30 +362,28 @@ local function handler_traceback(msg)
   return traceback(type(msg) == "string" and msg or tostring(msg), 2)
 end
 
--- Streams a function or file body with the given framing.
-local function send_stream(conn, framing, src, clen)
-  local w = new_writer(conn, framing)
+-- Streams a function or file body with the given framing (length: the
+-- Content-Length, which also bounds what is read from a file).
+local function send_stream(conn, framing, src, length)
+  local w = new_writer(conn, framing, length)
   local is_file = io_type(src) == "file"
-  local left = clen and math.tointeger(tonumber(clen))
   local ok, err, code = true, nil, nil
   while true do
     local piece
     if is_file then
-      local n = left and (left < 65536 and left or 65536) or 65536
+      local n = w.left and (w.left < 65536 and w.left or 65536) or 65536
       if n == 0 then break end
       piece = src:read(n)
     else
       piece = src()
     end
     if piece == nil then break end
-    if left then left = left - #piece end
     ok, err, code = w:write(piece)
     if not ok then break end
   end
   if is_file then src:close() end
   if ok then ok, err, code = w:finish() end
   if not ok then conn.closing = true end
-  if left and left ~= 0 then conn.closing = true end   -- short body: the framing is broken
   return w.sent, err, code
 end
 
@@ -462,27 +483,26 @@ local function respond(conn, req)
     status, headers, res_body = 500, nil, "Internal Server Error\n"
   end
   local bt = type(res_body)
-  local ok2, framing, err = pcall(write_head, conn, req, status, headers,
-                                  bt == "string" and res_body or nil,
-                                  bt == "function" or io_type(res_body) == "file")
+  local ok2, framing, length = pcall(write_head, conn, req, status, headers,
+                                     bt == "string" and res_body or nil,
+                                     bt == "function" or io_type(res_body) == "file")
   if not ok2 then
     log_error(server, "bad response: " .. tostring(framing))
     if io_type(res_body) == "file" then res_body:close() end
     send_error(conn, 500, "bad response")
     return 500
   end
-  if not framing then
+  if not framing then        -- the write failed: length is its message
     if io_type(res_body) == "file" then res_body:close() end
     conn.closing = true
-    return status, nil, err
+    return status, nil, length
   end
   if bt == "function" or io_type(res_body) == "file" then
     if framing == "none" then
       if io_type(res_body) == "file" then res_body:close() end
       return status, 0
     end
-    local clen = headers and (headers["Content-Length"] or headers["content-length"])
-    return status, send_stream(conn, framing, res_body, clen)
+    return status, send_stream(conn, framing, res_body, length)
   end
   return status, bt == "string" and #res_body or 0
 end
