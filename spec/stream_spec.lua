@@ -46,6 +46,24 @@ describe("lunasock.stream", function()
     assert.equal("xyz", s:read())
   end)
 
+  it("fill appends one recv to the buffer and keeps it at EOF and on timeout", function()
+    local s <close>, peer = pair({chunk = 4})
+    local _ <close> = peer
+    assert(peer:send("abcdef"))
+    assert.is_true(s:fill())
+    assert.equal("abcd", s.buf:sub(s.pos))   -- one recv of the chunk size
+    s.pos = s.pos + 2                          -- a parser consumed "ab"
+    assert.is_true(s:fill())
+    assert.equal("cdef", s.buf:sub(s.pos))
+    s:settimeout(0)
+    assert.same({nil, "Resource temporarily unavailable", "EAGAIN"}, {s:fill()})
+    assert.equal("cdef", s.buf:sub(s.pos))
+    peer:shutdown("w")
+    s:settimeout(helper.TIMEOUT)
+    assert.same({nil, "closed", "EOF"}, {s:fill()})
+    assert.equal("cdef", s:read(4))
+  end)
+
   it("readuntil finds a delimiter split across reads", function()
     local s <close>, peer = pair({chunk = 2})
     local _ <close> = peer
