@@ -198,25 +198,25 @@ end
 local Conn = {__name = "lunasock.http.connection"}
 Conn.__index = Conn
 
-local function left(self)
-  local d = self.deadline
-  if not d then return nil end
-  return d - monotime()
+-- The socket, its timeout set to what is left before the deadline; or
+-- nil, msg, "ETIMEDOUT" once that has passed.
+local function armed(self)
+  local d, sock = self.deadline, self.sock
+  local t = d and d - monotime()
+  if t and t <= 0 then return fail("request timed out", "ETIMEDOUT") end
+  sock:settimeout(t)
+  return sock
 end
 
 function Conn:recv(n, flags)
-  local t = left(self)
-  if t and t <= 0 then return fail("request timed out", "ETIMEDOUT") end
-  local sock = self.sock
-  sock:settimeout(t)
+  local sock, err, code = armed(self)
+  if not sock then return nil, err, code end
   return sock:recv(n, flags)
 end
 
 function Conn:send(data, flags)
-  local t = left(self)
-  if t and t <= 0 then return fail("request timed out", "ETIMEDOUT") end
-  local sock = self.sock
-  sock:settimeout(t)
+  local sock, err, code = armed(self)
+  if not sock then return nil, err, code end
   return sock:send(data, flags)
 end
 
