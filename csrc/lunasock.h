@@ -31,6 +31,7 @@ typedef struct lsk_socket {
   int protocol;
   double timeout;  /* seconds per call; < 0 blocks forever, 0 never blocks */
   int drained;     /* the last stream recv emptied the kernel's buffer */
+  int pending;     /* errno a MSG_WAITALL read met after data; next read */
 } lsk_socket;
 
 /* A constant: name and value, registered by one loop (constants.c). */
@@ -46,13 +47,12 @@ typedef struct lsk_const {
 /* Every C function of the module (functions, methods and metamethods)
    shares these upvalues (core.c): the socket metatable, for a type check
    cheaper than luaL_checkudata's lookup by name; the weak set of loop
-   task threads (io.c); a receive buffer, false until first used; and the
-   poller metatable, for the same cheap check on every loop turn. */
+   task threads (io.c); and the poller metatable, for the same cheap check
+   on every loop turn. */
 #define LSK_UV_SOCKETMT lua_upvalueindex(1)
 #define LSK_UV_TASKS lua_upvalueindex(2)
-#define LSK_UV_SCRATCH lua_upvalueindex(3)
-#define LSK_UV_POLLERMT lua_upvalueindex(4)
-#define LSK_NUPVALUES 4
+#define LSK_UV_POLLERMT lua_upvalueindex(3)
+#define LSK_NUPVALUES 3
 
 /* socket.c: the userdata and its two gates (liolib style) */
 void *lsk_toclass(lua_State *L, int idx, int mt, const char *name);
