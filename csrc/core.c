@@ -35,7 +35,8 @@ static void fillclass(lua_State *L, int mt, const luaL_Reg *meta,
 
 LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   static const luaL_Reg *const socket_methods[] = {
-    lsk_socket_methods, lsk_io_methods, lsk_option_methods, NULL
+    lsk_socket_methods, lsk_io_methods, lsk_option_methods,
+    lsk_sendfile_methods, NULL
   };
   static const luaL_Reg *const poller_methods[] = {
     lsk_poller_methods, NULL
@@ -57,6 +58,7 @@ LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   setfuncs(L, lsk_poller_funcs);
   setfuncs(L, lsk_process_funcs);
   setfuncs(L, lsk_http_funcs);
+  setfuncs(L, lsk_fs_funcs);
   setconstants(L, lsk_constants);
   setconstants(L, lsk_errnos);
   setconstants(L, lsk_signals);

@@ -157,6 +157,15 @@ static lsk_partial *topartial(lua_State *L, int idx) {
   return p;
 }
 
+/* The error triple, plus the count an attempt left in the scratch slot
+   as a fourth value: the bytes it sent before giving up (sendfile). */
+static int failure(lua_State *L, int base, int err) {
+  lsk_pusherror(L, err, NULL);
+  if (lua_type(L, base + 2) != LUA_TNUMBER) return 3;
+  lua_pushvalue(L, base + 2);
+  return 4;
+}
+
 /* What a waiting operation returns when it gives up: the partial data an
    attempt left in the scratch slot (a string or an lsk_partial), or the
    error. */
@@ -170,7 +179,7 @@ static int giveup(lua_State *L, int base, int err) {
     lua_pushlstring(L, p->data, p->used);
     return 1;
   }
-  return lsk_pusherror(L, err, NULL);
+  return failure(L, base, err);
 }
 
 static int drive(lua_State *L, const lsk_op *op, lsk_socket *s);
@@ -186,7 +195,7 @@ static int resumed(lua_State *L, int status, lua_KContext ctx) {
   /* Slot 1 is the socket the call checked before yielding; no Lua code
      can touch this frame, so its type need not be checked again. */
   s = (lsk_socket *)lua_touserdata(L, 1);
-  if (s->fd < 0) return lsk_pusherror(L, EBADF, NULL);
+  if (s->fd < 0) return failure(L, base, EBADF);
   if (!ready) return giveup(L, base, ETIMEDOUT);
   return drive(L, op, s);
 }

@@ -75,7 +75,8 @@ int lsk_fdarg(lua_State *L, int idx);  /* integer, socket or Lua file */
    Stack: arguments 1..nargs (lsk_blocking sets the top to nargs),
    nargs+1 the deadline, nargs+2 scratch the attempt may keep state in
    across waits (a string left there is partial data, returned instead of
-   an error on timeout). */
+   an error on timeout; an integer is a count of bytes sent, returned as a
+   fourth value after the error triple). */
 #define LSK_WANT_READ (-1)
 #define LSK_WANT_WRITE (-2)
 typedef int (*lsk_attempt)(lua_State *L, lsk_socket *s, int base);
@@ -131,6 +132,8 @@ extern const luaL_Reg lsk_poller_methods[];  /* poller.c */
 extern const luaL_Reg lsk_poller_meta[];     /* poller.c */
 extern const luaL_Reg lsk_process_funcs[];   /* process.c */
 extern const luaL_Reg lsk_http_funcs[];      /* http.c */
+extern const luaL_Reg lsk_fs_funcs[];        /* fs.c */
+extern const luaL_Reg lsk_sendfile_methods[]; /* sendfile.c */
 extern const lsk_const lsk_constants[];      /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_errnos[];         /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_signals[];        /* constants.c: SIG*, sorted */

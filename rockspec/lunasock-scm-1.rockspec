@@ -25,7 +25,7 @@ build = {
         "csrc/core.c", "csrc/socket.c", "csrc/io.c", "csrc/addr.c",
         "csrc/options.c", "csrc/constants.c", "csrc/error.c", "csrc/resolver.c",
         "csrc/poller.c", "csrc/poller_epoll.c", "csrc/poller_poll.c",
-        "csrc/process.c", "csrc/http.c",
+        "csrc/process.c", "csrc/http.c", "csrc/fs.c", "csrc/sendfile.c",
       },
       defines = {"_GNU_SOURCE"},
       libraries = {"pthread"},
