@@ -323,7 +323,7 @@ describe("lunasock Lua layers robustness", function()
 
   it("issue 11: tcp.connect with timeout = 2e9 raises at once instead of hanging",
      function()
-    local l <close>, port = helper.listener()
+    local _ <close>, port = helper.listener()
     for _, host in ipairs{"127.0.0.1", "localhost"} do
       local t0 = loop.now()
       local ok, err = pcall(lunasock.tcp.connect, host, port, {timeout = 2e9})
