@@ -102,8 +102,8 @@ end
 function Lines:read(st)
   checkcall(self, Lines, st, "read")
   -- +1: the CR of a CRLF line end is still on the line here
-  local max = self.max
-  local line, err, code, partial = st:readuntil("\n", max < maxinteger and max + 1 or max)
+  local limit = self.max < maxinteger and self.max + 1 or self.max
+  local line, err, code, partial = st:readuntil("\n", limit)
   if not line then
     if code == "EMSGSIZE" then return too_big("more than " .. self.max, self.max) end
     return stopped(st, "", err, code, partial)

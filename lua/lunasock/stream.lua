@@ -24,6 +24,7 @@ local find, sub, concat, select, type = string.find, string.sub,
 local setmetatable, error, tostring, pcall, pairs = setmetatable, error, tostring,
                                                    pcall, pairs
 local math_type = math.type
+local check = require "lunasock.check"
 
 local M = {}
 
@@ -35,44 +36,32 @@ local Stream = {}
 Stream.__index = Stream
 Stream.__name = "lunasock.stream"
 
-local function check_size(v, name, fname, allow_false)
-  if v == nil or (allow_false and v == false) then return nil end
-  if math_type(v) ~= "integer" or v < 1 then
-    error(("bad option '%s' to '%s' (positive integer expected)"):format(name, fname), 4)
-  end
-  return v
-end
-
 local OPTIONS = {timeout = true, max_line = true, chunk = true, write_buffer = true}
 
--- stream.options(opts[, fname]) -> a copy of opts with every default
--- filled in; raises (naming fname) for an unknown or bad option. new()
--- checks its options with it; a server checks them once with it.
-function M.options(opts, fname)
+-- stream.options(opts[, fname[, level]]) -> a copy of opts with every
+-- default filled in; raises (naming fname, at the caller of the function
+-- level frames up: 2, the default, is options' caller) for an unknown or
+-- bad option. new() checks its options with it; a server checks them once.
+function M.options(opts, fname, level)
   fname = fname or "new"
-  if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
-  end
-  opts = opts or {}
+  level = (level or 2) + 1
+  opts = check.opts(opts, fname, 2, level)
   for k in pairs(opts) do
     if not OPTIONS[k] then
-      error(("unknown stream option '%s' to '%s'"):format(tostring(k), fname), 3)
+      error(("unknown stream option '%s' to '%s'"):format(tostring(k), fname), level)
     end
-  end
-  local t = opts.timeout
-  if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0) then
-    error(("bad option 'timeout' to '%s' (non-negative number expected)"):format(fname), 3)
   end
   local wb = opts.write_buffer
   if wb == true then
     wb = M.DEFAULT_WRITE_BUFFER
-  else
-    wb = check_size(wb, "write_buffer", fname, true)
+  elseif wb ~= nil and wb ~= false then
+    wb = check.integer(wb, "write_buffer", fname, 1, math.maxinteger, level)
   end
   return {
-    timeout = t,
-    chunk = check_size(opts.chunk, "chunk", fname) or M.DEFAULT_CHUNK,
-    max_line = check_size(opts.max_line, "max_line", fname) or M.DEFAULT_MAX_LINE,
+    timeout = check.opt_seconds(opts, "timeout", fname, level),
+    chunk = check.opt_integer(opts, "chunk", fname, 1, 0x7fffffff, level) or M.DEFAULT_CHUNK,
+    max_line = check.opt_integer(opts, "max_line", fname, 0, math.maxinteger, level)
+               or M.DEFAULT_MAX_LINE,
     write_buffer = wb or false,
   }
 end
@@ -83,7 +72,7 @@ end
 -- bytes: writes are held and sent in batches; default false: unbuffered).
 function M.new(sock, opts)
   if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
-  opts = M.options(opts)
+  opts = M.options(opts, "new")
   local self = setmetatable({
     sock = sock,
     buf = "", pos = 1,            -- unread bytes: sub(buf, pos), then pend
