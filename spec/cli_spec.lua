@@ -406,6 +406,41 @@ print(server:join())
       assert.equal("", err)
     end)
 
+    it("runs a script that calls loop.run itself, as lua5.4 does (issue 10)", function()
+      local script = dir .. "/selfrun.lua"
+      spit(script, [[
+local loop = require "lunasock.loop"
+local lunasock = require "lunasock"
+local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function(s)
+  s:write("hi ", s:readline(), "\n")
+end))
+print(loop.run(function()
+  local c = require("lunasock.stream").new(assert(lunasock.tcp.connect("127.0.0.1", server.port)))
+  c:write("there\n")
+  local line = c:readline()
+  server:close()
+  return line
+end))
+print(loop.run())
+]])
+      for _, argv in ipairs{{"run", script}, {script}} do
+        local status, out, err
+        if argv[1] == "run" then
+          status, out, err = run(argv)
+        else
+          local p = io.popen(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
+                              .. "%s %s 2>&1; echo \"status $?\""):format(
+                                os.getenv("LUNASOCK_BUILD") or "build", helper.LUA, script))
+          out = p:read("a")
+          p:close()
+          status = tonumber(out:match("status (%d+)\n$"))
+          out = out:gsub("status %d+\n$", "")
+        end
+        assert.equal(0, status, err)
+        assert.equal("hi there\ntrue\n", out)
+      end
+    end)
+
     it("sets arg[0] to the script", function()
       local script = dir .. "/zero.lua"
       spit(script, "print(arg[0])\n")
