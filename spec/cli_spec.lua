@@ -612,7 +612,7 @@ print("still here")
       assert.equal(130, (interrupt(server)))
     end)
 
-    it("'Prototype a protocol' survives accept EMFILE with its sessions intact (issue 10)", function()
+    it("'Prototype a protocol' survives accept EMFILE, its sessions intact (issue 10)", function()
       local doc = readme_section("Prototype a protocol in 5 minutes")
       spit(dir .. "/server.lua", assert(doc:match("```lua\n(.-)```")))
       local server, host, port = start_server({"run", dir .. "/server.lua", "0"}, {ulimit = 64})
