@@ -44,7 +44,7 @@ local setmetatable, type, error, pairs, next, tostring =
   setmetatable, type, error, pairs, next, tostring
 local format = string.format
 local http_chunked, http_trailers = core.http_chunked, core.http_trailers
-local peek, consume, check_field = h1.peek, h1.consume, h1.check_field
+local check_field = h1.check_field
 
 local M = {}
 
@@ -114,11 +114,11 @@ local CHUNK_ERROR = {
 local function read_trailers(self, st)
   local state = 0
   while true do
-    local buf, pos = peek(st)
+    local buf, pos = st:buffer()
     local stop, fields = http_trailers(buf, pos, state, self.max_trailers,
                                        self.max_trailer_fields)
     if stop then
-      consume(st, stop)
+      st:skip(stop - pos)
       self.trailers = h1.headers(fields)
       self.done = true
       return nil
@@ -143,10 +143,10 @@ function Chunked.__call(self)
   if self.done then return nil end
   local st = self.stream
   while self.left ~= AT_TRAILERS do
-    local buf, pos = peek(st)
+    local buf, pos = st:buffer()
     local data, stop, left = http_chunked(buf, pos, self.left, self.max_chunk_line, M.PIECE)
     if not data then return fail(self, CHUNK_ERROR[stop] or "bad chunk", "EPROTO") end
-    consume(st, stop)
+    st:skip(stop - pos)
     self.left = left
     if data ~= "" then
       local total = self.total + #data

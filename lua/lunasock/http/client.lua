@@ -54,7 +54,7 @@ local type, error, pairs, ipairs, tostring, setmetatable, tointeger =
   type, error, pairs, ipairs, tostring, setmetatable, math.tointeger
 local tonumber, getmetatable, math_type = tonumber, getmetatable, math.type
 local monotime = core.monotime
-local http_response, peek, consume = core.http_response, h1.peek, h1.consume
+local http_response = core.http_response
 local has_token, TOKEN = h1.has_token, h1.TOKEN
 
 local M = {}
@@ -283,11 +283,11 @@ local function read_head(ctx, conn)
   local st, o = conn.stream, ctx.limits
   local state = 0
   while true do
-    local buf, pos = peek(st)
+    local buf, pos = st:buffer()
     local stop, status, major, minor, reason, list =
       http_response(buf, pos, state, o.max_status_line, o.max_head, o.max_headers)
     if stop then
-      consume(st, stop)
+      st:skip(stop - pos)
       local fields, n = {}, 0
       for i = 1, #list, 2 do
         local name, value = list[i], list[i + 1]

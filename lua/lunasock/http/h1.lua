@@ -21,9 +21,6 @@
 --       their count
 --   h1.check_field(name, value) -> value as a string; raises (level 3)
 --       for a name that is not a token or a value with CR, LF or NUL
---   h1.peek(stream) -> buf, init: the stream's unread bytes are buf from
---       index init (what the C parsers take); h1.consume(stream, stop)
---       drops them up to index stop
 --   h1.REASON[status] -> the reason phrase
 local find, match, gmatch, lower, sub = string.find, string.match,
                                         string.gmatch, string.lower, string.sub
@@ -126,18 +123,6 @@ function M.check_field(name, value)
     error("invalid value for field " .. name .. " (CR, LF or NUL)", 3)
   end
   return value
-end
-
--- The unread bytes of a stream, for the C parsers: the buffer and the
--- index they start at; and consuming them up to an index. (Until
--- lunasock.stream has a public call for it, the one place that knows
--- its layout.)
-function M.peek(st)
-  return st.buf, st.pos
-end
-
-function M.consume(st, stop)
-  st.pos = stop
 end
 
 M.REASON = {

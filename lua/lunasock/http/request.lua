@@ -30,7 +30,6 @@ local find, sub, match, lower, byte = string.find, string.sub, string.match,
 local setmetatable, rawget, rawset, error = setmetatable, rawget, rawset, error
 local math_type = math.type
 local http_request, field, has_token = core.http_request, h1.field, h1.has_token
-local peek, consume = h1.peek, h1.consume
 
 local M = {}
 
@@ -196,12 +195,12 @@ function M.read(conn)
                                          opts.max_headers
   local state = 0
   while true do
-    local buf, pos = peek(st)
+    local buf, pos = st:buffer()
     if pos <= #buf then
       local stop, method, target, minor, fields, mask, q =
         http_request(buf, pos, state, max_line, max_head, max_fields)
       if stop then
-        consume(st, stop)
+        st:skip(stop - pos)
         conn.deadline, conn.waiting = false, false
         return new(conn, conn.peer, method, target, minor, fields, mask, q, opts)
       elseif stop == false then
@@ -212,7 +211,7 @@ function M.read(conn)
       end
     end
     if not st:fill() then
-      buf, pos = peek(st)
+      buf, pos = st:buffer()
       if conn.timed_out and find(buf, "[^\r\n]", pos) then
         return nil, 408, "request head not received in time"
       end
