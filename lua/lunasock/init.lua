@@ -2,8 +2,11 @@
 -- sockets, ready to use inside the loop (lunasock.loop) or outside it.
 local core = require "lunasock.core"
 local loop = require "lunasock.loop"
+local check = require "lunasock.check"
+local serve = require "lunasock.serve"
 
-local ipairs, error, type, tonumber = ipairs, error, type, tonumber
+local ipairs, pairs, error, type, tonumber, tostring = ipairs, pairs, error, type,
+                                                     tonumber, tostring
 local monotime = core.monotime
 
 local M = {core = core, loop = loop, _VERSION = core._VERSION}
@@ -17,12 +20,32 @@ local function fail(msg, code)
   return nil, msg, code
 end
 
-local function check_opts(opts, fname)
-  if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #3 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
-  end
-  return opts or {}
+-- The options of every door, checked there: a bad value raises at the
+-- caller (ports are checked by core.getaddrinfo and bind).
+local function check_opts(opts, fname, argn)
+  opts = check.opts(opts, fname, argn or 3, 3)
+  check.opt_seconds(opts, "timeout", fname, 3)
+  check.opt_integer(opts, "backlog", fname, 0, 0x7fffffff, 3)
+  return opts
 end
+
+-- Raises for an option in opts that no set in ... knows (a misspelt
+-- option must not be silently ignored).
+local function check_known(opts, fname, ...)
+  for k in pairs(opts) do
+    local known = false
+    for i = 1, select("#", ...) do
+      if select(i, ...)[k] then known = true break end
+    end
+    if not known then error(("unknown option '%s' to '%s'"):format(tostring(k), fname), 3) end
+  end
+end
+
+-- What tcp.listen takes, and what of tcp.serve's options go to it.
+local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true,
+                     timeout = true}
+local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
+local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 
 -- Addresses for host, port: numeric hosts need no lookup; names go through
 -- core.getaddrinfo (off the loop thread inside a task). Families are
@@ -55,6 +78,7 @@ end
 -- connected socket or nil, msg, code. on_socket(s), when given, learns the
 -- socket before the wait, so that a race can close the losers.
 local function attempt(ai, timeout, on_socket)
+  if timeout and timeout <= 0 then return fail("connection timed out", "ETIMEDOUT") end
   local s, err, code = core.socket(ai.family, "stream")
   if not s then return nil, err, code end
   if on_socket then on_socket(s) end
@@ -71,7 +95,7 @@ end
 -- fails); the first to connect wins and the others are closed.
 local function race(addrs, deadline)
   local me = loop.current()
-  local winner, last_err, last_code
+  local winner, last_err, last_code, raised
   local pending, attempts, socks, nexti = 0, {}, {}, 1
   local function keep(s) socks[#socks + 1] = s end
   while true do
@@ -82,9 +106,12 @@ local function race(addrs, deadline)
       nexti = nexti + 1
       pending = pending + 1
       attempts[#attempts + 1] = loop.spawn(function()
-        local s, err, code = attempt(ai, deadline - monotime(), keep)
+        -- a raise in an attempt is the caller's: it ends the race
+        local ok, s, err, code = pcall(attempt, ai, deadline - monotime(), keep)
         pending = pending - 1
-        if s and not winner then
+        if not ok then
+          raised = raised or s
+        elseif s and not winner then
           winner = s
         elseif not s then
           last_err, last_code = err, code
@@ -92,18 +119,19 @@ local function race(addrs, deadline)
         loop.wake(me)
       end)
     end
-    if winner or (pending == 0 and nexti > #addrs) then break end
+    if winner or raised or (pending == 0 and nexti > #addrs) then break end
     local wait = deadline - now
     if nexti <= #addrs and wait > M.CONNECTION_ATTEMPT_DELAY then
       wait = M.CONNECTION_ATTEMPT_DELAY
     end
     if nexti > #addrs or pending > 0 then loop.suspend(wait) end
-    if winner then break end
+    if winner or raised then break end
   end
   for _, t in ipairs(attempts) do t:cancel() end
   for _, s in ipairs(socks) do
-    if s ~= winner then s:close() end
+    if s ~= winner or raised then s:close() end
   end
+  if raised then error(raised, 0) end
   if winner then return winner end
   if last_err then return nil, last_err, last_code end
   return nil, "connection timed out", "ETIMEDOUT"
@@ -111,7 +139,9 @@ end
 
 -- lunasock.tcp.connect(host, port[, opts]) -> socket, or nil, msg, code.
 -- opts.timeout bounds the whole call (lookup and every attempt) and then
--- becomes the socket's timeout; opts.nodelay sets TCP_NODELAY.
+-- becomes the socket's timeout. TCP_NODELAY is on unless opts.nodelay is
+-- false: small writes go out at once (a request/reply protocol is not
+-- held 40 ms by Nagle's algorithm and the peer's delayed ACK).
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "connect")
   local timeout = opts.timeout
@@ -139,7 +169,7 @@ function M.tcp.connect(host, port, opts)
   end
   if not s then return nil, err, code end
   s:settimeout(timeout)
-  if opts.nodelay then s:setopt("nodelay", true) end
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
   return s
 end
 
@@ -190,14 +220,12 @@ local function bound(host, port, socktype, opts)
   return s
 end
 
--- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
--- backlog (default: the system's somaxconn), reuseaddr (default true),
--- reuseport, timeout (for accept).
-function M.tcp.listen(host, port, opts)
-  opts = check_opts(opts, "listen")
+local function tcp_listen(host, port, opts)
   local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
   if not s then return nil, err, code end
   local ok
+  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
   ok, err, code = s:listen(opts.backlog or default_backlog())
   if not ok then
     s:close()
@@ -205,6 +233,40 @@ function M.tcp.listen(host, port, opts)
   end
   if opts.timeout then s:settimeout(opts.timeout) end
   return s
+end
+
+-- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
+-- backlog (default: the system's somaxconn), reuseaddr (default true),
+-- reuseport, nodelay (default true: accepted sockets have TCP_NODELAY),
+-- timeout (for accept). Any other option raises.
+function M.tcp.listen(host, port, opts)
+  opts = check_opts(opts, "listen")
+  check_known(opts, "listen", LISTEN_OPTS)
+  return tcp_listen(host, port, opts)
+end
+
+-- lunasock.tcp.serve(host, port, handler[, opts]) -> server (host, port,
+-- close()), or nil, msg, code: listens (opts backlog, reuseaddr,
+-- reuseport, nodelay as tcp.listen) and runs handler(stream, peer_host,
+-- peer_port) in a task of its own per connection (the rest of opts: see
+-- lunasock.serve.listener, docs/lunasock.md).
+function M.tcp.serve(host, port, handler, opts)
+  if type(handler) ~= "function" then
+    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 2)
+  end
+  opts = check_opts(opts, "serve", 4)
+  check_known(opts, "serve", SERVE_LISTEN_OPTS, serve.OPTIONS)
+  local lopts, sopts = {}, {}
+  for k, v in pairs(opts) do
+    if SERVE_LISTEN_OPTS[k] then lopts[k] = v else sopts[k] = v end
+  end
+  local l, err, code = tcp_listen(host, port, lopts)
+  if not l then return nil, err, code end
+  local ok, server
+  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
+  if not ok or not server then l:close() end
+  if not ok then error(server, 2) end
+  return server, err, code
 end
 
 -- lunasock.udp.bind(host, port[, opts]) -> datagram socket bound there
@@ -255,7 +317,8 @@ end
 -- backlog, type ("stream" or "seqpacket"), timeout.
 function M.unix.listen(path, opts)
   if type(path) ~= "string" then error("bad argument #1 to 'listen' (path expected)", 2) end
-  opts = check_opts(opts, "listen")
+  opts = check_opts(opts, "listen", 2)
+  check_known(opts, "listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
@@ -269,6 +332,30 @@ function M.unix.listen(path, opts)
   end
   if opts.timeout then s:settimeout(opts.timeout) end
   return s
+end
+
+-- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
+-- or nil, msg, code: tcp.serve over a unix stream socket at path (opts:
+-- backlog and lunasock.serve.listener's). close() removes the file.
+function M.unix.serve(path, handler, opts)
+  if type(path) ~= "string" then error("bad argument #1 to 'serve' (path expected)", 2) end
+  if type(handler) ~= "function" then
+    error("bad argument #2 to 'serve' (function expected, got " .. type(handler) .. ")", 2)
+  end
+  opts = check_opts(opts, "serve")
+  local lopts, sopts = {}, {}
+  for k, v in pairs(opts) do
+    if k == "backlog" then lopts[k] = v
+    elseif serve.OPTIONS[k] then sopts[k] = v
+    else error(("unknown option '%s' to 'serve'"):format(tostring(k)), 2) end
+  end
+  local l, err, code = M.unix.listen(path, lopts)
+  if not l then return nil, err, code end
+  local ok, server
+  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
+  if not ok or not server then l:close() end
+  if not ok then error(server, 2) end
+  return server, err, code
 end
 
 -- lunasock.unix.connect(path[, opts]) -> connected unix socket
