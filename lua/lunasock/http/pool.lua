@@ -13,6 +13,7 @@
 -- server dripping bytes cannot stretch a request past it.
 local lunasock = require "lunasock"
 local stream = require "lunasock.stream"
+local check = require "lunasock.check"
 
 local core = lunasock.core
 local type, error, pairs, ipairs, tostring, setmetatable =
@@ -111,6 +112,9 @@ function M.new(opts)
     error("bad argument #1 to 'pool' (table expected)", 2)
   end
   opts = opts or {}
+  check.opt_integer(opts, "max_idle", "pool", 0, 0x7fffffff)
+  check.opt_integer(opts, "max_total", "pool", 0, 0x7fffffff)
+  check.opt_seconds(opts, "idle_timeout", "pool")
   local d = M.DEFAULTS
   return setmetatable({
     max_idle = opts.max_idle or d.max_idle,
