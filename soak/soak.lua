@@ -28,7 +28,9 @@ do
   local i = 1
   while arg[i] do
     if arg[i] == "--time" then TIME = assert(tonumber(arg[i + 1]), "--time N") i = i + 2
-    elseif arg[i] == "--fdlimit" then FDLIMIT = assert(math.tointeger(tonumber(arg[i + 1]))) i = i + 2
+    elseif arg[i] == "--fdlimit" then
+      FDLIMIT = assert(math.tointeger(tonumber(arg[i + 1])), "--fdlimit N")
+      i = i + 2
     else io.stderr:write("usage: soak.lua [--time SECONDS] [--fdlimit N]\n") os.exit(2) end
   end
 end
@@ -523,7 +525,8 @@ for _, kind in ipairs(order) do
              and growth < 0.10 and task_failures == 0
   failed = failed or not ok
   rows[#rows + 1] = {
-    kind, s.ok, ("%.0f"):format(s.ok / TIME), nfaults, ("%d/%d"):format(base[kind], settled[kind] or -1),
+    kind, s.ok, ("%.0f"):format(s.ok / TIME), nfaults,
+    ("%d/%d"):format(base[kind], settled[kind] or -1),
     ("%d/%d"):format(rmid // 1024, rend // 1024), ("%+.1f%%"):format(growth * 100), s.lost,
     ("%.1f"):format(percentile(s.lat, 0.5) * 1000), ("%.1f"):format(percentile(s.lat, 0.99) * 1000),
     ("%.0f"):format(percentile(s.lat, 1) * 1000), task_failures, ok and "ok" or "FAIL",
@@ -540,7 +543,8 @@ os.execute("rm -rf '" .. tmp .. "'")
 
 print(("soak: %d s of load and faults, servers at ulimit -n %d, loopback"):format(TIME, FDLIMIT))
 print()
-print("| server | answered | req/s | faults | fds base/end | RSS MiB mid/end | RSS growth | lost | p50 ms | p99 ms | max ms | task errors | result |")
+print("| server | answered | req/s | faults | fds base/end | RSS MiB mid/end | RSS growth"
+      .. " | lost | p50 ms | p99 ms | max ms | task errors | result |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for _, r in ipairs(rows) do
   for i = 1, #r do r[i] = tostring(r[i]) end
