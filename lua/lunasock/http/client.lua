@@ -29,6 +29,12 @@
 --   pool       a pool from client.pool{...}, false for a connection per
 --              request (sent with Connection: close), or nil for
 --              client.default_pool
+--   tls        for https:// URLs: a table of lunasock.tls context options
+--              ({cafile = ..., verify = false, ...}) or a tls.context;
+--              default: the pool's tls, else client.DEFAULTS.tls, else
+--              the system's CA store with host name checks
+--   allow_downgrade  follow a redirect from https:// to http:// (default
+--              false: such a redirect fails with "EPERM")
 --   user_agent  the User-Agent value (false: none)
 --
 -- The response: status, reason, version ("1.1" or "1.0"), headers
@@ -72,10 +78,13 @@ M.DEFAULTS = {
   drain = 65536,                -- bytes of a redirect's body read to keep
                                 -- its connection
   user_agent = "lunasock/" .. tostring(core._VERSION):match("[%d.]+$"),
+  tls = nil,                    -- TLS settings for https:// (nil: verified
+                                -- against the system's CA store)
 }
 
 M.POOL_DEFAULTS = {
-  max_idle = 8,         -- idle connections kept per host:port
+  max_idle = 8,         -- idle connections kept per host:port (and TLS
+                        -- settings)
   max_total = 64,       -- idle connections kept in all
   idle_timeout = 30,    -- seconds an idle connection may be reused after
 }
@@ -232,14 +241,118 @@ end
 
 -- Whether an idle connection can carry a request: nothing buffered or
 -- waiting (a server sends nothing between responses) and no EOF or error
--- from the server.
+-- from the server. A TLS connection is read without waiting instead of
+-- peeked at: records that carry no data (a session ticket) are taken in
+-- and leave it usable; data, close_notify or an error end it.
 local function usable(c)
   if c.stream:buffered() > 0 then return false end
-  local data, _, code = c.sock:recv(1, PEEK_NOW)
+  local data, code, _
+  if c.tls then
+    c.sock:settimeout(0)
+    data, _, code = c.sock:recv(1)
+  else
+    data, _, code = c.sock:recv(1, PEEK_NOW)
+  end
   return data == nil and (code == "EAGAIN" or code == "EWOULDBLOCK")
 end
 
-local function connect(u, origin, opts, deadline)
+---------------------------------------------------------------- TLS
+
+-- TLS settings: nil, true (the defaults), a table of context options or
+-- a tls.context (the only userdata accepted: checked when it is used).
+local function check_tls(t, level)
+  local ty = type(t)
+  if t ~= nil and t ~= true and ty ~= "table" and ty ~= "userdata" then
+    error("bad field 'tls' (table of TLS options or tls.context expected, got "
+          .. ty .. ")", level)
+  end
+end
+
+-- TLS settings (a table of context options or a tls.context) -> the
+-- context and a key naming them. Contexts made from tables are kept by
+-- key, so equal tables share one context (and its CA store, loaded
+-- once); a given context is named by an id of its own, never reused, so
+-- a session is offered only under the settings that made it.
+local contexts, ncontexts = {}, 0
+local MAX_CONTEXTS = 32
+local context_ids = setmetatable({}, {__mode = "k"})
+local next_id = 0
+
+local function settings_key(t)
+  local out = {}
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      v = "{" .. settings_key(v) .. "}"
+    elseif type(v) == "string" then
+      v = format("%q", v)
+    else
+      v = tostring(v)
+    end
+    out[#out + 1] = format("%q", k) .. "=" .. v
+  end
+  sort(out)
+  return concat(out, ",")
+end
+
+local function tls_context(settings)
+  if type(settings) ~= "table" then
+    local id = context_ids[settings]
+    if not id then
+      next_id = next_id + 1
+      id = "#" .. next_id
+      context_ids[settings] = id
+    end
+    return settings, id
+  end
+  local key = settings_key(settings)
+  local ctx = contexts[key]
+  if not ctx then
+    local tls = require "lunasock.tls"   -- loaded with the first https://
+    local err, code
+    ctx, err, code = tls.context(settings)
+    if not ctx then return nil, err, code end
+    if ncontexts >= MAX_CONTEXTS then contexts, ncontexts = {}, 0 end
+    contexts[key], ncontexts = ctx, ncontexts + 1
+  end
+  return ctx, key
+end
+
+-- The pool key of u: "host:port" for http://; for https:// the scheme and
+-- the TLS settings too, so that a connection made under one set of
+-- settings never serves a request made under another. Returns the key and
+-- the context (nil for http://), or nil, msg, code.
+local function conn_key(ctx, u)
+  local origin = url.origin(u)
+  if u.scheme ~= "https" then return origin end
+  local settings = ctx.opts.tls
+  if settings == nil and ctx.pool then settings = ctx.pool.tls end
+  if settings == nil then settings = M.DEFAULTS.tls end
+  if settings == nil or settings == true then settings = {} end
+  local tctx, key, code = tls_context(settings)
+  if not tctx then return nil, key, code end
+  return "https://" .. origin .. " " .. key, tctx
+end
+
+-- Keeps the TLS session of c in its pool, for the next connection made
+-- under the same key to resume. Taken when c is given back, not after
+-- the handshake: TLS 1.3 sends its session tickets after the handshake.
+local MAX_SESSIONS = 256
+local function keep_session(pool, c)
+  if not (pool and c.tls) then return end
+  local sess = c.sock:session()
+  if not sess then return end
+  local sessions = pool.sessions
+  if not sessions[c.origin] then
+    if pool.nsessions >= MAX_SESSIONS then
+      sessions = {}
+      pool.sessions, pool.nsessions = sessions, 0
+    end
+    pool.nsessions = pool.nsessions + 1
+  end
+  sessions[c.origin] = sess
+end
+
+local function connect(u, origin, opts, deadline, tctx, session)
   local t = opts.connect_timeout
   if t == nil then t = M.DEFAULTS.connect_timeout end
   if deadline then
@@ -248,10 +361,12 @@ local function connect(u, origin, opts, deadline)
     if not t or rem < t then t = rem end
   end
   local sock, err, code = lunasock.tcp.connect(u.host, u.port,
-                                               {timeout = t or nil, nodelay = true})
-  if not sock then return fail(origin .. ": " .. tostring(err), code) end
+                                               {timeout = t or nil, nodelay = true,
+                                                tls = tctx, session = session})
+  if not sock then return fail(url.origin(u) .. ": " .. tostring(err), code) end
   local c = setmetatable({sock = sock, origin = origin, reused = false,
-                          deadline = deadline, idle_since = 0}, Conn)
+                          deadline = deadline, idle_since = 0,
+                          tls = tctx and true or false}, Conn)
   c.stream = stream.new(c)
   return c
 end
@@ -261,19 +376,25 @@ end
 local Pool = {__name = "lunasock.http.pool"}
 Pool.__index = Pool
 
--- client.pool{max_idle, max_total, idle_timeout} -> a keep-alive pool
+-- client.pool{max_idle, max_total, idle_timeout, tls} -> a keep-alive
+-- pool; tls: the TLS settings of https:// requests made through it that
+-- give none of their own
 function M.pool(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'pool' (table expected)", 2)
   end
   opts = opts or {}
+  check_tls(opts.tls, 3)
   local d = M.POOL_DEFAULTS
   return setmetatable({
     max_idle = opts.max_idle or d.max_idle,
     max_total = opts.max_total or d.max_total,
     idle_timeout = opts.idle_timeout or d.idle_timeout,
-    idle = {},       -- origin -> idle connections, most recent last
+    tls = opts.tls,  -- TLS settings for https:// requests through it
+    idle = {},       -- key -> idle connections, most recent last
     count = 0,
+    sessions = {},   -- key -> the last TLS session seen
+    nsessions = 0,
   }, Pool)
 end
 
@@ -455,7 +576,8 @@ local function read_head(ctx, conn)
   local line, err, code, partial = st:readline()
   if not line then
     if code == "EMSGSIZE" then return fail("status line too long", "EMSGSIZE") end
-    local silent = partial == nil and (code == "EOF" or code == "ECONNRESET")
+    local silent = partial == nil and (code == "EOF" or code == "ECONNRESET"
+                                       or code == "TLS_TRUNCATED")
     if code == "EOF" then
       err, code = "connection closed before the response", "closed"
     end
@@ -587,6 +709,7 @@ end
 -- Gives conn back: to the pool when keep is true, else closed.
 local function release(ctx, conn, keep)
   ctx.conn = nil
+  keep_session(ctx.pool, conn)
   if keep and ctx.pool and not conn.dirty then
     ctx.pool:checkin(conn)
   else
@@ -601,15 +724,17 @@ end
 -- Sends the request and reads the final response head (1xx skipped).
 -- Returns head, conn; or nil, msg, code.
 local function exchange(ctx, method, u, fields, body_)
-  local origin = url.origin(u)
+  local key, tctx, kcode = conn_key(ctx, u)
+  if not key then return nil, tctx, kcode end
   local fresh = false
   while true do
-    local conn = not fresh and ctx.pool and ctx.pool:checkout(origin)
+    local conn = not fresh and ctx.pool and ctx.pool:checkout(key)
     if conn then
       conn.deadline = ctx.deadline
     else
       local err, code
-      conn, err, code = connect(u, origin, ctx.opts, ctx.deadline)
+      conn, err, code = connect(u, key, ctx.opts, ctx.deadline, tctx,
+                                ctx.pool and ctx.pool.sessions[key])
       if not conn then return nil, err, code end
     end
     ctx.conn = conn
@@ -711,6 +836,7 @@ local function check_opts(opts)
   if p ~= nil and p ~= false and getmetatable(p) ~= Pool then
     error("bad field 'pool' (a client.pool, false or nil expected)", 3)
   end
+  check_tls(opts.tls, 4)
 end
 
 -- Closes the connection in use if request() is left by an error (a sink
@@ -796,12 +922,16 @@ function M.request(opts)
     local nu
     nu, err, code = url.resolve(u, location)
     if not nu then return nil, "redirect to " .. location .. ": " .. err, code end
+    if u.scheme == "https" and nu.scheme == "http" and not opts.allow_downgrade then
+      return nil, "redirect from https to " .. url.tostring(nu)
+                  .. " refused (allow_downgrade is not set)", "EPERM"
+    end
     if changes then
       method = "GET"
       body_ = nil
       fields = without(fields, CONTENT_FIELDS)
     end
-    if url.origin(nu) ~= url.origin(u) then
+    if url.origin(nu) ~= url.origin(u) or nu.scheme ~= u.scheme then
       fields = without(fields, CREDENTIALS)
     end
     u = nu
