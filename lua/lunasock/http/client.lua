@@ -41,8 +41,9 @@
 -- (lower-case names, case-insensitive lookup, repeated fields joined with
 -- ", "), fields (every field as {name, value} in the order received),
 -- body (a string; nil with a sink), trailers (of a chunked body, or nil),
--- url (the URL that answered, after redirects) and redirects (how many
--- were followed).
+-- url (the URL that answered, after redirects), redirects (how many
+-- were followed) and, for https://, tls (the connection's tls info():
+-- version, cipher, peer, session_reused...).
 --
 -- Reads and writes follow the overall deadline: before each recv or send
 -- the socket's timeout is set to the time left, so a server dripping
@@ -906,8 +907,10 @@ function M.request(opts)
         release(ctx, conn, false)
         return nil, err, code
       end
+      if conn.tls and not conn.info then conn.info = conn.sock:info() end
       release(ctx, conn, keep)
       local r = head
+      r.tls = conn.info or nil
       r.body = not opts.sink and got or nil
       r.trailers = type(reader) == "table" and reader.trailers or nil
       return r
