@@ -34,7 +34,7 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c
+       csrc/http.c csrc/fs.c csrc/sendfile.c
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
 
 BUILD  ?= build

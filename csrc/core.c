@@ -9,7 +9,8 @@ static void setconstants(lua_State *L, const lsk_const *c) {
 }
 
 /* Registers l into the table at the top, every function with the
-   module's shared upvalues (see lunasock.h), kept at stack slots 1..4. */
+   module's shared upvalues (see lunasock.h), kept at stack slots
+   1..LSK_NUPVALUES. */
 static void setfuncs(lua_State *L, const luaL_Reg *l) {
   int i;
   for (i = 1; i <= LSK_NUPVALUES; i++)
@@ -34,7 +35,8 @@ static void fillclass(lua_State *L, int mt, const luaL_Reg *meta,
 
 LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   static const luaL_Reg *const socket_methods[] = {
-    lsk_socket_methods, lsk_io_methods, lsk_option_methods, NULL
+    lsk_socket_methods, lsk_io_methods, lsk_option_methods,
+    lsk_sendfile_methods, NULL
   };
   static const luaL_Reg *const poller_methods[] = {
     lsk_poller_methods, NULL
@@ -46,10 +48,9 @@ LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, 2);
-  lua_pushboolean(L, 0);               /* 3: upvalue LSK_UV_SCRATCH */
-  luaL_newmetatable(L, LSK_POLLER);    /* 4: upvalue LSK_UV_POLLERMT */
+  luaL_newmetatable(L, LSK_POLLER);    /* 3: upvalue LSK_UV_POLLERMT */
   fillclass(L, 1, lsk_socket_meta, socket_methods);
-  fillclass(L, 4, lsk_poller_meta, poller_methods);
+  fillclass(L, 3, lsk_poller_meta, poller_methods);
   lua_newtable(L);
   setfuncs(L, lsk_socket_funcs);
   setfuncs(L, lsk_io_funcs);
@@ -57,6 +58,7 @@ LUNASOCK_API int luaopen_lunasock_core(lua_State *L) {
   setfuncs(L, lsk_poller_funcs);
   setfuncs(L, lsk_process_funcs);
   setfuncs(L, lsk_http_funcs);
+  setfuncs(L, lsk_fs_funcs);
   setconstants(L, lsk_constants);
   setconstants(L, lsk_errnos);
   setconstants(L, lsk_signals);

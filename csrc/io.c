@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -22,6 +24,13 @@
 #if !defined(MSG_CMSG_CLOEXEC)
 #define MSG_CMSG_CLOEXEC 0
 #endif
+/* Linux's TCP discards the data of a MSG_TRUNC read instead of copying
+   it (tcp(7)); other stacks copy, or ignore the flag. */
+#if defined(__linux__)
+#define LSK_TCP_TRUNC_DISCARDS 1
+#else
+#define LSK_TCP_TRUNC_DISCARDS 0
+#endif
 
 /* Registry key of the close hook (socket close is no hot path). */
 static const char closehook_key = 'c';
@@ -29,6 +38,10 @@ static const char closehook_key = 'c';
 /* A stream read larger than this is served as a shorter read (which POSIX
    allows for streams); a datagram read of any size is honoured. */
 #define LSK_STREAM_READ_MAX (16 * 1024 * 1024)
+/* A read of at most this many bytes lands in a buffer on the C stack and
+   is copied once, into the result string; a larger one goes to a
+   luaL_Buffer sized to what the kernel holds (readsize). */
+#define LSK_STACK_READ 65536
 /* Descriptors one recvmsg can receive; more are discarded by the kernel,
    which then reports MSG_CTRUNC. SCM_MAX_FD is 253 on Linux. */
 #define LSK_MAX_FDS 253
@@ -124,14 +137,49 @@ static int core_monotime(lua_State *L) {
   return 1;
 }
 
+/* Partial data of a MSG_WAITALL read, kept in the call's scratch slot
+   across waits. It grows geometrically, so collecting n bytes costs O(n)
+   however they arrive, and holds at most twice what has come. Marked by
+   its user value, so it is never mistaken for another attempt's state. */
+typedef struct lsk_partial {
+  size_t used, cap;
+  char data[];
+} lsk_partial;
+static char partial_key;  /* its address marks a partial */
+
+static lsk_partial *topartial(lua_State *L, int idx) {
+  lsk_partial *p = NULL;
+  if (lua_type(L, idx) == LUA_TUSERDATA &&
+      lua_getiuservalue(L, idx, 1) == LUA_TLIGHTUSERDATA &&
+      lua_touserdata(L, -1) == (void *)&partial_key)
+    p = (lsk_partial *)lua_touserdata(L, idx);
+  if (lua_type(L, idx) == LUA_TUSERDATA) lua_pop(L, 1);
+  return p;
+}
+
+/* The error triple, plus the count an attempt left in the scratch slot
+   as a fourth value: the bytes it sent before giving up (sendfile). */
+static int failure(lua_State *L, int base, int err) {
+  lsk_pusherror(L, err, NULL);
+  if (lua_type(L, base + 2) != LUA_TNUMBER) return 3;
+  lua_pushvalue(L, base + 2);
+  return 4;
+}
+
 /* What a waiting operation returns when it gives up: the partial data an
-   attempt left in the scratch slot, or the error. */
+   attempt left in the scratch slot (a string or an lsk_partial), or the
+   error. */
 static int giveup(lua_State *L, int base, int err) {
+  lsk_partial *p;
   if (lua_type(L, base + 2) == LUA_TSTRING) {
     lua_pushvalue(L, base + 2);
     return 1;
   }
-  return lsk_pusherror(L, err, NULL);
+  if ((p = topartial(L, base + 2)) != NULL && p->used > 0) {
+    lua_pushlstring(L, p->data, p->used);
+    return 1;
+  }
+  return failure(L, base, err);
 }
 
 static int drive(lua_State *L, const lsk_op *op, lsk_socket *s);
@@ -147,7 +195,7 @@ static int resumed(lua_State *L, int status, lua_KContext ctx) {
   /* Slot 1 is the socket the call checked before yielding; no Lua code
      can touch this frame, so its type need not be checked again. */
   s = (lsk_socket *)lua_touserdata(L, 1);
-  if (s->fd < 0) return lsk_pusherror(L, EBADF, NULL);
+  if (s->fd < 0) return failure(L, base, EBADF);
   if (!ready) return giveup(L, base, ETIMEDOUT);
   return drive(L, op, s);
 }
@@ -193,18 +241,6 @@ int lsk_blocking(lua_State *L, const lsk_op *op, lsk_socket *s) {
   return drive(L, op, s);
 }
 
-/* A reusable receive buffer of at least n bytes, kept as an upvalue of
-   the calling function, so that reads do not allocate (the result string
-   is the only copy). */
-static char *scratch(lua_State *L, size_t n) {
-  if (lua_type(L, LSK_UV_SCRATCH) != LUA_TUSERDATA ||
-      lua_rawlen(L, LSK_UV_SCRATCH) < n) {
-    lua_newuserdatauv(L, n < 65536 ? 65536 : n, 0);
-    lua_replace(L, LSK_UV_SCRATCH);
-  }
-  return (char *)lua_touserdata(L, LSK_UV_SCRATCH);
-}
-
 static size_t checkcount(lua_State *L, lsk_socket *s, int idx) {
   lua_Integer n = luaL_checkinteger(L, idx);
   luaL_argcheck(L, n >= 0 && n <= INT_MAX, idx,
@@ -228,14 +264,152 @@ static int transfer_error(lua_State *L, int err, int flags, int want) {
   return lsk_pusherror(L, err, NULL);
 }
 
-/* recv(n[, flags]) -> data; with MSG_TRUNC also the datagram's real
-   length. MSG_WAITALL on a stream collects reads (in the scratch slot)
-   until n bytes, EOF or the timeout, which returns what has come. */
+/* A receive buffer: the C stack for a read of up to LSK_STACK_READ bytes,
+   else a luaL_Buffer box (pushed on the stack, to-be-closed, so it is
+   freed when the call returns, raises or waits). Nothing outlives the
+   call: no read keeps memory for the next one. */
+typedef struct lsk_rbuf {
+  char *p;
+  size_t size;
+  int boxed;
+  luaL_Buffer b;
+  char stack[LSK_STACK_READ];
+} lsk_rbuf;
+
+static char *rbuf_init(lua_State *L, lsk_rbuf *rb, size_t size) {
+  rb->size = size;
+  rb->boxed = size > sizeof rb->stack;
+  rb->p = rb->boxed ? luaL_buffinitsize(L, &rb->b, size) : rb->stack;
+  return rb->p;
+}
+
+/* Pushes the first n bytes as a string (replacing the box, which must be
+   at the top of the stack). */
+static void rbuf_push(lua_State *L, lsk_rbuf *rb, size_t n) {
+  if (rb->boxed)
+    luaL_pushresultsize(&rb->b, n);
+  else
+    lua_pushlstring(L, rb->p, n);
+}
+
+static void rbuf_free(lua_State *L, lsk_rbuf *rb) {
+  if (rb->boxed) {
+    luaL_pushresultsize(&rb->b, 0);
+    lua_pop(L, 1);
+  }
+}
+
+static int wouldblock(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* How many bytes a read of at most n should make room for: what can
+   arrive, so that a huge n costs nothing until data is there. A stream
+   read takes what the kernel holds (at least a stack buffer's worth: a
+   shorter read is allowed). A datagram read takes the next datagram's
+   length (Linux: a MSG_PEEK | MSG_TRUNC probe; elsewhere FIONREAD, which
+   counts at least the next datagram); LSK_WANT_READ when none is queued.
+   Flags that read another queue (MSG_ERRQUEUE, ...) keep n. */
+static lua_Integer readsize(lsk_socket *s, size_t n, int flags) {
+  int avail = 0;
+  if (n <= LSK_STACK_READ) return (lua_Integer)n;
+  if (s->type == SOCK_STREAM) {
+    if (ioctl(s->fd, FIONREAD, &avail) < 0 || avail < LSK_STACK_READ)
+      return LSK_STACK_READ;
+    return (size_t)avail < n ? avail : (lua_Integer)n;
+  }
+  if (flags & ~(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL))
+    return (lua_Integer)n;
+#if defined(__linux__)
+  {
+    ssize_t r;
+    do r = recv(s->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) return (size_t)r < n ? (lua_Integer)r : (lua_Integer)n;
+    if (wouldblock(errno)) return LSK_WANT_READ;
+  }
+#endif
+  if (ioctl(s->fd, FIONREAD, &avail) == 0 && avail > 0)
+    return (size_t)avail < n ? avail : (lua_Integer)n;
+  return (lua_Integer)n;
+}
+
+/* Linux TCP discards a MSG_TRUNC read's data without copying it. */
+static int discards(const lsk_socket *s, int flags) {
+  return LSK_TCP_TRUNC_DISCARDS && (flags & MSG_TRUNC) &&
+         s->type == SOCK_STREAM &&
+         (s->family == AF_INET || s->family == AF_INET6) &&
+         (s->protocol == 0 || s->protocol == IPPROTO_TCP);
+}
+
+/* Bytes of a read's buffer the kernel filled, r being what it returned:
+   only those are ever returned. With MSG_TRUNC a datagram's real length
+   may exceed the buffer, and a discarding TCP read fills nothing. */
+static size_t delivered(const lsk_socket *s, int flags, ssize_t r,
+                        size_t size) {
+  if (discards(s, flags)) return 0;
+  return (size_t)r < size ? (size_t)r : size;
+}
+
+/* Prepares a read of at most n bytes: sizes and initialises rb. Returns
+   0, or LSK_WANT_READ / an error count when nothing is queued, or when
+   an earlier MSG_WAITALL read left an error to report. */
+static int rbuf_prepare(lua_State *L, lsk_socket *s, lsk_rbuf *rb, size_t n,
+                        int flags) {
+  lua_Integer size;
+  if (s->pending != 0) {
+    int err = s->pending;
+    s->pending = 0;
+    return lsk_pusherror(L, err, NULL);
+  }
+  size = readsize(s, n, flags);
+  if (size == LSK_WANT_READ)
+    return transfer_error(L, EAGAIN, flags, LSK_WANT_READ);
+  rbuf_init(L, rb, (size_t)size);
+  /* a stack other than Linux TCP may discard MSG_TRUNC data as well:
+     then the buffer holds zeros, never another read's bytes */
+  if ((flags & MSG_TRUNC) && s->type == SOCK_STREAM && !discards(s, flags))
+    memset(rb->p, 0, rb->size);
+  return 0;
+}
+
+/* Appends len bytes to the MSG_WAITALL collection in the scratch slot,
+   making or growing it (to at most n bytes). Returns the collection. */
+static lsk_partial *collect(lua_State *L, int slot, const char *data,
+                            size_t len, size_t n) {
+  lsk_partial *p = topartial(L, slot);
+  if (p == NULL || p->cap - p->used < len) {
+    size_t used = p ? p->used : 0, cap = p ? p->cap * 2 : len;
+    lsk_partial *q;
+    if (cap < used + len) cap = used + len;
+    if (cap > n) cap = n;
+    q = (lsk_partial *)lua_newuserdatauv(L, sizeof *q + cap, 1);
+    lua_pushlightuserdata(L, (void *)&partial_key);
+    lua_setiuservalue(L, -2, 1);
+    q->used = used;
+    q->cap = cap;
+    if (used > 0) memcpy(q->data, p->data, used);
+    lua_replace(L, slot);
+    p = q;
+  }
+  memcpy(p->data + p->used, data, len);
+  p->used += len;
+  return p;
+}
+
+/* recv(n[, flags]) -> data; with MSG_TRUNC also the kernel's count (a
+   datagram's real length; on Linux TCP, the bytes discarded, while data
+   is ""). MSG_WAITALL on a stream collects reads (in the scratch slot)
+   until n bytes, EOF, an error or the timeout, and returns what has come
+   before reporting any error. With MSG_PEEK it makes one read: peeking
+   twice would return the same bytes twice. */
 static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
-  size_t n = checkcount(L, s, 2), have = 0;
-  int flags = checkflags(L, 3);
-  int waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM;
-  char *buf;
+  size_t n = checkcount(L, s, 2), have = 0, got;
+  int flags = checkflags(L, 3), r0;
+  int waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) &&
+                s->type == SOCK_STREAM && !discards(s, flags);
+  lsk_partial *p = NULL;
+  lsk_rbuf rb;
   ssize_t r;
   if (s->drained) {
     /* The last read took less than it asked for, so the buffer is most
@@ -245,28 +419,34 @@ static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
     if (s->timeout != 0 && !(flags & (MSG_DONTWAIT | MSG_PEEK | MSG_OOB)))
       return LSK_WANT_READ;
   }
-  if (waitall && lua_type(L, base + 2) == LUA_TSTRING)
-    have = lua_rawlen(L, base + 2);
-  buf = scratch(L, n - have);
-  do r = recv(s->fd, buf, n - have, flags);
+  if (waitall && (p = topartial(L, base + 2)) != NULL) have = p->used;
+  if ((r0 = rbuf_prepare(L, s, &rb, n - have, flags)) != 0) return r0;
+  do r = recv(s->fd, rb.p, rb.size, flags);
   while (r < 0 && errno == EINTR);
-  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_READ);
-  if (waitall) {
-    lua_pushlstring(L, buf, (size_t)r);
-    if (have > 0) {
-      lua_pushvalue(L, base + 2);
-      lua_insert(L, -2);
-      lua_concat(L, 2);
+  if (r < 0) {
+    int err = errno;
+    rbuf_free(L, &rb);
+    if (have > 0 && !(wouldblock(err) && !(flags & MSG_DONTWAIT))) {
+      if (!wouldblock(err)) s->pending = err;  /* the next read's */
+      lua_pushlstring(L, p->data, p->used);
+      return 1;
     }
-    if (r > 0 && have + (size_t)r < n && !(flags & MSG_DONTWAIT)) {
-      lua_replace(L, base + 2);
+    return transfer_error(L, err, flags, LSK_WANT_READ);
+  }
+  got = delivered(s, flags, r, rb.size);
+  if (waitall && (have > 0 || (r > 0 && (size_t)r < n &&
+                               !(flags & MSG_DONTWAIT)))) {
+    p = collect(L, base + 2, rb.p, got, n);
+    rbuf_free(L, &rb);
+    if (r > 0 && p->used < n && !(flags & MSG_DONTWAIT))
       return LSK_WANT_READ;
-    }
+    lua_pushlstring(L, p->data, p->used);
+    p->used = 0;  /* handed over: a later give-up must not repeat it */
     return 1;
   }
   if (s->type == SOCK_STREAM && r > 0 && (size_t)r < n && !(flags & MSG_PEEK))
     s->drained = 1;
-  lua_pushlstring(L, buf, (size_t)r < n ? (size_t)r : n);
+  rbuf_push(L, &rb, got);
   if (!(flags & MSG_TRUNC)) return 1;
   lua_pushinteger(L, r);
   return 2;
@@ -280,19 +460,24 @@ static int sock_recv(lua_State *L) {
 /* recvfrom(n[, flags]) -> data, host, port (unix: data, path) */
 static int recvfrom_attempt(lua_State *L, lsk_socket *s, int base) {
   size_t n = checkcount(L, s, 2);
-  int flags = checkflags(L, 3);
-  char *buf = scratch(L, n);
+  int flags = checkflags(L, 3), r0;
   struct sockaddr_storage ss;
   socklen_t len;
+  lsk_rbuf rb;
   ssize_t r;
   (void)base;
+  if ((r0 = rbuf_prepare(L, s, &rb, n, flags)) != 0) return r0;
   do {
     len = sizeof ss;
     memset(&ss, 0, sizeof ss.ss_family);
-    r = recvfrom(s->fd, buf, n, flags, (struct sockaddr *)&ss, &len);
+    r = recvfrom(s->fd, rb.p, rb.size, flags, (struct sockaddr *)&ss, &len);
   } while (r < 0 && errno == EINTR);
-  if (r < 0) return transfer_error(L, errno, flags, LSK_WANT_READ);
-  lua_pushlstring(L, buf, (size_t)r < n ? (size_t)r : n);
+  if (r < 0) {
+    int err = errno;
+    rbuf_free(L, &rb);
+    return transfer_error(L, err, flags, LSK_WANT_READ);
+  }
+  rbuf_push(L, &rb, delivered(s, flags, r, rb.size));
   return 1 + lsk_pushaddr(L, (struct sockaddr *)&ss, len);
 }
 
@@ -436,13 +621,13 @@ static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
     char buf[CMSG_SPACE(sizeof(int) * LSK_MAX_FDS)];
   } control;
   size_t n = checkcount(L, s, 2);
-  int flags = checkflags(L, 3), nfd = 0, info, fdlist;
+  int flags = checkflags(L, 3), nfd = 0, info, fdlist, r0;
   lua_Integer maxfds = luaL_optinteger(L, 4, LSK_MAX_FDS);
-  char *buf = scratch(L, n);
   struct sockaddr_storage ss;
   struct msghdr msg;
   struct iovec iov;
   struct cmsghdr *c;
+  lsk_rbuf rb;
   ssize_t r;
   (void)base;
   luaL_argcheck(L, maxfds >= 0 && maxfds <= LSK_MAX_FDS, 4,
@@ -451,8 +636,10 @@ static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
   info = lua_gettop(L);
   lua_createtable(L, LSK_MAX_FDS, 0);
   fdlist = lua_gettop(L);
-  iov.iov_base = buf;
-  iov.iov_len = n;
+  if ((r0 = rbuf_prepare(L, s, &rb, n, flags)) != 0) return r0;
+  /* from here to the end the box (if any) stays at the top */
+  iov.iov_base = rb.p;
+  iov.iov_len = rb.size;
   do {
     memset(&msg, 0, sizeof msg);
     memset(&ss, 0, sizeof ss.ss_family);
@@ -467,8 +654,10 @@ static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
     r = recvmsg(s->fd, &msg, flags | MSG_CMSG_CLOEXEC);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
+    int err = errno;
+    rbuf_free(L, &rb);
     lua_settop(L, info - 1);
-    return transfer_error(L, errno, flags, LSK_WANT_READ);
+    return transfer_error(L, err, flags, LSK_WANT_READ);
   }
   for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
@@ -490,6 +679,7 @@ static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
       }
     }
   }
+  lua_pushvalue(L, fdlist);
   lua_setfield(L, info, "fds");
   /* the kernel echoes the MSG_CMSG_CLOEXEC lunasock added itself: report
      it only when the caller asked for it */
@@ -504,7 +694,8 @@ static int recvmsg_attempt(lua_State *L, lsk_socket *s, int base) {
     else
       lua_setfield(L, info, "path");
   }
-  lua_pushlstring(L, buf, (size_t)r < n ? (size_t)r : n);
+  rbuf_push(L, &rb, delivered(s, flags, r, rb.size));
+  lua_replace(L, fdlist);  /* data, info -> info, data */
   lua_insert(L, info);
   return 2;
 }

@@ -31,6 +31,7 @@ typedef struct lsk_socket {
   int protocol;
   double timeout;  /* seconds per call; < 0 blocks forever, 0 never blocks */
   int drained;     /* the last stream recv emptied the kernel's buffer */
+  int pending;     /* errno a MSG_WAITALL read met after data; next read */
 } lsk_socket;
 
 /* A constant: name and value, registered by one loop (constants.c). */
@@ -46,13 +47,12 @@ typedef struct lsk_const {
 /* Every C function of the module (functions, methods and metamethods)
    shares these upvalues (core.c): the socket metatable, for a type check
    cheaper than luaL_checkudata's lookup by name; the weak set of loop
-   task threads (io.c); a receive buffer, false until first used; and the
-   poller metatable, for the same cheap check on every loop turn. */
+   task threads (io.c); and the poller metatable, for the same cheap check
+   on every loop turn. */
 #define LSK_UV_SOCKETMT lua_upvalueindex(1)
 #define LSK_UV_TASKS lua_upvalueindex(2)
-#define LSK_UV_SCRATCH lua_upvalueindex(3)
-#define LSK_UV_POLLERMT lua_upvalueindex(4)
-#define LSK_NUPVALUES 4
+#define LSK_UV_POLLERMT lua_upvalueindex(3)
+#define LSK_NUPVALUES 3
 
 /* socket.c: the userdata and its two gates (liolib style) */
 void *lsk_toclass(lua_State *L, int idx, int mt, const char *name);
@@ -75,7 +75,8 @@ int lsk_fdarg(lua_State *L, int idx);  /* integer, socket or Lua file */
    Stack: arguments 1..nargs (lsk_blocking sets the top to nargs),
    nargs+1 the deadline, nargs+2 scratch the attempt may keep state in
    across waits (a string left there is partial data, returned instead of
-   an error on timeout). */
+   an error on timeout; an integer is a count of bytes sent, returned as a
+   fourth value after the error triple). */
 #define LSK_WANT_READ (-1)
 #define LSK_WANT_WRITE (-2)
 typedef int (*lsk_attempt)(lua_State *L, lsk_socket *s, int base);
@@ -131,6 +132,8 @@ extern const luaL_Reg lsk_poller_methods[];  /* poller.c */
 extern const luaL_Reg lsk_poller_meta[];     /* poller.c */
 extern const luaL_Reg lsk_process_funcs[];   /* process.c */
 extern const luaL_Reg lsk_http_funcs[];      /* http.c */
+extern const luaL_Reg lsk_fs_funcs[];        /* fs.c */
+extern const luaL_Reg lsk_sendfile_methods[]; /* sendfile.c */
 extern const lsk_const lsk_constants[];      /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_errnos[];         /* constants.c, {NULL, 0} ends */
 extern const lsk_const lsk_signals[];        /* constants.c: SIG*, sorted */

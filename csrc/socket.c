@@ -135,6 +135,7 @@ lsk_socket *lsk_newsocket(lua_State *L) {
   s->protocol = 0;
   s->timeout = -1;
   s->drained = 0;
+  s->pending = 0;
   luaL_setmetatable(L, LSK_SOCKET);
   return s;
 }

@@ -244,4 +244,153 @@ describe("lunasock.core I/O", function()
       error("no echo reply among the first 10 packets")
     end)
   end)
+
+  -- issue 11, class 5: reads go to a buffer sized to what can arrive, and
+  -- return only the bytes the kernel delivered
+  describe("receive buffers", function()
+    it("issue 11: recv(n, MSG_TRUNC) on TCP returns no stale bytes", function()
+      -- a read of other data first, so that a reused buffer would hold it
+      local x, y = assert(core.socketpair())
+      local _ <close> = helper.closing(x, y)
+      assert(x:send("SECRET-OTHER-SOCKET"))
+      assert.equal("SECRET-OTHER-SOCKET", y:recv(100))
+      local a, b = helper.tcp_pair()
+      local _ <close> = helper.closing(a, b)
+      assert.equal(6, a:send("abcdef"))
+      assert.equal("abcdef", b:recv(6, core.MSG_PEEK | core.MSG_WAITALL))
+      -- Linux TCP discards the bytes without copying them: none returned,
+      -- the count discarded as the second value
+      local data, count = b:recv(4, core.MSG_TRUNC)
+      assert.equal("", data)
+      assert.equal(4, count)
+      assert.equal("ef", b:recv(10))
+      assert.equal(3, a:send("xyz"))
+      local d2, info = b:recvmsg(2, core.MSG_TRUNC)
+      assert.equal("", d2)
+      assert.is_table(info)
+      assert.equal("z", b:recvfrom(10))
+    end)
+
+    it("issue 11: recv(n, MSG_PEEK | MSG_WAITALL) does not repeat bytes",
+       function()
+      local a, b = helper.tcp_pair()
+      local _ <close> = helper.closing(a, b)
+      assert.equal(3, a:send("abc"))
+      b:settimeout(0.05)
+      assert.equal("abc", b:recv(10, core.MSG_PEEK | core.MSG_WAITALL))
+      b:settimeout(helper.TIMEOUT)
+      assert.equal("abc", b:recv(10))
+    end)
+
+    it("issue 11: recvfrom(400 MiB) that would block leaves nothing in the heap",
+       function()
+      local u <close> = assert(core.socket("inet", "dgram"))
+      assert(u:bind("127.0.0.1", 0))
+      u:settimeout(0)
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      b:settimeout(0)
+      collectgarbage("collect")
+      local before = collectgarbage("count")
+      for _ = 1, 3 do
+        assert.equal("EAGAIN", select(3, u:recvfrom(400 * 2^20)))
+        assert.equal("EAGAIN", select(3, u:recv(400 * 2^20)))
+        assert.equal("EAGAIN", select(3, u:recvmsg(400 * 2^20)))
+        assert.equal("EAGAIN", select(3, b:recv(400 * 2^20)))
+      end
+      assert.is_true(collectgarbage("count") - before < 1024)
+      -- a datagram that comes is read whole, in a buffer of its size
+      local _, port = u:getsockname()
+      local v <close> = assert(core.socket("inet", "dgram"))
+      assert.equal(10, v:sendto("0123456789", "127.0.0.1", port))
+      u:settimeout(helper.TIMEOUT)
+      assert.equal("0123456789", u:recvfrom(400 * 2^20))
+      collectgarbage("collect")
+      assert.is_true(collectgarbage("count") - before < 1024)
+    end)
+
+    it("reads datagrams larger than a stack buffer whole, and empty ones",
+       function()
+      local a, b = assert(core.socketpair("unix", "dgram"))
+      local _ <close> = helper.closing(a, b)
+      b:settimeout(helper.TIMEOUT)
+      assert(a:setopt("sndbuf", 1 << 20))
+      local big = ("0123456789abcdef"):rep(100000 // 16)
+      assert.equal(#big, a:send(big))
+      assert.equal(big, b:recv(1 << 24))
+      assert.equal(#big, a:send(big))
+      local data, len = b:recv(70000, core.MSG_TRUNC)
+      assert.equal(big:sub(1, 70000), data)
+      assert.equal(#big, len)
+      assert.equal(#big, a:send(big))
+      local d2, info = b:recvmsg(1 << 24)
+      assert.equal(big, d2)
+      assert.equal(0, info.flags & core.MSG_TRUNC)
+      assert.equal(0, a:send(""))
+      assert.equal("", b:recv(1 << 24))
+      assert.equal(3, a:send("end"))
+      assert.equal("end", b:recv(1 << 24))
+    end)
+
+    it("a large stream read returns what is queued, in order", function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      a:settimeout(helper.TIMEOUT)
+      b:settimeout(helper.TIMEOUT)
+      local parts = {}
+      for i = 1, 20000 do parts[i] = ("%07d\n"):format(i) end
+      local data = table.concat(parts)
+      local sent = 0
+      local got = {}
+      while sent < #data do
+        sent = sent + assert(a:send(data:sub(sent + 1, sent + 65536)))
+        local piece = assert(b:recv(1 << 24))
+        got[#got + 1] = piece
+      end
+      a:close()
+      while true do
+        local piece = assert(b:recv(1 << 24))
+        if piece == "" then break end
+        got[#got + 1] = piece
+      end
+      assert.equal(data, table.concat(got))
+    end)
+
+    it("MSG_WAITALL collects many small pieces, and returns them before an error",
+       function()
+      local a, b = helper.tcp_pair()
+      local _ <close> = helper.closing(a, b)
+      local loop = require "lunasock.loop"
+      local want = {}
+      for i = 1, 3000 do want[i] = string.char(65 + i % 26) end
+      want = table.concat(want)
+      local got
+      loop.run(function()
+        local reader = loop.spawn(function()
+          return b:recv(#want, core.MSG_WAITALL)
+        end)
+        for i = 1, #want, 7 do
+          assert(a:send(want:sub(i, i + 6)))
+          loop.sleep(0)
+        end
+        got = reader:join()
+      end)
+      assert.equal(want, got)
+      -- a reset after part of the count: the part first, then the error
+      assert.equal(3, a:send("abc"))
+      assert(a:setopt("linger", 0))   -- close sends RST
+      loop.run(function()
+        local reader = loop.spawn(function()
+          return b:recv(10, core.MSG_WAITALL)
+        end)
+        loop.sleep(0)   -- the reader has read "abc" and waits for more
+        a:close()
+        got = {reader:join()}
+      end)
+      assert.equal("abc", got[1])
+      local ok, _, code = b:recv(10)
+      assert.is_nil(ok)
+      assert.equal("ECONNRESET", code)
+    end)
+  end)
 end)

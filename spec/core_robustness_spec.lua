@@ -178,6 +178,7 @@ describe("lunasock.core robustness", function()
   end)
 
   it("survives a close hook that fails, and still closes", function()
+    collectgarbage("collect")  -- sockets earlier specs dropped close now
     local before = helper.fd_count()
     core.setclosehook(function() error("hook failure") end)
     local s = assert(core.socket("inet", "stream"))
@@ -186,5 +187,214 @@ describe("lunasock.core robustness", function()
     assert.is_true(ok)
     assert.equal("closed socket", core.type(s))
     assert.equal(before, helper.fd_count())
+  end)
+end)
+
+-- The Lua layers: every numeric option and argument is range-checked at
+-- the door (issue 11, class 6), and an error in one task ends only it.
+describe("lunasock Lua layers robustness", function()
+  local lunasock = require "lunasock"
+  local loop = require "lunasock.loop"
+  local stream = require "lunasock.stream"
+  local frame = require "lunasock.frame"
+  local chat = require "lunasock.chat"
+  local echo = require "lunasock.echo"
+
+  -- Values no duration may be, and none of the counts below.
+  local BAD_SECONDS = {n = 8, 0 / 0, math.huge, -math.huge, -1, -0.5, 2e9,
+                       "1", {}}
+  local function bad_integers(lo, hi)
+    local list = {0 / 0, math.huge, -math.huge, 1.5, "1", {}, lo - 1}
+    if hi < math.maxinteger then list[#list + 1] = hi + 1 end
+    if hi < 2 ^ 63 then list[#list + 1] = 2 ^ 63 end
+    list.n = #list
+    return list
+  end
+
+  -- Runs fn inside a loop task, its errors caught there; returns pcall's.
+  local function in_task(fn)
+    local r
+    assert(loop.run(function() r = table.pack(pcall(fn)) return true end))
+    return table.unpack(r, 1, r.n)
+  end
+
+  -- door(value) must raise, at once. (lunasock.core, as the Lua C API
+  -- does, converts numeric strings: "1" is a number there.)
+  local function raises_for(label, values, door, pattern)
+    for i = 1, values.n do
+      local v = values[i]
+      if (label:find("^socket:") or label:find("port$")) and type(v) == "string" then
+        goto next   -- a service name, or a numeric string lunasock.core converts
+      end
+      local t0 = loop.now()
+      local ok, err = pcall(door, v)
+      assert.is_false(ok, label .. " took " .. tostring(v))
+      assert.is_string(err, label)
+      if pattern then assert.matches(pattern, err, 1, true) end
+      assert.is_true(loop.now() - t0 < 1, label .. " was slow to refuse " .. tostring(v))
+      ::next::
+    end
+  end
+
+  it("raises for NaN, infinite, negative, huge and fractional numbers at every door",
+     function()
+    local dir = helper.tmpdir()
+    local l <close>, port = helper.listener()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    local seconds = {
+      {"loop.sleep", function(v) loop.sleep(v) end},
+      {"loop.after", function(v) loop.after(v, print) end},
+      {"loop.suspend", function(v)
+        local ok, err = in_task(function() return loop.suspend(v) end)
+        if not ok then error(err, 0) end
+      end},
+      {"tcp.connect", function(v) lunasock.tcp.connect("127.0.0.1", port, {timeout = v}) end},
+      {"tcp.listen", function(v) lunasock.tcp.listen("127.0.0.1", 0, {timeout = v}) end},
+      {"udp.bind", function(v) lunasock.udp.bind("127.0.0.1", 0, {timeout = v}) end},
+      {"udp.connect", function(v) lunasock.udp.connect("127.0.0.1", port, {timeout = v}) end},
+      {"unix.listen", function(v) lunasock.unix.listen(dir .. "/l", {timeout = v}) end},
+      {"unix.connect", function(v) lunasock.unix.connect(dir .. "/c", {timeout = v}) end},
+      {"stream.new", function(v) stream.new(a, {timeout = v}) end},
+      {"echo.serve", function(v) echo.serve{port = 0, timeout = v} end},
+      {"chat.serve idle_timeout", function(v) chat.serve{idle_timeout = v} end},
+      {"chat.serve drain_timeout", function(v) chat.serve{drain_timeout = v} end},
+      {"socket:settimeout", function(v) a:settimeout(v) end},
+    }
+    for _, case in ipairs(seconds) do
+      raises_for(case[1], BAD_SECONDS, case[2])
+    end
+    local counts = {
+      {"tcp.listen backlog", 0, 0x7fffffff,
+       function(v) lunasock.tcp.listen("127.0.0.1", 0, {backlog = v}) end},
+      {"unix.listen backlog", 0, 0x7fffffff,
+       function(v) lunasock.unix.listen(dir .. "/b", {backlog = v}) end},
+      {"tcp.connect port", 0, 65535, function(v) lunasock.tcp.connect("127.0.0.1", v) end},
+      {"tcp.listen port", 0, 65535, function(v) lunasock.tcp.listen("127.0.0.1", v) end},
+      {"stream.new chunk", 1, 0x7fffffff, function(v) stream.new(a, {chunk = v}) end},
+      {"stream.new max_line", 0, math.maxinteger, function(v) stream.new(a, {max_line = v}) end},
+      {"frame.lines max", 0, math.maxinteger, function(v) frame.lines{max = v} end},
+      {"frame.length max", 0, math.maxinteger, function(v) frame.length(">I4", {max = v}) end},
+      {"frame.netstring max", 0, math.maxinteger, function(v) frame.netstring{max = v} end},
+      {"frame.fixed size", 1, math.maxinteger, function(v) frame.fixed(v) end},
+      {"chat.serve max_line", 1, 0x7fffffff, function(v) chat.serve{max_line = v} end},
+      {"chat.serve max_queue", 1, 0x7fffffff, function(v) chat.serve{max_queue = v} end},
+      {"chat.serve max_nick", 1, 0x7fffffff, function(v) chat.serve{max_nick = v} end},
+      {"chat.serve max_clients", 1, 0x7fffffff, function(v) chat.serve{max_clients = v} end},
+      {"chat.serve sndbuf", 1, 0x7fffffff, function(v) chat.serve{sndbuf = v} end},
+      {"socket:recv", 0, 0x7fffffff, function(v) a:recv(v, core.MSG_DONTWAIT) end},
+      {"socket:listen", 0, 0x7fffffff, function(v) l:listen(v) end},
+    }
+    for _, case in ipairs(counts) do
+      raises_for(case[1], bad_integers(case[2], case[3]), case[4])
+    end
+    -- nothing half-made was left registered or open by a refused call
+    assert.is_true(loop.run(function() return true end))
+    helper.rmdir(dir)
+  end)
+
+  it("issue 11: loop.suspend(0/0) ends only its task; timers keep running",
+     function()
+    local errors = {}
+    local saved = loop.on_error
+    loop.on_error = function(_, msg) errors[#errors + 1] = msg end
+    local fired = false
+    local ok, res = pcall(loop.run, function()
+      loop.after(0, function() fired = true end)
+      local bad = loop.spawn(function() return loop.suspend(0 / 0) end)
+      local junk = loop.spawn(function() coroutine.yield(3, 12345, 0 / 0) end)
+      local junk2 = loop.spawn(function() coroutine.yield(-1, core.POLLIN) end)
+      local junk3 = loop.spawn(function() coroutine.yield(3, core.POLLIN, "soon") end)
+      local good = loop.spawn(function() loop.sleep(0.01) return "still here" end)
+      assert.is_nil((bad:join()))
+      assert.is_nil((junk:join()))
+      assert.is_nil((junk2:join()))
+      assert.is_nil((junk3:join()))
+      return good:join()
+    end)
+    loop.on_error = saved
+    assert.is_true(ok, res)
+    assert.equal("still here", res)
+    assert.is_true(fired)
+    assert.equal(4, #errors)
+    assert.matches("suspend", errors[1], 1, true)
+    assert.matches("invalid wait", errors[2], 1, true)
+  end)
+
+  it("issue 11: tcp.connect with timeout = 2e9 raises at once instead of hanging",
+     function()
+    local _ <close>, port = helper.listener()
+    for _, host in ipairs{"127.0.0.1", "localhost"} do
+      local t0 = loop.now()
+      local ok, err = pcall(lunasock.tcp.connect, host, port, {timeout = 2e9})
+      assert.is_false(ok)
+      assert.matches("bad option 'timeout' to 'connect' (number of seconds from 0 to 1e+09",
+                     err, 1, true)
+      ok, err = in_task(function()
+        return lunasock.tcp.connect(host, port, {timeout = 2e9})
+      end)
+      assert.is_false(ok)
+      assert.matches("timeout", err, 1, true)
+      assert.is_true(loop.now() - t0 < 1)
+    end
+  end)
+
+  it("issue 11: frame.lines{max = math.maxinteger} reads lines", function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    b:settimeout(helper.TIMEOUT)
+    local f = frame.lines{max = math.maxinteger}
+    local st = stream.new(b)
+    assert(a:send("one\ntwo\r\n"))
+    assert.equal("one", f:read(st))
+    assert.equal("two", f:read(st))
+  end)
+
+  it("a socket closed by another task while this one waits: EBADF, not a hang",
+     function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    local got
+    assert(loop.run(function()
+      local reader = loop.spawn(function() return b:recv(10) end)
+      loop.sleep(0)   -- the reader is waiting now
+      b:close()
+      got = table.pack(reader:join())
+      return true
+    end))
+    assert.is_nil(got[1])
+    assert.equal("EBADF", got[3])
+  end)
+
+  it("a task cancelled in the middle of a write leaves the loop and the socket usable",
+     function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    assert(a:setopt("sndbuf", 4096))
+    local big = string.rep("x", 1 << 20)
+    local st = stream.new(a)
+    local before
+    assert(loop.run(function()
+      local writer = loop.spawn(function() return st:write(big) end)
+      loop.sleep(0)   -- the writer has filled the buffer and waits
+      assert.equal("waiting", writer:status())
+      assert.is_true(writer:cancel())
+      assert.equal("cancelled", writer:status())
+      assert.same({nil, "cancelled"}, {writer:join()})
+      -- the loop goes on; the socket can still be drained and closed
+      local n = 0
+      while true do
+        local data = b:recv(65536, core.MSG_DONTWAIT)
+        if not data then break end
+        n = n + #data
+      end
+      before = n
+      assert(a:send("end"))
+      return true
+    end))
+    assert.is_true(before > 0 and before < #big)
+    b:settimeout(helper.TIMEOUT)
+    local tail = b:recv(3, core.MSG_WAITALL)
+    assert.equal("end", tail)
   end)
 end)

@@ -15,6 +15,7 @@
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
+local check = require "lunasock.check"
 
 local core = lunasock.core
 local find, sub, byte, lower, gsub, match, format = string.find, string.sub,
@@ -696,6 +697,9 @@ local function check_count(opts, name, allow_nil)
   if math_type(v) ~= "integer" or v < 1 then
     error(format("chat.serve: %s must be a positive integer", name), 3)
   end
+  if v > 0x7fffffff then   -- sndbuf and the counts the kernel takes are ints
+    error(format("chat.serve: %s must be at most 2147483647", name), 3)
+  end
   return v
 end
 
@@ -703,6 +707,9 @@ local function check_seconds(opts, name)
   local v = opts[name]
   if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0) then
     error(format("chat.serve: %s must be a positive number of seconds", name), 3)
+  end
+  if v ~= nil and v > check.MAX_SECONDS then
+    error(format("chat.serve: %s must be at most %g seconds", name, check.MAX_SECONDS), 3)
   end
   return v
 end

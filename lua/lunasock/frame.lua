@@ -121,7 +121,8 @@ end
 function Lines:read(st)
   checkcall(self, Lines, st, "read")
   -- +1: the CR of a CRLF line end is still on the line here
-  local line, err, code, partial = readuntil(st, "\n", self.max + 1)
+  local limit = self.max < maxinteger and self.max + 1 or self.max
+  local line, err, code, partial = readuntil(st, "\n", limit)
   if not line then
     if code == "EMSGSIZE" then return too_big("more than " .. self.max, self.max) end
     return stopped(st, "", err, code, partial)

@@ -2,6 +2,7 @@
 -- sockets, ready to use inside the loop (lunasock.loop) or outside it.
 local core = require "lunasock.core"
 local loop = require "lunasock.loop"
+local check = require "lunasock.check"
 
 local ipairs, error, type, tonumber = ipairs, error, type, tonumber
 local monotime = core.monotime
@@ -17,11 +18,13 @@ local function fail(msg, code)
   return nil, msg, code
 end
 
+-- The options of every door, checked there: a bad value raises at the
+-- caller (ports are checked by core.getaddrinfo and bind).
 local function check_opts(opts, fname)
-  if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #3 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
-  end
-  return opts or {}
+  opts = check.opts(opts, fname, 3, 3)
+  check.opt_seconds(opts, "timeout", fname, 3)
+  check.opt_integer(opts, "backlog", fname, 0, 0x7fffffff, 3)
+  return opts
 end
 
 -- Addresses for host, port: numeric hosts need no lookup; names go through
@@ -55,6 +58,7 @@ end
 -- connected socket or nil, msg, code. on_socket(s), when given, learns the
 -- socket before the wait, so that a race can close the losers.
 local function attempt(ai, timeout, on_socket)
+  if timeout and timeout <= 0 then return fail("connection timed out", "ETIMEDOUT") end
   local s, err, code = core.socket(ai.family, "stream")
   if not s then return nil, err, code end
   if on_socket then on_socket(s) end
@@ -71,7 +75,7 @@ end
 -- fails); the first to connect wins and the others are closed.
 local function race(addrs, deadline)
   local me = loop.current()
-  local winner, last_err, last_code
+  local winner, last_err, last_code, raised
   local pending, attempts, socks, nexti = 0, {}, {}, 1
   local function keep(s) socks[#socks + 1] = s end
   while true do
@@ -82,9 +86,12 @@ local function race(addrs, deadline)
       nexti = nexti + 1
       pending = pending + 1
       attempts[#attempts + 1] = loop.spawn(function()
-        local s, err, code = attempt(ai, deadline - monotime(), keep)
+        -- a raise in an attempt is the caller's: it ends the race
+        local ok, s, err, code = pcall(attempt, ai, deadline - monotime(), keep)
         pending = pending - 1
-        if s and not winner then
+        if not ok then
+          raised = raised or s
+        elseif s and not winner then
           winner = s
         elseif not s then
           last_err, last_code = err, code
@@ -92,18 +99,19 @@ local function race(addrs, deadline)
         loop.wake(me)
       end)
     end
-    if winner or (pending == 0 and nexti > #addrs) then break end
+    if winner or raised or (pending == 0 and nexti > #addrs) then break end
     local wait = deadline - now
     if nexti <= #addrs and wait > M.CONNECTION_ATTEMPT_DELAY then
       wait = M.CONNECTION_ATTEMPT_DELAY
     end
     if nexti > #addrs or pending > 0 then loop.suspend(wait) end
-    if winner then break end
+    if winner or raised then break end
   end
   for _, t in ipairs(attempts) do t:cancel() end
   for _, s in ipairs(socks) do
-    if s ~= winner then s:close() end
+    if s ~= winner or raised then s:close() end
   end
+  if raised then error(raised, 0) end
   if winner then return winner end
   if last_err then return nil, last_err, last_code end
   return nil, "connection timed out", "ETIMEDOUT"

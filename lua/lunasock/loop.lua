@@ -20,6 +20,7 @@
 -- running is therefore found from the coroutine running, not from a
 -- variable the scheduler sets.
 local core = require "lunasock.core"
+local check = require "lunasock.check"
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume,
                                        coroutine.yield
@@ -226,11 +227,26 @@ local function wait_fd(t, fd, events, timeout)
   end
 end
 
+-- A yield of fd, events, seconds that no core call would make (a task's
+-- own coroutine.yield(...)): the task fails, and only it.
+local function bad_wait(fd, events, timeout)
+  return fd < 0 or fd > 0x7fffffff or (events ~= POLLIN and events ~= POLLOUT)
+         or (timeout ~= nil and not (math_type(timeout) and timeout >= 0
+                                     and timeout <= check.MAX_SECONDS))
+end
+
 -- What a resume returned: the task ended (DONE and a packed table of its
 -- results), failed, or yielded a wait.
 local function handle(t, ok, a, b, c)
   if not ok then return fail(t, a) end
-  if math_type(a) == "integer" then return wait_fd(t, a, b, c) end  -- the usual
+  if math_type(a) == "integer" then   -- the usual
+    if bad_wait(a, b, c) then
+      fail(t, "yielded an invalid wait (fd, events, seconds): "
+              .. tostring(a) .. ", " .. tostring(b) .. ", " .. tostring(c))
+      return co_close(t.co)  -- its pending <close> variables close
+    end
+    return wait_fd(t, a, b, c)
+  end
   if a == DONE then return finish(t, b) end
   if a == PARK then return end
   enqueue(t)  -- a plain coroutine.yield(): run again after the others
@@ -312,6 +328,7 @@ end
 function M.suspend(timeout)
   local t = running_task()
   if t == nil then error("suspend: not inside a loop task", 2) end
+  check.timeout(timeout, 1, "suspend")
   if timeout then t.timer = timer_add{when = monotime() + timeout, task = t, value = false} end
   t.suspended = true
   local v = co_yield(PARK)
@@ -340,9 +357,7 @@ local sleeper  -- a poller used as a plain sleep outside the loop
 -- loop.sleep(s): suspends the calling task for s seconds; outside a loop
 -- task it blocks the process.
 function M.sleep(s)
-  if type(s) ~= "number" or s ~= s or s < 0 then
-    error("bad argument #1 to 'sleep' (non-negative number expected)", 2)
-  end
+  check.seconds(s, 1, "sleep")
   local t = running_task()
   if t == nil then
     sleeper = sleeper or core.poller()
@@ -363,9 +378,7 @@ M.now = monotime
 -- loop.after(s, fn) -> timer: fn() runs as a new task after s seconds
 -- unless timer:cancel() comes first.
 function M.after(s, fn)
-  if type(s) ~= "number" or s ~= s or s < 0 then
-    error("bad argument #1 to 'after' (non-negative number expected)", 2)
-  end
+  check.seconds(s, 1, "after")
   if type(fn) ~= "function" then
     error("bad argument #2 to 'after' (function expected)", 2)
   end

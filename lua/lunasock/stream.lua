@@ -8,6 +8,7 @@
 local find, sub, concat, select, type = string.find, string.sub,
                                         table.concat, select, type
 local setmetatable, error, tostring = setmetatable, error, tostring
+local check = require "lunasock.check"
 
 local M = {}
 
@@ -23,7 +24,10 @@ Stream.__name = "lunasock.stream"
 -- buffer), chunk (bytes per recv).
 function M.new(sock, opts)
   if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
-  opts = opts or {}
+  opts = check.opts(opts, "new", 2)
+  check.opt_integer(opts, "chunk", "new", 1, 0x7fffffff)
+  check.opt_integer(opts, "max_line", "new", 0, math.maxinteger)
+  check.opt_seconds(opts, "timeout", "new")
   local self = setmetatable({
     sock = sock,
     buf = "",

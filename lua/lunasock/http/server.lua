@@ -362,12 +362,35 @@ local function handler_traceback(msg)
   return traceback(type(msg) == "string" and msg or tostring(msg), 2)
 end
 
+-- A file body with a Content-Length, from the file's position: the head
+-- (in the stream) goes first, then sock:sendfile moves the bytes without
+-- copying them through Lua. Fewer than promised (the file shrank) or a
+-- failure closes the connection. The file is closed.
+local function send_file(conn, w, src)
+  local left = w.left
+  local ok, err, code = conn.stream:flush()
+  local sent = 0
+  if ok and left > 0 then
+    local n
+    n, err, code, sent = conn.sock:sendfile(src, src:seek(), left)
+    sent = n or sent or 0
+  end
+  src:close()
+  w.sent, w.left = sent, left - sent
+  w:finish()  -- closes the connection after a body cut short
+  if err ~= nil then conn.closing = true end
+  return sent, err, code
+end
+
 -- Streams a function or file body with the given framing (length: the
 -- Content-Length, which also bounds what is read from a file).
 local function send_stream(conn, framing, src, length)
   local w = new_writer(conn, framing, length)
   local is_file = io_type(src) == "file"
   local ok, err, code = true, nil, nil
+  if is_file and framing == "length" and conn.sock.sendfile then
+    return send_file(conn, w, src)
+  end
   while true do
     local piece
     if is_file then
