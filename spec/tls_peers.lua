@@ -208,7 +208,7 @@ function M.cli(args, input)
   local words = {}
   for i, a in ipairs(args) do words[i] = quote(a) end
   local errf = os.tmpname()
-  local cmd = ("timeout --foreground %d %s bin/lunasock %s 2>%s"):format(
+  local cmd = ("(timeout --foreground %d %s bin/lunasock %s 2>%s)"):format(
     math.floor(helper.TIMEOUT * 2), helper.LUA, table.concat(words, " "), errf)
   local ok, out = M.run(cmd, input, true)
   local err = M.read_file(errf) or ""

@@ -735,7 +735,7 @@ local function exchange(ctx, method, u, fields, body_)
     else
       local err, code
       conn, err, code = connect(u, key, ctx.opts, ctx.deadline, tctx,
-                                ctx.pool and ctx.pool.sessions[key])
+                                ctx.pool and ctx.pool.sessions[key] or nil)
       if not conn then return nil, err, code end
     end
     ctx.conn = conn
