@@ -33,6 +33,7 @@ build = {
     ["lunasock"] = "lua/lunasock/init.lua",
     ["lunasock.loop"] = "lua/lunasock/loop.lua",
     ["lunasock.stream"] = "lua/lunasock/stream.lua",
+    ["lunasock.serve"] = "lua/lunasock/serve.lua",
     ["lunasock.check"] = "lua/lunasock/check.lua",
     ["lunasock.echo"] = "lua/lunasock/echo.lua",
     ["lunasock.chat"] = "lua/lunasock/chat.lua",
