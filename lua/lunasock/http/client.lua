@@ -242,18 +242,12 @@ end
 
 -- Whether an idle connection can carry a request: nothing buffered or
 -- waiting (a server sends nothing between responses) and no EOF or error
--- from the server. A TLS connection is read without waiting instead of
--- peeked at: records that carry no data (a session ticket) are taken in
--- and leave it usable; data, close_notify or an error end it.
+-- from the server. On a TLS socket the peek takes in the records that
+-- carry no data (a session ticket), which leave it usable; data,
+-- close_notify or an EOF without it (TLS_TRUNCATED) end it.
 local function usable(c)
   if c.stream:buffered() > 0 then return false end
-  local data, code, _
-  if c.tls then
-    c.sock:settimeout(0)
-    data, _, code = c.sock:recv(1)
-  else
-    data, _, code = c.sock:recv(1, PEEK_NOW)
-  end
+  local data, _, code = c.sock:recv(1, PEEK_NOW)
   return data == nil and (code == "EAGAIN" or code == "EWOULDBLOCK")
 end
 
