@@ -172,7 +172,7 @@ describe("lunasock servers with --tls-cert and --tls-key", function()
     ok, _, err = peers.cli{"echo", "--tls-cert", certs.leaf.cert, "--tls-key",
                            certs.dir .. "/missing.key"}
     assert.is_false(ok)
-    assert.is_truthy(err:find("missing.key", 1, true) or err:find("TLS", 1, true), err)
+    assert.matches("key", err)
   end)
 end)
 
