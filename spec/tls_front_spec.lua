@@ -273,6 +273,23 @@ describe("lunasock servers with tls against real clients", function()
     end)
   end)
 
+  it("http.server with root sends a file over TLS whole (no sendfile under TLS)", function()
+    if not peers.have("curl") then return pending("curl is not installed") end
+    run(function()
+      local http = require "lunasock.http"
+      local parts = {}
+      for i = 1, 20000 do parts[i] = ("%07d\n"):format(i * 7) end
+      local data = table.concat(parts)                 -- 160,000 bytes
+      peers.write_file(dir .. "/file.txt", data)
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0, root = dir,
+                                             tls = leaf()})
+      local ok, out = peers.run(("curl -sS --cacert %s https://localhost:%d/file.txt -o %s/got")
+                                :format(certs.ca.cert, srv.port, dir))
+      assert.is_true(ok, out)
+      assert.is_true(peers.read_file(dir .. "/got") == data)
+    end)
+  end)
+
   it("echo.serve and chat.serve speak TLS to Python's default context", function()
     if not peers.have("python3") then return pending("python3 is not installed") end
     run(function()

@@ -21,6 +21,7 @@ local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
 local parse = require "lunasock.http.parse"
 local body = require "lunasock.http.body"
+local serve = require "lunasock.serve"
 
 local core = lunasock.core
 local find, sub, lower, format = string.find, string.sub, string.lower, string.format
@@ -43,8 +44,23 @@ M.DEFAULTS = {
   idle_timeout = 60,            -- seconds between keep-alive requests
   body_timeout = 30,            -- seconds one body read or response write may wait
   drain = 65536,                -- unread request body drained to keep the connection
+  handshake_timeout = serve.HANDSHAKE_TIMEOUT,  -- seconds for a TLS handshake
 }
 M.SERVER = "lunasock"
+
+-- lunasock.tls, loaded by the first TLS server only (plain HTTP never
+-- loads OpenSSL)
+local tls_mod
+local function tls_module()
+  if not tls_mod then tls_mod = require "lunasock.tls" end
+  return tls_mod
+end
+
+-- Whether sock, a core or a TLS socket, is still open.
+local function is_open(sock)
+  if core.type(sock) == "socket" then return true end
+  return tls_mod ~= nil and tls_mod.type(sock) == "tls socket"
+end
 
 ---------------------------------------------------------------- dates
 
@@ -334,7 +350,7 @@ end
 -- writing, read what the client still sends (bounded), then close.
 local function linger_close(conn)
   local sock = conn.sock
-  if core.type(sock) ~= "socket" then return end
+  if not is_open(sock) then return end
   sock:shutdown("w")
   sock:settimeout(1)
   local got = 0
@@ -607,6 +623,13 @@ local function read_request(conn)
 end
 
 local function serve_conn(server, sock, peer)
+  if server.tls then
+    -- the handshake, in this connection's task: a client that stalls in
+    -- it holds up nobody, and is cut after handshake_timeout
+    local ts = tls_module().wrap(sock, server.tls, {timeout = server.opts.handshake_timeout})
+    if not ts then return end   -- wrap closed the socket
+    sock = ts
+  end
   local opts = server.opts
   local st = stream.new(sock)
   st.max_line = opts.max_head
@@ -640,7 +663,7 @@ local function serve_conn(server, sock, peer)
     end
   end
   server.conns[sock] = nil
-  if conn.closing then linger_close(conn) elseif core.type(sock) == "socket" then sock:close() end
+  if conn.closing then linger_close(conn) elseif is_open(sock) then sock:close() end
 end
 
 ---------------------------------------------------------------- servers
@@ -679,7 +702,7 @@ local function reaper(server)
       if conn.waiting and conn.deadline then
         if conn.deadline <= now then
           conn.timed_out, conn.deadline = true, false
-          if core.type(sock) == "socket" then sock:shutdown("r") end
+          if is_open(sock) then sock:shutdown("r") end
         elseif conn.stream:buffered() > 0 and not conn.head_started then
           -- bytes of a request have come: the head deadline applies
           conn.head_started = true
@@ -716,7 +739,7 @@ local function check_limits(opts)
   if o.max_body ~= false and (math.type(o.max_body) ~= "integer" or o.max_body < 0) then
     error("http.server: max_body must be a non-negative integer or false", 3)
   end
-  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout"} do
+  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "handshake_timeout"} do
     if type(o[k]) ~= "number" or o[k] ~= o[k] or o[k] <= 0 then
       error(("http.server: %s must be a positive number of seconds"):format(k), 3)
     end
@@ -727,7 +750,9 @@ end
 -- server.new{host = "127.0.0.1", port = 0, handler = fn | router,
 -- root = DIR, limits and timeouts (M.DEFAULTS), access_log = true | file |
 -- fn(req, status, bytes), on_error = fn(msg), methods = set, workers = N,
--- backlog} -> server (fields host, port, sock; close()), or nil, msg, code.
+-- backlog, tls = {cert, key, ...} | tls.context (HTTPS; the handshake in
+-- each connection's task, bounded by handshake_timeout)} -> server
+-- (fields host, port, sock; close()), or nil, msg, code.
 function M.new(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'server' (table expected)", 2) end
   local handler = opts.handler
@@ -761,8 +786,13 @@ end
 -- Serves on an already listening socket (used by new and by workers).
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout)
+  local ctx, err, code = serve.tls_context(o.tls)   -- tls: as tcp.serve takes it
+  if ctx == nil then
+    sock:close()
+    return nil, err, code
+  end
   local server = setmetatable({sock = sock, opts = o, handler = handler, conns = {},
-                               now = monotime(), closed = false,
+                               now = monotime(), closed = false, tls = ctx,
                                tick = math.min(0.5, smallest / 4)}, Server)
   server.host, server.port = sock:getsockname()
   http_date()
@@ -846,7 +876,12 @@ local function worker_main(self, link)
       status = 1
       return
     end
-    local srv = M.serve_socket(l, self.opts, self.handler)
+    local srv, serr, scode = M.serve_socket(l, self.opts, self.handler)
+    if not srv then
+      link:send("-" .. tostring(scode) .. "\t" .. tostring(serr))
+      status = 1
+      return
+    end
     link:send("+")
     link:recv(1)  -- "" (or an error) once the parent's end is closed
     -- let the accept task reach its first accept (EOF may have been there
