@@ -152,7 +152,7 @@ start() {                        # name cert -> SRV_PID; waits for the ports
 # the CPU of the process listening on a port (lunasock runs one per port)
 port_pid() { ss -Hltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 
-median() { sort -g | awk '{v[NR]=$1} END{if (NR) print v[int((NR+1)/2)]}'; }
+median() { sort -g | awk 'NF{v[++n]=$1} END{if (n) print v[int((n+1)/2)]}'; }
 
 declare -A R                     # results: R[test,server] = "value us_per_op"
 
@@ -247,7 +247,7 @@ idle_test() {                    # server
   echo "idle $name: $(cat "$iout") rss0=$rss0 rss1=$rss1 held=$held" >>"$RAW"
   stop_pid "$ipid"
   stop_pid "$SRV_PID"
-  R[idle,$name]="$(awk -v a="$rss0" -v b="$rss1" -v n="$held" 'BEGIN{printf "%.2f", n > 0 ? (b - a) / n : 0}') $held"
+  R[idle,$name]="$(awk -v a="$rss0" -v b="$rss1" -v n="$held" 'BEGIN{printf "%.2f", (n > 0) ? (b - a) / n : 0}') $held"
   log "  idle $name: ${R[idle,$name]} (KB/conn, held)"
 }
 
