@@ -34,7 +34,7 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c csrc/fs.c csrc/sendfile.c
+       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
 
 BUILD  ?= build
@@ -54,12 +54,12 @@ DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
 BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv
 BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
-.PHONY: all deps bench-deps test lint sanitize valgrind bench examples demo install \
-        uninstall clean
+.PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench examples demo \
+        install uninstall clean fuzz fuzz-long
 
 all: $(MODULE)
 
-$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h
+$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h csrc/http_parse.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -94,7 +94,7 @@ demo: deps all
 
 lint: deps
 	$(LUA) bin/lint.lua
-	luacheck --no-color lua spec examples bin
+	luacheck --no-color lua spec examples bin fuzz
 
 # ASan + UBSan build of the module, specs run with the runtime preloaded into
 # the (uninstrumented) interpreter. Leaks are valgrind's job (make valgrind).
@@ -114,6 +114,22 @@ valgrind: deps all
 	  --track-fds=no --num-callers=30 --suppressions=spec/valgrind.supp \
 	  $(BUSTED) $(BUSTED_FLAGS) spec
 
+# make fuzz: coverage-guided fuzzing with libFuzzer (clang), a bounded
+# pass of FUZZ_TIME seconds across every harness in fuzz/ (see
+# fuzz/README.md); make fuzz-long for a local run of 10 minutes or more.
+FUZZ_TIME ?= 60
+FUZZ_PKGS = clang libclang-rt-14-dev
+FUZZ_OK = printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+          | clang -fsanitize=fuzzer -x c - -o /dev/null
+fuzz-deps: deps
+	$(call apt_install,$(FUZZ_OK),$(FUZZ_PKGS))
+
+fuzz: fuzz-deps
+	fuzz/run.sh $(FUZZ_TIME)
+
+fuzz-long: fuzz-deps
+	fuzz/run.sh $(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),600)
+
 bench: bench-deps all
 	bench/run.sh
 
@@ -130,4 +146,4 @@ uninstall:
 	-rmdir $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(LUA_LMOD)/lunasock 2>/dev/null
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz
