@@ -197,6 +197,19 @@ describe("lunasock.tcp.serve with tls", function()
     end)
   end)
 
+  it("takes a server tls.context as well as a table (regression: locked metatable)", function()
+    run(function()
+      local tls = require "lunasock.tls"
+      local ctx = assert(tls.context{mode = "server", cert = certs.leaf.cert,
+                                     key = certs.leaf.key})
+      local srv <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, upper, {tls = ctx}))
+      local s <close> = assert(lunasock.tcp.connect("localhost", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      assert(s:send("ctx\n"))
+      assert.are.equal("CTX\n", s:recv(4))
+    end)
+  end)
+
   it("returns TLS_CONFIG for a key that does not load", function()
     run(function()
       local srv, msg, code = lunasock.tcp.serve("127.0.0.1", 0, upper, {
