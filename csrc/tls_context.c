@@ -133,7 +133,8 @@ static BIO *openpem(const char *s, size_t len) {
 /* Whether the last error is only PEM's "no more objects". */
 static int pemend(void) {
   unsigned long e = ERR_peek_last_error();
-  if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+  if (ERR_GET_LIB(e) == ERR_LIB_PEM
+      && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
     ERR_clear_error();
     return 1;
   }

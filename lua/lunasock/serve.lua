@@ -241,11 +241,5 @@ function M.listener(sock, handler, opts)
   return server
 end
 
--- serve.tls_context(spec) -> the server context for a tls option (as
--- listener takes it: a context, or a table of tls.context options), false
--- for none, or nil, msg, code: for servers that run their own accept
--- loop (http.server) and check tls as tcp.serve does.
-M.tls_context = tls_context
-
 M.Server = Server
 return M
