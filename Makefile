@@ -34,7 +34,7 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c csrc/fs.c csrc/sendfile.c
+       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
 
 BUILD  ?= build
@@ -59,7 +59,7 @@ BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; req
 
 all: $(MODULE)
 
-$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h
+$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h csrc/http_parse.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -905,6 +905,34 @@ describe("lunasock.http.client", function()
       assert.are.same({200, "", "a b", "ok"}, {r.status, r.reason, r.headers["x-long"], r.body})
     end)
 
+    it("issue 11: a field or Location of 100,000 inner blanks costs linear time", function()
+      local t0 = os.clock()
+      local blanks = "a" .. (" "):rep(100000) .. "b"
+      local r = assert(answer_with("HTTP/1.1 200 OK\r\nX-A: " .. blanks .. "\r\nX-B: v\r\n "
+                                   .. blanks .. "\r\nContent-Length: 0\r\n\r\n",
+                                   {max_head = 300000}))
+      assert.are.equal(#blanks, #r.headers["x-a"])
+      local _, _, code = answer_with("HTTP/1.1 302 Found\r\nLocation: /x" .. blanks
+                                     .. "\r\nContent-Length: 0\r\n\r\n", {max_head = 300000})
+      assert.is_string(code)
+      assert.is_true(os.clock() - t0 < 2, "quadratic")
+    end)
+
+    it("issue 11: an endless body of 1-byte chunks stops at max_body, holding little", function()
+      local r, code, _
+      run(function()
+        local srv = server(function(st)
+          read_request(st)
+          st:write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+          local piece = ("1\r\nx\r\n"):rep(1000)
+          while st:write(piece) do end
+        end)
+        r, _, code = client.get(srv.base .. "/", {pool = false, max_body = 300000})
+      end)
+      assert.is_nil(r)
+      assert.are.equal("EMSGSIZE", code)
+    end)
+
     it("reports a close in the middle of the body", function()
       local r, _, code = answer_with("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
       assert.is_nil(r)

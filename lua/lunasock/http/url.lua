@@ -23,9 +23,12 @@
 --       port left out when it is 80)
 --   url.authority(u) -> "host[:port]", the Host field's value
 --   url.origin(u) -> "host:port", the same for two URLs of one server
-local find, match, sub, lower, format, byte, gsub, char =
+--   url.decode(s), url.query(s), url.decode_path(path),
+--   url.decode_segment(s): percent-decoding (below), the only copy in
+--       lunasock.http
+local find, match, sub, lower, format, byte, gsub, char, gmatch =
   string.find, string.match, string.sub, string.lower, string.format,
-  string.byte, string.gsub, string.char
+  string.byte, string.gsub, string.char, string.gmatch
 local concat, tointeger, tonumber, type, error = table.concat, math.tointeger,
                                                tonumber, type, error
 local setmetatable, getmetatable, pairs, ipairs = setmetatable, getmetatable,
@@ -69,10 +72,74 @@ local function normalise(s)
   return (gsub(s, "[^%w%-%._~!$&'()*+,;=:@/?%%%[%]]", encode_byte))
 end
 
+local function hexchar(hex)
+  return char(tonumber(hex, 16))
+end
+
+-- url.decode(s) -> s with every %XX decoded (a "%" not followed by two
+-- hex digits is kept). The one percent-decoder of lunasock.http.
 local function decode(s)
-  return (gsub(s, "%%(%x%x)", function(hex) return char(tonumber(hex, 16)) end))
+  if not find(s, "%", 1, true) then return s end
+  return (gsub(s, "%%(%x%x)", hexchar))
 end
 M.decode = decode
+M.unescape = decode
+
+-- url.query(s) -> table: "a=1&b=x+y&a=2" -> {a = {"1", "2"}, b = "x y"}.
+-- "+" is a space and %XX is decoded, in names and values; a name without
+-- "=" gets "". A name given twice gets a list of its values.
+function M.query(s)
+  local t = {}
+  if not s or s == "" then return t end
+  for pair in gmatch(s, "[^&;]+") do
+    local k, v = match(pair, "^([^=]*)=(.*)$")
+    if not k then k, v = pair, "" end
+    k = decode((gsub(k, "+", " ")))
+    v = decode((gsub(v, "+", " ")))
+    local old = t[k]
+    if old == nil then
+      t[k] = v
+    elseif type(old) == "table" then
+      old[#old + 1] = v
+    else
+      t[k] = {old, v}
+    end
+  end
+  return t
+end
+
+-- A path byte decoded, except "/" and "%", which stay encoded (as %2F and
+-- %25) so that the decoded path still splits into the same segments and
+-- is decoded exactly once.
+local function path_byte(hex)
+  local c = tonumber(hex, 16)
+  if c == 0x2F then return "%2F" end
+  if c == 0x25 then return "%25" end
+  return char(c)
+end
+
+-- url.decode_path(path) -> the path with %XX decoded but for %2F and %25
+-- (upper-cased): what the router matches and captures on.
+function M.decode_path(path)
+  if not find(path, "%", 1, true) then return path end
+  return (gsub(path, "%%(%x%x)", path_byte))
+end
+
+local KEPT = {["%2F"] = "/", ["%25"] = "%"}
+-- url.decode_segment(s) -> a segment of a decoded path (decode_path)
+-- fully decoded: its %2F and %25 turned into "/" and "%".
+function M.decode_segment(s)
+  if not find(s, "%", 1, true) then return s end
+  return (gsub(s, "%%2[F5]", KEPT))
+end
+
+-- s without the spaces, tabs, CRs and LFs around it. Linear (a lazy
+-- "(.-)%s*$" rescans the blanks from every position: quadratic).
+local function trim(s)
+  local i = find(s, "[^ \t\r\n]")
+  if not i then return "" end
+  return sub(s, i, match(s, "^.*[^ \t\r\n]()", i) - 1)
+end
 
 -- host[:port] of an authority, checked. Returns host, port, ipv6.
 local function parse_hostport(hp)
@@ -137,7 +204,7 @@ function M.parse(s)
     error("bad argument #1 to 'parse' (string expected, got " .. type(s) .. ")", 2)
   end
   if #s > M.MAX_URL then return bad("URL too long") end
-  s = match(s, "^[ \t\r\n]*(.-)[ \t\r\n]*$")
+  s = trim(s)
   if s == "" then return bad("empty URL") end
   if find(s, "[%z\1-\31\127]") then return bad("control character in URL") end
   local scheme, rest = match(s, "^(%a[%w+%-.]*)://(.*)$")
@@ -224,7 +291,7 @@ function M.resolve(base, ref)
   if type(ref) ~= "string" then
     error("bad argument #2 to 'resolve' (string expected, got " .. type(ref) .. ")", 2)
   end
-  ref = match(ref, "^[ \t]*(.-)[ \t]*$")
+  ref = trim(ref)
   if find(ref, "[%z\1-\31\127]") then return bad("control character in URL") end
   local scheme = match(ref, "^(%a[%w+%-.]*):")
   if scheme then
