@@ -17,6 +17,9 @@ buffered streams, framers, echo, chat and HTTP layers on top.]],
 dependencies = {
   "lua >= 5.4, < 5.5",
 }
+external_dependencies = {
+  OPENSSL = {header = "openssl/ssl.h"},
+}
 build = {
   type = "builtin",
   modules = {
@@ -30,6 +33,18 @@ build = {
       },
       defines = {"_GNU_SOURCE"},
       libraries = {"pthread"},
+    },
+    -- the only module linked with OpenSSL (Debian: libssl-dev); point
+    -- luarocks at another one with OPENSSL_INCDIR / OPENSSL_LIBDIR
+    ["lunasock.tls"] = {
+      sources = {
+        "csrc/tls.c", "csrc/tls_context.c", "csrc/tls_io.c", "csrc/tls_socket.c",
+        "csrc/tls_wrap.c", "csrc/tls_info.c",
+      },
+      defines = {"_GNU_SOURCE"},
+      libraries = {"ssl", "crypto"},
+      incdirs = {"$(OPENSSL_INCDIR)"},
+      libdirs = {"$(OPENSSL_LIBDIR)"},
     },
     ["lunasock"] = "lua/lunasock/init.lua",
     ["lunasock.loop"] = "lua/lunasock/loop.lua",

@@ -13,15 +13,15 @@
 --       framing, length (or nil, msg, code when the write failed): the one
 --       place a response head is made. Its first branch is the fast path:
 --       a known status, a string body, no header fields, keep-alive
---       HTTP/1.1, sent whole in one send; its output is byte for byte what
---       the general branch makes for the same response with headers {}.
+--       HTTP/1.1, written whole as one string kept for the current second;
+--       its output is byte for byte what the general branch makes for the
+--       same response with headers {}.
 --   response.timed(conn): from here on the connection's reads and writes
 --       wait at most body_timeout each.
 --   response.tick(): refreshes the Date text (the server's reaper calls
 --       it, so that a response takes it as it is).
 --   response.SERVER: the Server field's value (false: none). A handler's
 --       own Server field replaces it.
-local core = require "lunasock.core"
 local h1 = require "lunasock.http.h1"
 local body = require "lunasock.http.body"
 
@@ -31,7 +31,6 @@ local type, pairs, tostring, setmetatable, error, pcall, rawget =
 local math_type, tointeger, tonumber = math.type, math.tointeger, tonumber
 local os_time, os_date, io_type = os.time, os.date, io.type
 local REASON, check_field, has_token = h1.REASON, h1.check_field, h1.has_token
-local MSG_DONTWAIT = core.MSG_DONTWAIT
 
 local M = {}
 
@@ -139,13 +138,12 @@ function M.write_head(conn, req, status, headers, str, streamed)
       end
     end
     req.status = status
-    local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
-    if sent == #data then return "none" end
-    if sent or code == "EAGAIN" then
-      M.timed(conn)
-      sent, err, code = conn.stream:write(sent and sub(data, sent + 1) or data)
-      if sent then return "none" end
-    end
+    -- into the stream's write buffer: out when the connection next waits
+    -- for a request (one send for a batch of pipelined answers); a body
+    -- big enough to go out now gets the body timeout first
+    if #data > 16384 then M.timed(conn) end
+    local ok, err, code = conn.stream:write(data)
+    if ok then return "none" end
     return nil, err, code
   end
 
@@ -231,8 +229,15 @@ function Writer:write(piece)
   self.sent = self.sent + #piece
   local f = self.framing
   if f == "none" then return true end
-  if f == "chunked" then return self.chunked:write(piece) end
-  return self.stream:write(piece)
+  local ok, err, code
+  if f == "chunked" then
+    ok, err, code = self.chunked:write(piece)
+  else
+    ok, err, code = self.stream:write(piece)
+  end
+  -- a streamed piece goes out now, not when the response ends
+  if ok then ok, err, code = self.stream:flush() end
+  return ok, err, code
 end
 
 -- writer:finish([trailers]) -> true, or nil, msg, code. A body shorter

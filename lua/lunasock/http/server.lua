@@ -16,11 +16,19 @@
 -- nil, or nil. Or it streams: req:respond(status, headers) -> writer
 -- (w:write(s), w:finish()).
 --
+-- Connections are accepted by lunasock.tcp.serve (lunasock.serve: the
+-- one accept loop, TLS, max_conns), which runs serve_conn per connection
+-- and closes its stream after it. Responses go into the stream's write
+-- buffer and out when the connection next waits for a request, so the
+-- answers to pipelined requests leave in one send.
+--
 -- Timeouts without a timer per request: a reaper task wakes every TICK
 -- seconds, refreshes a coarse clock and shuts down connections past their
 -- deadline (idle keep-alive, the whole head, the linger after an error);
--- the connection's task then wakes from its read and ends. Bodies use the
--- socket timeout (body_timeout: the longest wait for one read or write).
+-- the connection's task then wakes from its read and ends (a connection
+-- still there a tick later, stuck writing to a client that reads
+-- nothing, is shut down both ways). Bodies use the socket timeout
+-- (body_timeout: the longest wait for one read or write).
 --
 -- The connection record the request and response modules share: server,
 -- sock, stream, peer; deadline and waiting (for the reaper), timed_out
@@ -28,7 +36,7 @@
 -- (the socket has the body timeout).
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
-local stream = require "lunasock.stream"
+local serve = require "lunasock.serve"
 local request = require "lunasock.http.request"
 local response = require "lunasock.http.response"
 
@@ -85,29 +93,28 @@ end
 -- writing, read what the client still sends, then close. Bounded in all
 -- (linger_timeout, linger_bytes), not per read, and the connection stays
 -- in server.conns meanwhile, for the reaper and close().
-local function linger_close(server, conn)
-  local sock, opts = conn.sock, server.opts
-  if core.type(sock) == "socket" then
-    sock:shutdown("w")
-    local deadline = monotime() + opts.linger_timeout
-    conn.deadline, conn.waiting = server.now + opts.linger_timeout, true
-    local got = 0
-    while got < opts.linger_bytes and not server.closed do
-      local left = deadline - monotime()
-      if left <= 0 or core.type(sock) ~= "socket" then break end
-      sock:settimeout(left)
-      local data = sock:recv(16384)
-      if not data or data == "" then break end
-      got = got + #data
-    end
+local function linger(server, conn)
+  local sock, st, opts = conn.sock, conn.stream, server.opts
+  if not st:flush() or not pcall(sock.shutdown, sock, "w") then return end
+  local deadline = monotime() + opts.linger_timeout
+  conn.deadline, conn.waiting = server.now + opts.linger_timeout, true
+  local got = 0
+  while got < opts.linger_bytes and not server.closed do
+    local left = deadline - monotime()
+    if left <= 0 then break end
+    sock:settimeout(left)
+    local data = sock:recv(16384)
+    if not data or data == "" then break end
+    got = got + #data
   end
-  server.conns[sock] = nil
-  if core.type(sock) == "socket" then sock:close() end
 end
 
-local function serve_conn(server, sock, peer)
+-- One connection, from tcp.serve: requests until one says close, or
+-- the client goes. The stream is closed by tcp.serve after it.
+local function serve_conn(server, st, peer)
   local opts = server.opts
-  local conn = {server = server, sock = sock, stream = stream.new(sock), peer = peer,
+  local sock = st:socket()
+  local conn = {server = server, sock = sock, stream = st, peer = peer,
                 deadline = server.now + opts.header_timeout, waiting = true,
                 closing = false, timed_out = false, timed = false}
   server.conns[sock] = conn
@@ -131,32 +138,11 @@ local function serve_conn(server, sock, peer)
     end
     conn.deadline, conn.waiting = server.now + idle, true
   end
-  if conn.closing then
-    linger_close(server, conn)
-  else
-    server.conns[sock] = nil
-    if core.type(sock) == "socket" then sock:close() end
-  end
+  if conn.closing and not server.closed then linger(server, conn) end
+  server.conns[sock] = nil
 end
 
 ---------------------------------------------------------------- a server
-
-local function accept_loop(server)
-  local l, backoff = server.sock, 0.01
-  -- close() may come before this task first runs: accept on a closed
-  -- socket raises
-  while core.type(l) == "socket" do
-    local c, host, code = l:accept()
-    if c then
-      backoff = 0.01
-      c:setopt("nodelay", true)
-      loop.spawn(serve_conn, server, c, host)
-    elseif code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
-      loop.sleep(backoff)
-      backoff = backoff < 0.5 and backoff * 2 or 0.5
-    end
-  end
-end
 
 -- The reaper: a coarse clock, the Date text, and the deadlines.
 local function reaper(server)
@@ -168,10 +154,13 @@ local function reaper(server)
     server.now = now
     response.tick()
     for sock, conn in pairs(server.conns) do
-      if conn.waiting and conn.deadline then
+      if conn.timed_out then
+        -- still here a tick after its deadline: stuck writing
+        pcall(sock.shutdown, sock, "rw")
+      elseif conn.waiting and conn.deadline then
         if conn.deadline <= now then
           conn.timed_out, conn.deadline = true, false
-          if core.type(sock) == "socket" then sock:shutdown("r") end
+          pcall(sock.shutdown, sock, "r")
         elseif conn.stream:buffered() > 0 and not conn.head_started then
           -- bytes of a request have come: the head deadline applies
           conn.head_started = true
@@ -199,8 +188,7 @@ end
 function Server:close()
   if self.closed then return end
   self.closed = true
-  self.sock:close()
-  for sock in pairs(self.conns) do sock:close() end
+  self.listener:close()
   self.conns = {}
   if self.reaper_task then self.reaper_task:cancel() end
   if self.on_close then self.on_close() end
@@ -261,21 +249,30 @@ function M.new(opts)
       serve = function(l) return M.serve_socket(l, o, handler) end,
     }
   end
-  local sock, err, code = lunasock.tcp.listen(o.host or "127.0.0.1", o.port or 0,
-                                              {backlog = o.backlog, reuseport = o.reuseport})
-  if not sock then return nil, err, code end
-  return M.serve_socket(sock, o, handler)
+  return M.serve_socket(nil, o, handler)
 end
 
--- Serves on an already listening socket (used by new and by workers).
+-- Serves on an already listening socket (workers), or on a new one
+-- (sock nil: lunasock.tcp.serve on o.host, o.port).
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
-  local server = setmetatable({sock = sock, opts = o, handler = handler, conns = {},
+  local server = setmetatable({opts = o, handler = handler, conns = {},
                                now = monotime(), closed = false,
                                tick = math.min(0.5, smallest / 4)}, Server)
-  server.host, server.port = sock:getsockname()
+  local function on_conn(st, peer) return serve_conn(server, st, peer) end
+  local sopts = {tls = o.tls, max_conns = o.max_conns, handshake_timeout = o.handshake_timeout}
+  local listener, err, code
+  if sock then
+    listener, err, code = serve.listener(sock, on_conn, sopts)
+  else
+    sopts.backlog, sopts.reuseport = o.backlog, o.reuseport
+    listener, err, code = lunasock.tcp.serve(o.host or "127.0.0.1", o.port or 0, on_conn, sopts)
+  end
+  if not listener then return nil, err, code end
+  server.listener, server.sock = listener, listener.sock
+  server.host, server.port = listener.host, listener.port
+  server.task = listener.task
   response.tick()
-  server.task = loop.spawn(accept_loop, server)
   server.reaper_task = loop.spawn(reaper, server)
   return server
 end
