@@ -34,38 +34,56 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c csrc/fs.c csrc/sendfile.c
+       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c
+# lunasock.tls, the only part linked with OpenSSL (libssl-dev); the
+# rockspec lists the same (make lint checks).
+TLS_SRCS = csrc/tls.c csrc/tls_context.c csrc/tls_io.c csrc/tls_socket.c \
+           csrc/tls_wrap.c csrc/tls_info.c
+OPENSSL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
+OPENSSL_LIBS   ?= $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
 
 BUILD  ?= build
 OBJS    = $(SRCS:csrc/%.c=$(BUILD)/%.o)
 MODULE  = $(BUILD)/lunasock/core.so
+TLS_OBJS   = $(TLS_SRCS:csrc/%.c=$(BUILD)/%.o)
+TLS_MODULE = $(BUILD)/lunasock/tls.so
 
 # Packages a fresh Debian 12 machine needs for everything here.
 # The specs drive real peers: nc, curl, python3 and nginx.
 DEB_PKGS = gcc make pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
-           lua-check valgrind netcat-openbsd curl python3 nginx-light
+           lua-check valgrind netcat-openbsd curl python3 nginx-light \
+           libssl-dev openssl
 DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
           command -v luacheck && command -v gcc && command -v valgrind && \
           command -v nc && command -v curl && command -v python3 && \
           { command -v nginx || test -x /usr/sbin/nginx; } && \
+          command -v openssl && test -f /usr/include/openssl/ssl.h && \
           $(PKG_CONFIG) --exists $(LUA_PC)
 # make bench also measures peer libraries and drives HTTP with wrk.
 BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv
 BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
-.PHONY: all deps bench-deps test lint sanitize valgrind bench examples demo install \
-        uninstall clean
+.PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench examples demo \
+        install uninstall clean fuzz fuzz-long
 
-all: $(MODULE)
+all: $(MODULE) $(TLS_MODULE)
 
-$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h
+$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h csrc/http_parse.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(MODULE): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SHARED) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDFLAGS) $(LDLIBS)
+
+$(TLS_OBJS): $(BUILD)/%.o: csrc/%.c csrc/tls.h csrc/lunasock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(OPENSSL_CFLAGS) -c -o $@ $<
+
+$(TLS_MODULE): $(TLS_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHARED) $(ALL_CFLAGS) -o $@ $(TLS_OBJS) $(LDFLAGS) $(OPENSSL_LIBS)
 
 # A no-op when everything is present; otherwise installs it from Debian.
 define apt_install
@@ -94,7 +112,7 @@ demo: deps all
 
 lint: deps
 	$(LUA) bin/lint.lua
-	luacheck --no-color lua spec examples bin
+	luacheck --no-color lua spec examples bin fuzz
 
 # ASan + UBSan build of the module, specs run with the runtime preloaded into
 # the (uninstrumented) interpreter. Leaks are valgrind's job (make valgrind).
@@ -114,20 +132,38 @@ valgrind: deps all
 	  --track-fds=no --num-callers=30 --suppressions=spec/valgrind.supp \
 	  $(BUSTED) $(BUSTED_FLAGS) spec
 
+# make fuzz: coverage-guided fuzzing with libFuzzer (clang), a bounded
+# pass of FUZZ_TIME seconds across every harness in fuzz/ (see
+# fuzz/README.md); make fuzz-long for a local run of 10 minutes or more.
+FUZZ_TIME ?= 60
+FUZZ_PKGS = clang libclang-rt-14-dev
+FUZZ_OK = printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+          | clang -fsanitize=fuzzer -x c - -o /dev/null
+fuzz-deps: deps
+	$(call apt_install,$(FUZZ_OK),$(FUZZ_PKGS))
+
+fuzz: fuzz-deps
+	fuzz/run.sh $(FUZZ_TIME)
+
+fuzz-long: fuzz-deps
+	fuzz/run.sh $(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),600)
+
 bench: bench-deps all
 	bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(BINDIR)
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/lunasock/core.so
+	install -m 755 $(TLS_MODULE) $(DESTDIR)$(LUA_CMOD)/lunasock/tls.so
 	for f in $(LUA_MODS); do \
 	  install -m 644 $$f $(DESTDIR)$(LUA_LMOD)/$${f#lua/}; done
 	if [ -f bin/lunasock ]; then install -m 755 bin/lunasock $(DESTDIR)$(BINDIR)/lunasock; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(LUA_CMOD)/lunasock/core.so $(DESTDIR)$(BINDIR)/lunasock
+	rm -f $(DESTDIR)$(LUA_CMOD)/lunasock/core.so $(DESTDIR)$(LUA_CMOD)/lunasock/tls.so \
+	      $(DESTDIR)$(BINDIR)/lunasock
 	for f in $(LUA_MODS); do rm -f $(DESTDIR)$(LUA_LMOD)/$${f#lua/}; done
 	-rmdir $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(LUA_LMOD)/lunasock 2>/dev/null
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz

@@ -1,7 +1,9 @@
 -- make lint's consistency checks (luacheck runs separately):
---  * the rockspec builds lunasock.core from the same C sources as the
---    Makefile's SRCS, and maps every Lua module under lua/;
---  * every function and method registered in C is documented in docs/.
+--  * the rockspec builds lunasock.core and lunasock.tls from the same C
+--    sources as the Makefile's SRCS and TLS_SRCS, and maps every Lua
+--    module under lua/;
+--  * every function and method registered in C is documented in docs/
+--    (core.md for lunasock.core, tls.md for lunasock.tls).
 -- Usage: lua5.4 bin/lint.lua   (from the project root). Exits 1 on a finding.
 local findings = 0
 local function finding(fmt, ...)
@@ -31,13 +33,18 @@ local function compare(what, a, a_name, b, b_name)
   end
 end
 
--- Makefile SRCS (with line continuations)
+-- Makefile SRCS and TLS_SRCS (with line continuations)
 local makefile = read("Makefile"):gsub("\\\n", " ")
-local srcs = {}
-for path in (makefile:match("\nSRCS%s*=%s*([^\n]*)") or ""):gmatch("%S+") do
-  srcs[#srcs + 1] = path
+local function sources(var)
+  local list = {}
+  for path in (makefile:match("\n" .. var .. "%s*=%s*([^\n]*)") or ""):gmatch("%S+") do
+    list[#list + 1] = path
+  end
+  if #list == 0 then finding("no %s in Makefile", var) end
+  return list
 end
-if #srcs == 0 then finding("no SRCS in Makefile") end
+local srcs = sources("SRCS")
+local tls_srcs = sources("TLS_SRCS")
 
 -- the rockspec, loaded as data in an empty environment
 local env = {}
@@ -50,6 +57,12 @@ if type(core) ~= "table" then
   finding("rockspec does not build lunasock.core")
 else
   compare("source", set(srcs), "Makefile", set(core.sources or {}), "rockspec")
+end
+local tlsmod = modules["lunasock.tls"]
+if type(tlsmod) ~= "table" then
+  finding("rockspec does not build lunasock.tls")
+else
+  compare("TLS source", set(tls_srcs), "Makefile", set(tlsmod.sources or {}), "rockspec")
 end
 
 -- every Lua module under lua/ is mapped, and every mapping exists
@@ -84,6 +97,28 @@ for _, src in ipairs(srcs) do
       end
       if doc and not docs:find(doc, 1, true) then
         finding("%s (%s in %s) is not documented in docs/core.md as `%s`",
+                name, array, src, doc)
+      end
+    end
+  end
+end
+
+-- every function and method lunasock.tls registers is documented in
+-- docs/tls.md (tls.NAME( for functions, :NAME( for methods)
+local tls_docs = read("docs/tls.md")
+for _, src in ipairs(tls_srcs) do
+  local text = read(src)
+  for array, body in text:gmatch("const luaL_Reg ([%w_]+)%[%] = (%b{})") do
+    local kind = array:match("_(%a+)$")
+    for name in body:gmatch('{"([%w_]+)",') do
+      local doc
+      if kind == "funcs" then
+        doc = "tls." .. name .. "("
+      elseif kind == "methods" then
+        doc = ":" .. name .. "("
+      end
+      if doc and not tls_docs:find(doc, 1, true) then
+        finding("%s (%s in %s) is not documented in docs/tls.md as `%s`",
                 name, array, src, doc)
       end
     end

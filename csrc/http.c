@@ -1,170 +1,302 @@
-/* lunasock.core: splitting an HTTP/1.1 request head. See LICENSE. */
+/* lunasock.core: HTTP/1.1 heads and chunked bodies for Lua. See LICENSE. */
 #include <string.h>
+#include <strings.h>
 
 #include "lunasock.h"
+#include "http_parse.h"
 
 /*
- * core.http_head does the byte work of lunasock.http's request parser:
- * it finds where a head ends and splits the request line and the fields
- * of the common, strictly well-formed head. It decides nothing about
- * HTTP itself: whatever falls outside the strict form below is handed
- * back (false) for lunasock.http.parse, the source of truth, to accept or
- * reject with a status. The split is plain C on a byte range; only
- * pushing the results needs the lua_State.
+ * The Lua face of http_parse.c, which holds the grammar. Each call parses
+ * from index init of a stream's buffer and answers in one of three ways:
+ * a result (the head, the decoded chunk data), false plus the scan state
+ * to pass back once more has come, or nil plus the reason's name. What
+ * a reason means (a status, an error code) is the caller's business.
  */
 
-/* tchar (RFC 9110 5.6.2): "!#$%&'*+-.^_`|~", digits and letters */
-static const unsigned char tchar[256] = {
-  ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-  ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-  ['`'] = 1, ['|'] = 1, ['~'] = 1,
-  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-  ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-  ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-  ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-  ['Y'] = 1, ['Z'] = 1,
-  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-  ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-  ['y'] = 1, ['z'] = 1,
-};
+#define MAX_STACK_FIELDS 64
+#define MAX_LIMIT 0x7fffffff
 
-/* A field value byte: HTAB, SP, VCHAR or obs-text (no CR, LF, NUL,
-   other controls or DEL). */
-#define VALUECHAR(c) ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f))
-
-#define MAX_NAME 256   /* longer names go to the Lua parser */
-
-enum { HEAD_MORE, HEAD_TOOBIG, HEAD_BARELF, HEAD_FOUND };
-
-/* Finds the end of the head in s[0..len): skips empty lines (CRLF) before
-   it, then looks for CRLF CRLF. On HEAD_FOUND, *first is the offset of
-   the head's first byte and *end that of the CRLF CRLF. A LF without a
-   CR before it, before any end, is HEAD_BARELF; more than limit bytes
-   without an end (or a head longer than limit) is HEAD_TOOBIG. */
-static int find_end(const char *s, size_t len, size_t limit,
-                    size_t *first, size_t *end) {
-  size_t i = 0;
-  const char *p;
-  while (i + 1 < len && s[i] == '\r' && s[i + 1] == '\n') i += 2;
-  *first = i;
-  while ((p = memchr(s + i, '\n', len - i)) != NULL) {
-    size_t at = (size_t)(p - s);
-    if (at == 0 || s[at - 1] != '\r') return HEAD_BARELF;
-    if (at >= *first + 3 && s[at - 2] == '\n') {   /* ...\r\n\r\n */
-      if (at - 3 > limit) return HEAD_TOOBIG;
-      *end = at - 3;
-      return HEAD_FOUND;
-    }
-    i = at + 1;
-  }
-  return len > limit ? HEAD_TOOBIG : HEAD_MORE;
+/* Fields at hand for a parse: on the C stack for the usual count, in a
+   userdata (left on the Lua stack) for a larger max_fields. */
+static lsk_http_field *field_space(lua_State *L, lsk_http_field *local,
+                                   size_t max) {
+  if (max <= MAX_STACK_FIELDS) return local;
+  return lua_newuserdatauv(L, max * sizeof(lsk_http_field), 0);
 }
 
-/* Splits the strict form of head s[0..len) (the head without its final
-   CRLF CRLF): "METHOD SP target SP HTTP/1.d" with an upper-case method,
-   a target of %x21-7E, d 0 or 1; then CRLF name ":" OWS value per field,
-   name tchars, value VALUECHARs with trailing OWS dropped. Names are
-   pushed lower-cased into fields[1..2n] with their values. Returns n, or
-   -1 when s is not in that form (nothing is pushed then but what the
-   caller drops). Stack: fields at index fi. */
-static int split_head(lua_State *L, const char *s, size_t len, int fi) {
-  size_t i = 0, m, t0, t1;
-  int n = 0;
-  char name[MAX_NAME];
-  while (i < len && s[i] >= 'A' && s[i] <= 'Z') i++;
-  m = i;
-  if (m == 0 || i >= len || s[i] != ' ') return -1;
-  t0 = ++i;
-  while (i < len && (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f) i++;
-  t1 = i;
-  if (t1 == t0 || len - i < 9 || s[i] != ' '
-      || memcmp(s + i + 1, "HTTP/1.", 7) != 0
-      || (s[i + 8] != '0' && s[i + 8] != '1'))
-    return -1;
-  i += 9;
-  if (i != len && (s[i] != '\r' || i + 1 >= len || s[i + 1] != '\n'))
-    return -1;
-  lua_pushlstring(L, s, m);
-  lua_pushlstring(L, s + t0, t1 - t0);
-  lua_pushlstring(L, s + i - 1, 1);
-  while (i < len) {          /* at the CRLF before a field */
-    size_t k, v0, v1;
-    i += 2;
-    for (k = 0; i < len && tchar[(unsigned char)s[i]]; i++, k++) {
-      unsigned char c = (unsigned char)s[i];
-      if (k == MAX_NAME) return -1;
-      name[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    if (k == 0 || i >= len || s[i] != ':') return -1;
-    i++;
-    while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
-    v0 = i;
-    while (i < len && VALUECHAR((unsigned char)s[i])) i++;
-    if (i < len && (s[i] != '\r' || i + 1 >= len || s[i + 1] != '\n'))
-      return -1;
-    v1 = i;
-    while (v1 > v0 && (s[v1 - 1] == ' ' || s[v1 - 1] == '\t')) v1--;
-    lua_pushlstring(L, name, k);
-    lua_rawseti(L, fi, 2 * n + 1);
-    lua_pushlstring(L, s + v0, v1 - v0);
-    lua_rawseti(L, fi, 2 * n + 2);
-    n++;
-  }
-  return n;
-}
-
-/* core.http_head(buf, init, limit, fields) -> see docs/core.md */
-static int core_http_head(lua_State *L) {
-  size_t blen, first, end;
+/* Reads buf (1), init (2), state (3) and the limits from index 4 on;
+   returns the unread part of buf through *s and *len. */
+static void head_args(lua_State *L, const char **s, size_t *len,
+                      lsk_http_limits *lim, int with_line) {
+  size_t blen;
   const char *buf = luaL_checklstring(L, 1, &blen);
   lua_Integer init = luaL_checkinteger(L, 2);
-  lua_Integer limit = luaL_checkinteger(L, 3);
-  const char *s;
-  size_t len;
-  int n;
-  luaL_checktype(L, 4, LUA_TTABLE);
+  int a = 4;
+  lua_Integer v;
+  luaL_checkinteger(L, 3);
   luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
-  luaL_argcheck(L, limit >= 0, 3, "limit must be >= 0");
-  lua_settop(L, 4);
-  if ((size_t)init > blen) {
-    luaL_pushfail(L);
-    return 1;
+  if (with_line) {
+    v = luaL_checkinteger(L, a);
+    luaL_argcheck(L, v >= 0 && v <= MAX_LIMIT, a, "limit must be 0-2^31");
+    lim->max_line = (size_t)v;
+    a++;
   }
-  s = buf + init - 1;
-  len = blen - (size_t)(init - 1);
-  switch (find_end(s, len, (size_t)limit, &first, &end)) {
-  case HEAD_MORE:
-    luaL_pushfail(L);
-    return 1;
-  case HEAD_TOOBIG:
-    luaL_pushfail(L);
-    lua_pushliteral(L, "EMSGSIZE");
-    return 2;
-  case HEAD_BARELF:
-    luaL_pushfail(L);
-    lua_pushliteral(L, "EPROTO");
-    return 2;
-  default:
-    break;
-  }
-  lua_pushinteger(L, init + (lua_Integer)end + 4);      /* 5: stop */
-  n = split_head(L, s + first, end - first, 4);
-  if (n < 0) {
-    lua_settop(L, 4);
+  v = luaL_checkinteger(L, a);
+  luaL_argcheck(L, v >= 0 && v <= MAX_LIMIT, a, "limit must be 0-2^31");
+  lim->max_head = (size_t)v;
+  if (!with_line) lim->max_line = lim->max_head;
+  v = luaL_checkinteger(L, a + 1);
+  luaL_argcheck(L, v >= 0 && v <= MAX_LIMIT, a + 1, "limit must be 0-2^31");
+  lim->max_fields = (size_t)v;
+  if ((size_t)init > blen + 1) init = (lua_Integer)blen + 1;
+  *s = buf + init - 1;
+  *len = blen - (size_t)(init - 1);
+}
+
+/* Finds the head's end: > 0 its offset, 0 need more (false and the new
+   state pushed), < 0 a reason (nil and its name pushed). */
+static long find_head(lua_State *L, const char *s, size_t len, size_t *skip,
+                      const lsk_http_limits *lim) {
+  long long state = (long long)lua_tointeger(L, 3);
+  long end = lsk_http_head_end(s, len, &state, skip, lim);
+  if (end == 0) {
     lua_pushboolean(L, 0);
-    lua_pushinteger(L, init + (lua_Integer)first);
-    lua_pushinteger(L, init + (lua_Integer)end - 1);
-    return 3;
+    lua_pushinteger(L, (lua_Integer)state);
+  } else if (end < 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, lsk_http_reason_name((int)-end));
   }
-  lua_pushinteger(L, n);
-  return 5;
+  return end;
+}
+
+static int push_reason(lua_State *L, long r) {
+  luaL_pushfail(L);
+  lua_pushstring(L, lsk_http_reason_name((int)-r));
+  return 2;
+}
+
+/* Pushes a field name lower-cased. */
+static void push_lower(lua_State *L, const char *name, size_t len) {
+  char local[128];
+  luaL_Buffer b;
+  char *out = len <= sizeof local ? local : luaL_buffinitsize(L, &b, len);
+  size_t i;
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)name[i];
+    out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  if (out == local) lua_pushlstring(L, out, len);
+  else luaL_pushresultsize(&b, len);
+}
+
+/* Pushes n fields as a new list {name1, value1, ...}: names lower-cased
+   or as sent, a continuation line's name false. */
+static void push_fields(lua_State *L, const lsk_http_field *f, long n,
+                        int lower) {
+  long i;
+  lua_createtable(L, (int)(2 * n), 0);
+  for (i = 0; i < n; i++) {
+    if (f[i].name == NULL) lua_pushboolean(L, 0);
+    else if (lower) push_lower(L, f[i].name, f[i].name_len);
+    else lua_pushlstring(L, f[i].name, f[i].name_len);
+    lua_rawseti(L, -2, 2 * i + 1);
+    lua_pushlstring(L, f[i].value, f[i].value_len);
+    lua_rawseti(L, -2, 2 * i + 2);
+  }
+}
+
+/* Bits of core.http_request's mask: the fields a server must look at. */
+#define F_HOST 1
+#define F_HOSTS 2            /* Host more than once */
+#define F_BADHOST 4          /* a byte not allowed in a Host */
+#define F_LENGTH 8
+#define F_TE 16
+#define F_CONNECTION 32
+#define F_EXPECT 64
+#define F_FRAGMENT 128       /* "#" in the target */
+
+static int name_is(const lsk_http_field *f, const char *lname, size_t n) {
+  return f->name_len == n && strncasecmp(f->name, lname, n) == 0;
+}
+
+/* A Host value's bytes (RFC 3986 reg-name, IP literal, port). */
+static int host_ok(const char *v, size_t n) {
+  static const char extra[] = ".:-_~%!$&'()*+,;=[]";
+  size_t i;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+      return 0;
+  }
+  return 1;
+}
+
+static int field_mask(const lsk_http_field *f, long n) {
+  int mask = 0;
+  long i;
+  for (i = 0; i < n; i++, f++) {
+    switch (f->name_len) {
+    case 4:
+      if (name_is(f, "host", 4)) {
+        mask |= (mask & F_HOST) ? F_HOSTS : F_HOST;
+        if (!host_ok(f->value, f->value_len)) mask |= F_BADHOST;
+      }
+      break;
+    case 6:
+      if (name_is(f, "expect", 6)) mask |= F_EXPECT;
+      break;
+    case 10:
+      if (name_is(f, "connection", 10)) mask |= F_CONNECTION;
+      break;
+    case 14:
+      if (name_is(f, "content-length", 14)) mask |= F_LENGTH;
+      break;
+    case 17:
+      if (name_is(f, "transfer-encoding", 17)) mask |= F_TE;
+      break;
+    default:
+      break;
+    }
+  }
+  return mask;
+}
+
+/* core.http_request(buf, init, state, max_line, max_head, max_fields)
+   -> see docs/core.md */
+static int core_http_request(lua_State *L) {
+  lsk_http_limits lim = {0, 0, 0, 0, 1};
+  lsk_http_field local[MAX_STACK_FIELDS], *fields;
+  lsk_http_request req;
+  const char *s, *q;
+  size_t len, skip = 0;
+  long end, n;
+  int mask;
+  head_args(L, &s, &len, &lim, 1);
+  end = find_head(L, s, len, &skip, &lim);
+  if (end <= 0) return 2;
+  fields = field_space(L, local, lim.max_fields);
+  n = lsk_http_parse_request(s + skip, (size_t)end - skip, &req, fields, &lim);
+  if (n < 0) return push_reason(L, n);
+  mask = field_mask(fields, n);
+  if (memchr(req.target, '#', req.target_len)) mask |= F_FRAGMENT;
+  q = memchr(req.target, '?', req.target_len);
+  lua_pushinteger(L, lua_tointeger(L, 2) + end);           /* stop */
+  lua_pushlstring(L, req.method, req.method_len);
+  lua_pushlstring(L, req.target, req.target_len);
+  lua_pushinteger(L, req.minor);
+  push_fields(L, fields, n, 1);
+  lua_pushinteger(L, mask);
+  lua_pushinteger(L, q ? (lua_Integer)(q - req.target) + 1 : 0);
+  return 7;
+}
+
+/* core.http_response(buf, init, state, max_line, max_head, max_fields)
+   -> see docs/core.md */
+static int core_http_response(lua_State *L) {
+  lsk_http_limits lim = {0, 0, 0, 1, 0};
+  lsk_http_field local[MAX_STACK_FIELDS], *fields;
+  lsk_http_response res;
+  const char *s;
+  size_t len, skip = 0;
+  long end, n;
+  head_args(L, &s, &len, &lim, 1);
+  end = find_head(L, s, len, &skip, &lim);
+  if (end <= 0) return 2;
+  fields = field_space(L, local, lim.max_fields);
+  n = lsk_http_parse_response(s, (size_t)end, &res, fields, &lim);
+  if (n < 0) return push_reason(L, n);
+  lua_pushinteger(L, lua_tointeger(L, 2) + end);           /* stop */
+  lua_pushinteger(L, res.status);
+  lua_pushinteger(L, res.major);
+  lua_pushinteger(L, res.minor);
+  lua_pushlstring(L, res.reason, res.reason_len);
+  push_fields(L, fields, n, 0);
+  return 6;
+}
+
+/* core.http_trailers(buf, init, state, max_size, max_fields) -> see
+   docs/core.md */
+static int core_http_trailers(lua_State *L) {
+  lsk_http_limits lim = {0, 0, 0, 0, 0};
+  lsk_http_field local[MAX_STACK_FIELDS], *fields;
+  const char *s;
+  size_t len, skip = 0;
+  long end, n;
+  head_args(L, &s, &len, &lim, 0);
+  end = find_head(L, s, len, &skip, &lim);
+  if (end <= 0) return 2;
+  fields = field_space(L, local, lim.max_fields);
+  n = lsk_http_parse_fields(s, (size_t)end, fields, &lim);
+  if (n < 0) return push_reason(L, n);
+  lua_pushinteger(L, lua_tointeger(L, 2) + end);
+  push_fields(L, fields, n, 1);
+  return 2;
+}
+
+/* States of core.http_chunked between calls (left >= 0 is the count of
+   chunk data bytes still to come, 0 at a size line). */
+#define AT_DATA_END (-1)     /* the CRLF after chunk data */
+#define AT_TRAILERS (-2)     /* after the last chunk */
+
+/* core.http_chunked(buf, init, left, max_line, max_out) -> data, next,
+   left; or nil, reason. Decodes what is buffered, at most max_out data
+   bytes. See docs/core.md. */
+static int core_http_chunked(lua_State *L) {
+  size_t blen, i, out = 0;
+  const char *buf = luaL_checklstring(L, 1, &blen);
+  lua_Integer init = luaL_checkinteger(L, 2);
+  lua_Integer left = luaL_checkinteger(L, 3);
+  lua_Integer max_line = luaL_checkinteger(L, 4);
+  lua_Integer max_out = luaL_checkinteger(L, 5);
+  luaL_Buffer b;
+  luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
+  luaL_argcheck(L, left >= AT_TRAILERS, 3, "state must be >= -2");
+  luaL_argcheck(L, max_line >= 0 && max_line <= MAX_LIMIT, 4,
+                "limit must be 0-2^31");
+  luaL_argcheck(L, max_out >= 1, 5, "limit must be >= 1");
+  i = (size_t)init - 1;
+  if (i > blen) i = blen;
+  luaL_buffinit(L, &b);
+  while (left != AT_TRAILERS && i < blen && out < (size_t)max_out) {
+    if (left > 0) {
+      size_t n = blen - i;
+      if ((lua_Integer)n > left) n = (size_t)left;
+      if (n > (size_t)max_out - out) n = (size_t)max_out - out;
+      luaL_addlstring(&b, buf + i, n);
+      i += n;
+      out += n;
+      left -= (lua_Integer)n;
+      if (left == 0) left = AT_DATA_END;
+    } else if (left == AT_DATA_END) {
+      if (blen - i < 2) {
+        if (buf[i] != '\r') return push_reason(L, -LSK_HTTP_INVALID_CHUNK_END);
+        break;
+      }
+      if (buf[i] != '\r' || buf[i + 1] != '\n')
+        return push_reason(L, -LSK_HTTP_INVALID_CHUNK_END);
+      i += 2;
+      left = 0;
+    } else {
+      long long size;
+      long r = lsk_http_parse_chunk_size(buf + i, blen - i, (size_t)max_line,
+                                         &size);
+      if (r < 0) return push_reason(L, r);
+      if (r == 0) break;
+      i += (size_t)r;
+      left = size == 0 ? AT_TRAILERS : (lua_Integer)size;
+    }
+  }
+  luaL_pushresult(&b);
+  lua_pushinteger(L, (lua_Integer)i + 1);
+  lua_pushinteger(L, left);
+  return 3;
 }
 
 const luaL_Reg lsk_http_funcs[] = {
-  {"http_head", core_http_head},
+  {"http_request", core_http_request},
+  {"http_response", core_http_response},
+  {"http_trailers", core_http_trailers},
+  {"http_chunked", core_http_chunked},
   {NULL, NULL}
 };

@@ -122,6 +122,20 @@ static int core_cosocket(lua_State *L) {
   return 0;
 }
 
+/* core.iscosocket([co]) -> whether co (default: the running coroutine)
+   is marked as an event-loop task: for modules built apart from the core
+   (lunasock.tls) that wait the way core sockets do. */
+static int core_iscosocket(lua_State *L) {
+  if (lua_isnoneornil(L, 1))
+    lua_pushthread(L);
+  else {
+    luaL_checktype(L, 1, LUA_TTHREAD);
+    lua_pushvalue(L, 1);
+  }
+  lua_pushboolean(L, lua_rawget(L, LSK_UV_TASKS) == LUA_TBOOLEAN);
+  return 1;
+}
+
 /* core.setclosehook(fn | nil): fn(fd) is called before any lunasock
    socket is closed (close, __close or __gc). */
 static int core_setclosehook(lua_State *L) {
@@ -707,6 +721,7 @@ static int sock_recvmsg(lua_State *L) {
 
 const luaL_Reg lsk_io_funcs[] = {
   {"cosocket", core_cosocket},
+  {"iscosocket", core_iscosocket},
   {"setclosehook", core_setclosehook},
   {"monotime", core_monotime},
   {NULL, NULL}

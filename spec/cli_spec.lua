@@ -46,7 +46,8 @@ local dir  -- a private directory per test (stderr files, fifos, paths)
 
 -- Starts the CLI without waiting: returns a process (pid, out: a handle
 -- on its stdout, err: the path of its stderr). opts.stdin is a shell
--- redirection or pipeline prefix ("< file", "cat file |").
+-- redirection or pipeline prefix ("< file", "cat file |"); opts.ulimit
+-- lowers the child's descriptor limit (ulimit -n).
 local nproc = 0
 local function start(args, opts)
   opts = opts or {}
@@ -60,7 +61,8 @@ local function start(args, opts)
   else
     cmd = cmd .. " </dev/null"
   end
-  local p = assert(io.popen("echo $$; exec " .. cmd, "r"))
+  local limit = opts.ulimit and ("ulimit -n %d; "):format(opts.ulimit) or ""
+  local p = assert(io.popen("echo $$; " .. limit .. "exec " .. cmd, "r"))
   local pid = assert(tonumber(p:read("l")), "no pid from the shell")
   return {pid = pid, out = p, err = err}
 end
@@ -79,8 +81,8 @@ end
 
 -- Starts a server and reads its listening line: the process and the
 -- address (host, port; or the path).
-local function start_server(args)
-  local proc = start(args)
+local function start_server(args, opts)
+  local proc = start(args, opts)
   local line = proc.out:read("l")
   if not line then
     local _, _, err = finish(proc)
@@ -406,6 +408,41 @@ print(server:join())
       assert.equal("", err)
     end)
 
+    it("runs a script that calls loop.run itself, as lua5.4 does (issue 10)", function()
+      local script = dir .. "/selfrun.lua"
+      spit(script, [[
+local loop = require "lunasock.loop"
+local lunasock = require "lunasock"
+local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function(s)
+  s:write("hi ", s:readline(), "\n")
+end))
+print(loop.run(function()
+  local c = require("lunasock.stream").new(assert(lunasock.tcp.connect("127.0.0.1", server.port)))
+  c:write("there\n")
+  local line = c:readline()
+  server:close()
+  return line
+end))
+print(loop.run())
+]])
+      for _, argv in ipairs{{"run", script}, {script}} do
+        local status, out, err
+        if argv[1] == "run" then
+          status, out, err = run(argv)
+        else
+          local p = io.popen(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
+                              .. "%s %s 2>&1; echo \"status $?\""):format(
+                                os.getenv("LUNASOCK_BUILD") or "build", helper.LUA, script))
+          out = p:read("a")
+          p:close()
+          status = tonumber(out:match("status (%d+)\n$"))
+          out = out:gsub("status %d+\n$", "")
+        end
+        assert.equal(0, status, err)
+        assert.equal("hi there\ntrue\n", out)
+      end
+    end)
+
     it("sets arg[0] to the script", function()
       local script = dir .. "/zero.lua"
       spit(script, "print(arg[0])\n")
@@ -559,6 +596,63 @@ print("still here")
       local sstatus, _, serr = interrupt(server)
       assert.equal(130, sstatus)
       assert.equal("", serr)
+    end)
+
+    it("'Prototype a protocol' answers two pipelined lines, both replies (issue 10)", function()
+      local doc = readme_section("Prototype a protocol in 5 minutes")
+      spit(dir .. "/server.lua", assert(doc:match("```lua\n(.-)```")))
+      local server, host, port = start_server{"run", dir .. "/server.lua", "0"}
+      local c <close> = tcp_client(host, port)
+      for i = 1, 20 do
+        assert(c:send(("SET k%d v%d\nGET k%d\n"):format(i, i, i)))   -- one segment
+        local want, got = ("OK\nv%d\n"):format(i), ""
+        while #got < #want do got = got .. assert(c:recv(100)) end
+        assert.equal(want, got)
+      end
+      assert.equal(130, (interrupt(server)))
+    end)
+
+    it("'Prototype a protocol' survives accept EMFILE, its sessions intact (issue 10)", function()
+      local doc = readme_section("Prototype a protocol in 5 minutes")
+      spit(dir .. "/server.lua", assert(doc:match("```lua\n(.-)```")))
+      local server, host, port = start_server({"run", dir .. "/server.lua", "0"}, {ulimit = 64})
+      local function ask(c, line, want)
+        assert(c:send(line .. "\n"))
+        local got = ""
+        while #got < #want + 1 do got = got .. assert(c:recv(100)) end
+        assert.equal(want .. "\n", got)
+      end
+      local first <close> = tcp_client(host, port)
+      ask(first, "SET k kept", "OK")
+      -- more clients than the server has descriptors: the backlog holds
+      -- the ones it cannot accept, and it hits EMFILE over and over
+      local clients = {}
+      for i = 1, 80 do
+        clients[i] = tcp_client(host, port)
+        assert(clients[i]:send("GET k\n"))
+      end
+      for i = 1, 20 do
+        local got = ""
+        while #got < 5 do got = got .. assert(clients[i]:recv(100)) end
+        assert.equal("kept\n", got)
+      end
+      ask(first, "GET k", "kept")        -- the session open before is intact
+      ask(first, "SET k again", "OK")
+      -- the last client waits: it is beyond what the server can accept
+      clients[80]:settimeout(0.2)
+      assert.equal("ETIMEDOUT", select(3, clients[80]:recv(100)))
+      clients[80]:settimeout(T)
+      for i = 1, 40 do clients[i]:close() end   -- descriptors free up...
+      for i = 41, 80 do                         -- ...and the rest are served
+        local got = ""
+        while not got:find("\n") do got = got .. assert(clients[i]:recv(100), "client " .. i) end
+        assert.truthy(got == "kept\n" or got == "again\n", got)
+        clients[i]:close()
+      end
+      ask(first, "GET k", "again")
+      local status, _, err = interrupt(server)
+      assert.equal(130, status)
+      assert.equal("", err)
     end)
 
     it("'Serve HTTP in ten lines' serves what its session shows, in ten lines", function()

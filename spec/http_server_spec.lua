@@ -453,6 +453,125 @@ describe("lunasock.http.server", function()
   end)
 end)
 
+describe("lunasock.http.server regressions", function()
+  it("issue 12: GET /hell%6F/bob against /hello/:name is 200 'hello bob', not 500", function()
+    with_server({handler = app()}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /hell%6F/bob HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, _, b = read_response(st)
+      assert.are.same({200, "hello bob"}, {status, b})
+      assert(st:write("GET /hello/a%2Fb%2541 HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal("hello a/b%41", select(3, read_response(st)))
+    end)
+  end)
+
+  it("issue 12: a handler's Server field replaces the default, and SERVER changes it", function()
+    local response = require "lunasock.http.response"
+    local handler = function(req)
+      if req.path == "/own" then return 200, {Server = "mine"}, "x" end
+      return 200, nil, "x"
+    end
+    with_server({handler = handler}, function(srv)
+      local _s <close>, st = connect(srv)
+      local function server_of(path)
+        assert(st:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local line, fields = assert(st:readline()), {}
+        assert.matches("^HTTP/1.1 200", line)
+        repeat
+          line = assert(st:readline())
+          local k, v = line:match("^([^:]+): (.*)$")
+          if k then fields[#fields + 1] = k:lower() == "server" and v or nil end
+        until line == ""
+        assert(st:read(1))
+        return table.concat(fields, ",")
+      end
+      assert.are.equal("lunasock", server_of("/"))
+      assert.are.equal("mine", server_of("/own"))
+      local old = response.SERVER
+      response.SERVER = "other/1"
+      local ok, err = pcall(function()
+        assert.are.equal("other/1", server_of("/"))
+        response.SERVER = false
+        assert.are.equal("", server_of("/"))
+      end)
+      response.SERVER = old
+      assert(ok, err)
+    end)
+  end)
+
+  it("issue 11: a field of 100,000 blanks costs linear time (no backtracking pattern)", function()
+    with_server({handler = function(req) return 200, nil, #req.headers["x-a"] .. "" end,
+                 max_head = 300000}, function(srv)
+      local _s <close>, st = connect(srv)
+      local t0 = os.clock()
+      assert(st:write("GET / HTTP/1.2\r\nHost: x\r\nX-A: a" .. (" "):rep(100000) .. "b"
+                      .. (" \t"):rep(50000) .. "\r\n\r\n"))
+      local status, _, b = read_response(st)
+      assert.are.same({200, "100002"}, {status, b})
+      assert.is_true(os.clock() - t0 < 2, "quadratic")   -- a lazy pattern: minutes
+    end)
+  end)
+
+  it("issue 11: a body of 1-byte chunks is held as its bytes, not a slot per chunk", function()
+    local held
+    local handler = function(req)
+      local b = assert(req:read_body())
+      collectgarbage()
+      held = collectgarbage("count") * 1024 - #b
+      return 200, nil, tostring(#b)
+    end
+    with_server({handler = handler}, function(srv)
+      local _s <close>, st = connect(srv)
+      collectgarbage()
+      local before = collectgarbage("count") * 1024
+      local n = 500000
+      assert(st:write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"))
+      local piece = ("1\r\nx\r\n"):rep(10000)
+      for _ = 1, n // 10000 do assert(st:write(piece)) end
+      assert(st:write("0\r\n\r\n"))
+      local status, _, b = read_response(st)
+      assert.are.same({200, tostring(n)}, {status, b})
+      -- a table slot per chunk held 8.4 MB more (10 MB of chunks: 300 MB)
+      assert.is_true(held - before < 4e6, ("held %d bytes"):format(held - before))
+    end)
+  end)
+
+  it("issue 11: the linger after an error is bounded in all, and close() reaches it", function()
+    with_server({handler = app(), linger_timeout = 0.3}, function(srv)
+      local s <close>, st = connect(srv)
+      assert(st:write("GET / HTTP/1.1\r\nHost : x\r\n\r\n"))
+      assert.are.equal(400, (read_response(st)))
+      -- the client trickles a byte every 50 ms: each recv would wait anew
+      local t0, count = loop.now(), 0
+      while true do
+        local n = 0
+        for _ in pairs(srv.conns) do n = n + 1 end
+        if n == 0 then break end
+        count = count + 1
+        s:send("x")
+        loop.sleep(0.05)
+        assert.is_true(loop.now() - t0 < 3, "the linger did not end")
+      end
+      assert.is_true(count >= 1, "the lingering connection was not in server.conns")
+      assert.is_true(closed(s))
+    end)
+    local s2
+    with_server({handler = app(), linger_timeout = 30}, function(srv)
+      local st
+      s2, st = connect(srv)
+      assert(st:write("GET / HTTP/1.1\r\nHost : x\r\n\r\n"))
+      assert.are.equal(400, (read_response(st)))
+      s2:send("x")
+      loop.sleep(0.05)
+      local t0 = loop.now()
+      srv:close()
+      assert.is_true(closed(s2))
+      assert.is_true(loop.now() - t0 < 2)
+    end)
+    s2:close()
+  end)
+end)
+
 describe("lunasock.http.router", function()
   it("routes params, splats and queries; 404 and 405 with Allow", function()
     with_server({handler = app()}, function(srv)

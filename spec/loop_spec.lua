@@ -459,4 +459,40 @@ describe("lunasock.loop", function()
       end)
     end)
   end)
+
+  describe("loop.run inside a running loop (issue 10)", function()
+    it("runs fn as a task and returns its results, or nil, err", function()
+      local got = table.pack(loop.run(function()
+        local a = table.pack(loop.run(function(x) loop.sleep(0) return x * 2, "two" end, 21))
+        local saved = loop.on_error
+        loop.on_error = function() end
+        local b = table.pack(loop.run(function() error("inner boom", 0) end))
+        loop.on_error = saved
+        return a, b
+      end))
+      assert.same({n = 2, 42, "two"}, got[1])
+      assert.same({n = 2, nil, "inner boom"}, got[2])
+    end)
+
+    it("without fn waits until every other task has ended", function()
+      local order = {}
+      assert.is_true(loop.run(function()
+        loop.spawn(function() loop.sleep(0.01) order[#order + 1] = "a" end)
+        loop.spawn(function() loop.sleep(0) order[#order + 1] = "b" end)
+        assert.is_true(loop.run())
+        order[#order + 1] = "main"
+        return true
+      end))
+      assert.same({"b", "a", "main"}, order)
+    end)
+
+    it("without fn returns when the others wait on nothing that can wake them", function()
+      assert.is_true(loop.run(function()
+        local parked = loop.spawn(function() loop.suspend() end)
+        assert.is_true(loop.run())
+        parked:cancel()
+        return true
+      end))
+    end)
+  end)
 end)

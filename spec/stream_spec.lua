@@ -157,4 +157,219 @@ describe("lunasock.stream", function()
     assert.has_error(function() s:readuntil("") end)
     assert.has_error(function() stream.new(nil) end)
   end)
+
+  it("raises on unknown or bad options", function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    assert.has_error(function() stream.new(a, {chunks = 3}) end,
+                     "unknown stream option 'chunks' to 'new'")
+    assert.has_error(function() stream.new(a, {write_buffer = 0}) end)
+    assert.has_error(function() stream.new(a, {max_line = 1.5}) end)
+    assert.has_error(function() stream.new(a, {timeout = 0/0}) end)
+  end)
+
+  -- A socket stand-in that hands out data one byte per recv, as a peer
+  -- sending one byte per segment makes a real one do.
+  local function trickle(data)
+    local i = 0
+    return {
+      recv = function(_, n)
+        assert(n >= 1)
+        if i >= #data then return "" end
+        i = i + 1
+        return data:sub(i, i)
+      end,
+      send = function(_, d) return #d end,
+      settimeout = function() end,
+      close = function() return true end,
+    }
+  end
+
+  -- Bytes allocated while fn runs, the collector stopped: copying the
+  -- buffer on every recv would allocate some n^2/2 bytes.
+  local function allocated(fn)
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    local r = table.pack(fn())
+    local kb = collectgarbage("count") - before
+    collectgarbage("restart")
+    return kb * 1024, table.unpack(r, 1, r.n)
+  end
+
+  describe("issue 11 #2: O(bytes) however bytes arrive", function()
+    local N = 32768   -- n^2/2 would be 512 MiB of copies
+
+    it("readuntil of a long line sent one byte per recv", function()
+      local line = string.rep("x", N)
+      local s = stream.new(trickle(line .. "\r\n\r\nrest"), {max_line = 2 * N})
+      local bytes, got = allocated(function() return s:readuntil("\r\n\r\n") end)
+      assert.equal(line, got)
+      assert.equal("rest", s:read(4))
+      assert.is_true(bytes < 64 * N, "allocated " .. bytes .. " bytes")
+    end)
+
+    it("read(n) of a large frame sent one byte per recv", function()
+      local frame = string.rep("abcdefgh", N // 8)
+      local s = stream.new(trickle(frame .. "z"))
+      local bytes, got = allocated(function() return s:read(N) end)
+      assert.equal(frame, got)
+      assert.equal("z", s:read(1))
+      assert.is_true(bytes < 64 * N, "allocated " .. bytes .. " bytes")
+    end)
+
+    it("readall and find over one byte per recv", function()
+      local data = string.rep("0123456789", N // 10)
+      local s = stream.new(trickle(data .. "END" .. data))
+      local bytes, n = allocated(function() return s:find("END", 4 * N) end)
+      assert.equal(#data + 3, n)
+      assert.is_true(bytes < 64 * N, "allocated " .. bytes .. " bytes")
+      bytes = allocated(function() return s:readall() end)
+      assert.is_true(bytes < 64 * N, "allocated " .. bytes .. " bytes")
+    end)
+
+    it("finds a delimiter that straddles pieces", function()
+      for _, delim in ipairs{"\n", "\r\n", "\r\n\r\n", "--boundary--"} do
+        local s = stream.new(trickle("abc" .. delim .. "def" .. delim))
+        assert.equal("abc", s:readuntil(delim))
+        assert.equal("def", s:readuntil(delim))
+        assert.same({nil, "closed", "EOF"}, {s:readuntil(delim)})
+      end
+    end)
+
+    it("refuses a line past its limit while it trickles in", function()
+      local s = stream.new(trickle(string.rep("y", 100) .. "\n"))
+      assert.same({nil, "line too long", "EMSGSIZE"}, {s:readuntil("\n", 10)})
+      assert.is_true(s:buffered() <= 12)
+    end)
+  end)
+
+  describe("the parser API", function()
+    it("readuntil takes a limit for one call", function()
+      local s <close>, peer = pair()
+      local _ <close> = peer
+      assert(peer:send("0123456789\n01234\n"))
+      assert.same({nil, "line too long", "EMSGSIZE"}, {s:readuntil("\n", 5)})
+      assert.equal("0123456789", s:readuntil("\n"))     -- nothing was lost
+      assert.equal("01234", s:readuntil("\n", 5))
+    end)
+
+    it("unread puts bytes back in front", function()
+      local s <close>, peer = pair()
+      local _ <close> = peer
+      assert(peer:send("world\n"))
+      assert.equal("w", s:read(1))
+      s:unread("w")
+      s:unread("hello ")
+      assert.equal("hello world", s:readline())
+      s:unread("again")
+      assert.equal(5, s:buffered())
+      assert.equal("again", s:read(5))
+      assert.has_error(function() s:unread(5) end)
+    end)
+
+    it("find waits for a delimiter and consumes nothing; buffer and skip scan", function()
+      local s <close>, peer = pair({chunk = 2})
+      local _ <close> = peer
+      assert(peer:send("GET / HTTP/1.1\r\nHost: x\r\n\r\nnext"))
+      local n = s:find("\r\n\r\n", 1024)
+      assert.equal(27, n)
+      local data, first = s:buffer()
+      assert.equal("GET / HTTP/1.1\r\nHost: x\r\n\r\n", data:sub(first, first + n - 1))
+      assert.is_true(s:skip(n))
+      assert.equal("next", s:read(4))
+      assert.has_error(function() s:skip(1) end)   -- more than is buffered
+      assert.same({nil, "line too long", "EMSGSIZE"},
+                  {(function() peer:send("abcdef") return s:find("\n", 3) end)()})
+      assert.equal("abcd", s:read(4))             -- find took nothing
+    end)
+
+    it("fill appends one recv, which buffer() shows", function()
+      local s <close>, peer = pair()
+      local _ <close> = peer
+      assert(peer:send("ab"))
+      assert.is_true(s:fill())
+      local data, first = s:buffer()
+      assert.equal("ab", data:sub(first))
+      assert(peer:send("cd"))
+      assert.is_true(s:fill())
+      data, first = s:buffer()
+      assert.equal("abcd", data:sub(first))
+    end)
+
+    it("socket() returns the socket", function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      assert.equal(a, stream.new(a):socket())
+    end)
+  end)
+
+  describe("buffered writes", function()
+    it("holds writes until flush", function()
+      local s <close>, peer = pair({write_buffer = true})
+      local _ <close> = peer
+      assert.is_true(s:write("a", "b", 1))
+      assert.equal(3, s:pending())
+      local got, _, code = peer:recv(10, core.MSG_DONTWAIT)
+      assert.is_nil(got)
+      assert.equal("EAGAIN", code)
+      assert.is_true(s:flush())
+      assert.equal(0, s:pending())
+      assert.equal("ab1", peer:recv(10))
+    end)
+
+    it("sends once write_buffer bytes are held", function()
+      local s <close>, peer = pair({write_buffer = 8})
+      local _ <close> = peer
+      assert.is_true(s:write("1234"))
+      assert.is_true(s:write("5678"))
+      assert.equal(0, s:pending())
+      assert.equal("12345678", peer:recv(10))
+    end)
+
+    it("flushes before waiting to read, so a request/reply never deadlocks", function()
+      loop.run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        local server = loop.spawn(function()
+          local st = stream.new(b, {write_buffer = true})
+          for line in st:lines() do st:write("re: ", line, "\n") end
+          st:close()
+        end)
+        local c = stream.new(a, {write_buffer = true, timeout = helper.TIMEOUT})
+        for i = 1, 3 do
+          c:write("q", i, "\n")
+          assert.equal("re: q" .. i, c:readline())
+        end
+        c:write("p1\np2\n")               -- pipelined: two replies, in order
+        assert.equal("re: p1", c:readline())
+        assert.equal("re: p2", c:readline())
+        a:shutdown("w")
+        server:join()
+      end)
+    end)
+
+    it("close sends what is held", function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      local s = stream.new(a, {write_buffer = true})
+      s:write("bye")
+      s:close()
+      b:settimeout(helper.TIMEOUT)
+      assert.equal("bye", b:recv(10))
+      assert.equal("", b:recv(10))
+    end)
+
+    it("reports a failed flush with how much went out", function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      b:close()
+      local s = stream.new(a, {write_buffer = true})
+      s:write("xyz")
+      local ok, _, code, sent = s:flush()
+      assert.is_nil(ok)
+      assert.is_true(code == "EPIPE" or code == "ECONNRESET", tostring(code))
+      assert.equal(0, sent)
+    end)
+  end)
 end)

@@ -14,10 +14,8 @@
 -- dropped at once (queue overflow, a write error, server:close()).
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
-local stream = require "lunasock.stream"
 local check = require "lunasock.check"
 
-local core = lunasock.core
 local find, sub, byte, lower, gsub, match, format = string.find, string.sub,
   string.byte, string.lower, string.gsub, string.match, string.format
 local concat, sort = table.concat, table.sort
@@ -653,7 +651,7 @@ end
 function Server:close()
   if self.closed then return end
   self.closed = true
-  self.sock:close()
+  self.listener:close()
   local list = {}
   for c in pairs(self.clients) do list[#list + 1] = c end
   for _, c in ipairs(list) do drop(c, "server closed") end
@@ -661,33 +659,21 @@ end
 
 Server.__close = Server.close
 
-local function accept_loop(server)
-  local l, backoff = server.sock, 0.01
-  while not server.closed do
-    local sock, host, port = l:accept()   -- on failure: nil, msg, code
-    if sock then
-      backoff = 0.01
-      sock:setopt("nodelay", true)
-      if server.sndbuf then sock:setopt("sndbuf", server.sndbuf) end
-      local c = setmetatable({
-        server = server, sock = sock, host = host, port = port,
-        stream = stream.new(sock, {timeout = server.idle_timeout, chunk = M.READ_SIZE}),
-        buf = "", pos = 1, skipping = false, burst = 0, released = false,
-        queue = {}, qhead = 1, qtail = 0, qbytes = 0,
-        nick = false, key = false, room = false,
-        closing = false, closed = false, reader = false, writer = false,
-      }, Client)
-      server.clients[c] = true
-      server.nclients = server.nclients + 1
-      loop.spawn(serve_client, server, c)
-    else
-      local code = port
-      if core.type(l) ~= "socket" then return end   -- server:close()
-      if code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
-        loop.sleep(backoff)     -- out of descriptors: retry as they free up
-        backoff = backoff < 0.5 and backoff * 2 or 0.5
-      end
-    end
+-- The tcp.serve handler of a server: one connection, in its own task.
+local function handler(server)
+  return function(st, host, port)
+    local sock = st:socket()
+    if server.sndbuf then sock:setopt("sndbuf", server.sndbuf) end
+    local c = setmetatable({
+      server = server, sock = sock, host = host, port = port, stream = st,
+      buf = "", pos = 1, skipping = false, burst = 0, released = false,
+      queue = {}, qhead = 1, qtail = 0, qbytes = 0,
+      nick = false, key = false, room = false,
+      closing = false, closed = false, reader = false, writer = false,
+    }, Client)
+    server.clients[c] = true
+    server.nclients = server.nclients + 1
+    serve_client(server, c)
   end
 end
 
@@ -717,7 +703,8 @@ end
 -- chat.serve{host = "127.0.0.1", port = 0, ...} -> server, or nil, msg,
 -- code. Options (see docs/chat.md): max_line, max_queue, max_nick,
 -- max_clients, sndbuf, idle_timeout, drain_timeout, eol, greeting, room,
--- valid_nick, commands, help, on_event, and tcp.listen's (backlog...).
+-- valid_nick, commands, help, on_event, tcp.listen's (backlog...) and
+-- tcp.serve's tls and handshake_timeout (a TLS chat room).
 -- The tasks run in the loop: call it inside a task, or before loop.run().
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
@@ -766,15 +753,17 @@ function M.serve(opts)
     end
     server:command(name, fn, opts.help and opts.help[name])
   end
-  local sock, err, code = lunasock.tcp.listen(opts.host or "127.0.0.1", opts.port or 0, opts)
-  if not sock then return nil, err, code end
-  server.sock = sock
-  server.host, server.port = sock:getsockname()
   server.clients, server.nclients, server.nicks = {}, 0, {}
   server.lobby = new_room(server, room_name)
   server.rooms = {[room_name] = server.lobby}
   server.closed = false
-  server.task = loop.spawn(accept_loop, server)
+  local listener, err, code = lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0,
+    handler(server), {backlog = opts.backlog, reuseport = opts.reuseport,
+                      tls = opts.tls, handshake_timeout = opts.handshake_timeout,
+                      stream = {timeout = server.idle_timeout, chunk = M.READ_SIZE}})
+  if not listener then return nil, err, code end
+  server.listener, server.sock = listener, listener.sock
+  server.host, server.port = listener.host, listener.port
   return server
 end
 

@@ -9,7 +9,8 @@ local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 
 local core = lunasock.core
-local sub, error, type, pairs = string.sub, error, type, pairs
+local sub, error, type, pairs, tostring, setmetatable = string.sub, error, type, pairs,
+                                                      tostring, setmetatable
 
 local M = {}
 
@@ -26,7 +27,10 @@ local function send_all(send, c, data)
   return n ~= nil
 end
 
-local function echo_stream(server, c)
+-- One connection (a lunasock.serve handler): what comes goes back. The
+-- stream's socket is used directly: an echo needs no buffering.
+local function echo_stream(st)
+  local c = st:socket()
   local recv, send, size = c.recv, c.send, M.READ_SIZE
   while true do
     local data = recv(c, size)
@@ -34,8 +38,6 @@ local function echo_stream(server, c)
     local n = send(c, data)           -- all of it, nearly always
     if n ~= #data and not (n and send_all(send, c, sub(data, n + 1))) then break end
   end
-  server.conns[c] = nil
-  c:close()
 end
 
 local function echo_datagrams(server)
@@ -50,69 +52,52 @@ local function echo_datagrams(server)
   end
 end
 
--- The accept loop. EMFILE/ENFILE (out of descriptors) leave the pending
--- connection queued, so back off and try again: the server serves again
--- as soon as descriptors free up.
-local function accept_loop(server)
-  local l, backoff = server.sock, 0.01
-  -- server:close() may come before this task first runs: accept on a
-  -- closed socket raises
-  while core.type(l) == "socket" do
-    local c, _, code = l:accept()
-    if c then
-      backoff = 0.01
-      -- echoes go out as soon as they come in: Nagle's algorithm would
-      -- hold small replies back and halve bulk throughput
-      if server.proto == "tcp" then c:setopt("nodelay", true) end
-      server.conns[c] = true
-      loop.spawn(echo_stream, server, c)
-    elseif code == "EMFILE" or code == "ENFILE" or code == "ENOBUFS" or code == "ENOMEM" then
-      loop.sleep(backoff)
-      backoff = backoff < 0.5 and backoff * 2 or 0.5
-    end
-  end
-end
-
 local Server = {}
 Server.__index = Server
 Server.__name = "lunasock.echo.server"
 
--- server:close(): stops accepting and closes every connection.
+-- server:close(): stops serving (the UDP socket closed).
 function Server:close()
   self.sock:close()
-  for c in pairs(self.conns) do c:close() end
-  self.conns = {}
-  if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end
 end
 
 Server.__close = Server.close
 
+-- What echo.serve passes on to tcp.serve / unix.serve.
+local SERVE_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true,
+                    timeout = true, max_conns = true, tls = true, handshake_timeout = true}
+
 -- echo.serve{host = "127.0.0.1", port = 0, proto = "tcp"|"udp"|"unix",
--- path = ..., backlog = ...} -> server (fields sock, host, port or path),
--- or nil, msg, code. Its tasks run in the loop: call it inside a task, or
--- before loop.run().
+-- path = ..., backlog = ...} -> server (fields host, port or path, and
+-- close()), or nil, msg, code. TCP and unix echo servers are
+-- lunasock.tcp.serve / unix.serve servers (their options: timeout,
+-- max_conns, tls, ... apply); every connection is echoed by its own task.
+-- The tasks run in the loop: call it inside a task, or before loop.run().
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
   local proto = opts.proto or "tcp"
-  local sock, err, code
+  local sopts = {}
+  for k, v in pairs(opts) do
+    if SERVE_OPTS[k] then sopts[k] = v
+    elseif k ~= "proto" and k ~= "host" and k ~= "port" and k ~= "path" then
+      error(("echo.serve: unknown option '%s'"):format(tostring(k)), 2)
+    end
+  end
   if proto == "tcp" then
-    sock, err, code = lunasock.tcp.listen(opts.host or "127.0.0.1", opts.port or 0, opts)
-  elseif proto == "udp" then
-    sock, err, code = lunasock.udp.bind(opts.host or "127.0.0.1", opts.port or 0, opts)
+    return lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0, echo_stream, sopts)
   elseif proto == "unix" then
     if type(opts.path) ~= "string" then error("echo.serve: proto 'unix' needs a path", 2) end
-    sock, err, code = lunasock.unix.listen(opts.path, opts)
-  else
+    sopts.nodelay, sopts.reuseaddr, sopts.reuseport = nil, nil, nil
+    return lunasock.unix.serve(opts.path, echo_stream, sopts)
+  elseif proto ~= "udp" then
     error("echo.serve: proto must be 'tcp', 'udp' or 'unix'", 2)
   end
+  local sock, err, code = lunasock.udp.bind(opts.host or "127.0.0.1", opts.port or 0,
+                                            {reuseport = opts.reuseport})
   if not sock then return nil, err, code end
-  local server = setmetatable({sock = sock, proto = proto, conns = {}}, Server)
-  if proto == "unix" then
-    server.path = opts.path
-  else
-    server.host, server.port = sock:getsockname()
-  end
-  server.task = loop.spawn(proto == "udp" and echo_datagrams or accept_loop, server)
+  local server = setmetatable({sock = sock, proto = proto}, Server)
+  server.host, server.port = sock:getsockname()
+  server.task = loop.spawn(echo_datagrams, server)
   return server
 end
 

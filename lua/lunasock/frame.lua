@@ -23,9 +23,8 @@
 -- true, or nil, msg, code[, sent] (from the stream: bytes that went out);
 -- a message the framer cannot carry is refused before anything is written.
 --
--- Two of the stream's fields are used directly (this module sits on top
--- of lunasock.stream, in the same package): max_line, set for the length
--- of one readuntil, and buf/pos, to put back what a failed read took.
+-- Only the stream's public calls are used: readuntil with a limit, read,
+-- and unread to put back what a failed read took.
 local type, tostring, error, setmetatable, getmetatable, pcall =
   type, tostring, error, setmetatable, getmetatable, pcall
 local find, sub, byte, match, format =
@@ -68,14 +67,6 @@ local function too_big(n, max)
   return nil, format("frame of %s bytes exceeds the limit of %d", n, max), "EMSGSIZE"
 end
 
--- Puts data back in front of what the stream holds, so that the next
--- read starts where the failed one did.
-local function unread(st, data)
-  if data == "" then return end
-  st.buf = data .. sub(st.buf, st.pos)
-  st.pos = 1
-end
-
 -- A frame read that stopped early: the stream said nil, err, code,
 -- partial after consumed bytes of this frame had been taken from it.
 -- EOF with nothing of the frame is a clean end; EOF inside a frame is a
@@ -86,18 +77,8 @@ local function stopped(st, consumed, err, code, partial)
     if got == "" then return nil, "closed", "EOF" end
     return nil, "truncated frame", "EPROTO", got
   end
-  unread(st, got)
+  st:unread(got)
   return nil, err, code
-end
-
--- The stream's readuntil with its line limit set to limit for this one
--- call; restored by a to-be-closed value, so also when the loop cancels
--- the task while it waits.
-local function readuntil(st, delim, limit)
-  local saved = st.max_line
-  local _ <close> = setmetatable({}, {__close = function() st.max_line = saved end})
-  st.max_line = limit
-  return st:readuntil(delim)
 end
 
 ---------------------------------------------------------------- lines
@@ -122,7 +103,7 @@ function Lines:read(st)
   checkcall(self, Lines, st, "read")
   -- +1: the CR of a CRLF line end is still on the line here
   local limit = self.max < maxinteger and self.max + 1 or self.max
-  local line, err, code, partial = readuntil(st, "\n", limit)
+  local line, err, code, partial = st:readuntil("\n", limit)
   if not line then
     if code == "EMSGSIZE" then return too_big("more than " .. self.max, self.max) end
     return stopped(st, "", err, code, partial)

@@ -3,8 +3,10 @@
 local core = require "lunasock.core"
 local loop = require "lunasock.loop"
 local check = require "lunasock.check"
+local serve = require "lunasock.serve"
 
-local ipairs, error, type, tonumber = ipairs, error, type, tonumber
+local ipairs, pairs, error, type, tonumber, tostring = ipairs, pairs, error, type,
+                                                     tonumber, tostring
 local monotime = core.monotime
 
 local M = {core = core, loop = loop, _VERSION = core._VERSION}
@@ -20,12 +22,30 @@ end
 
 -- The options of every door, checked there: a bad value raises at the
 -- caller (ports are checked by core.getaddrinfo and bind).
-local function check_opts(opts, fname)
-  opts = check.opts(opts, fname, 3, 3)
+local function check_opts(opts, fname, argn)
+  opts = check.opts(opts, fname, argn or 3, 3)
   check.opt_seconds(opts, "timeout", fname, 3)
   check.opt_integer(opts, "backlog", fname, 0, 0x7fffffff, 3)
   return opts
 end
+
+-- Raises for an option in opts that no set in ... knows (a misspelt
+-- option must not be silently ignored).
+local function check_known(opts, fname, ...)
+  for k in pairs(opts) do
+    local known = false
+    for i = 1, select("#", ...) do
+      if select(i, ...)[k] then known = true break end
+    end
+    if not known then error(("unknown option '%s' to '%s'"):format(tostring(k), fname), 3) end
+  end
+end
+
+-- What tcp.listen takes, and what of tcp.serve's options go to it.
+local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true,
+                     timeout = true}
+local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
+local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 
 -- Addresses for host, port: numeric hosts need no lookup; names go through
 -- core.getaddrinfo (off the loop thread inside a task). Families are
@@ -117,9 +137,45 @@ local function race(addrs, deadline)
   return nil, "connection timed out", "ETIMEDOUT"
 end
 
+-- TLS over the connected socket s (opts.tls: true for the default client
+-- context, a tls.context, or a table of context options), within what is
+-- left of the deadline. The server's certificate is checked against
+-- opts.servername, which defaults to host: a DNS name is also sent as SNI,
+-- an IP literal is checked against the certificate's IP SAN. lunasock.tls
+-- is required here, not at the top: users of the core never load OpenSSL.
+local default_tls
+local function tls_handshake(s, host, opts, deadline)
+  local tls = require "lunasock.tls"
+  local ctx = opts.tls
+  if ctx == true then
+    if not default_tls then
+      local err, code
+      default_tls, err, code = tls.context{}
+      if not default_tls then s:close() return nil, err, code end
+    end
+    ctx = default_tls
+  end
+  local left = deadline - monotime()
+  if left <= 0 then
+    s:close()
+    return fail("connection timed out", "ETIMEDOUT")
+  end
+  local ts, err, code = tls.wrap(s, ctx, {
+    servername = opts.servername or host, verify_host = opts.verify_host,
+    alpn = opts.alpn, session = opts.session,
+    timeout = opts.timeout and left or nil})
+  if not ts then return nil, err, code end
+  ts:settimeout(opts.timeout)
+  return ts
+end
+
 -- lunasock.tcp.connect(host, port[, opts]) -> socket, or nil, msg, code.
 -- opts.timeout bounds the whole call (lookup and every attempt) and then
--- becomes the socket's timeout; opts.nodelay sets TCP_NODELAY.
+-- becomes the socket's timeout. TCP_NODELAY is on unless opts.nodelay is
+-- false: small writes go out at once (a request/reply protocol is not
+-- held 40 ms by Nagle's algorithm and the peer's delayed ACK). With
+-- opts.tls (and servername, verify_host, alpn, session for tls.wrap) the
+-- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "connect")
   local timeout = opts.timeout
@@ -147,7 +203,8 @@ function M.tcp.connect(host, port, opts)
   end
   if not s then return nil, err, code end
   s:settimeout(timeout)
-  if opts.nodelay then s:setopt("nodelay", true) end
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
+  if opts.tls then return tls_handshake(s, host, opts, deadline) end
   return s
 end
 
@@ -198,14 +255,12 @@ local function bound(host, port, socktype, opts)
   return s
 end
 
--- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
--- backlog (default: the system's somaxconn), reuseaddr (default true),
--- reuseport, timeout (for accept).
-function M.tcp.listen(host, port, opts)
-  opts = check_opts(opts, "listen")
+local function tcp_listen(host, port, opts)
   local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
   if not s then return nil, err, code end
   local ok
+  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
   ok, err, code = s:listen(opts.backlog or default_backlog())
   if not ok then
     s:close()
@@ -213,6 +268,40 @@ function M.tcp.listen(host, port, opts)
   end
   if opts.timeout then s:settimeout(opts.timeout) end
   return s
+end
+
+-- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
+-- backlog (default: the system's somaxconn), reuseaddr (default true),
+-- reuseport, nodelay (default true: accepted sockets have TCP_NODELAY),
+-- timeout (for accept). Any other option raises.
+function M.tcp.listen(host, port, opts)
+  opts = check_opts(opts, "listen")
+  check_known(opts, "listen", LISTEN_OPTS)
+  return tcp_listen(host, port, opts)
+end
+
+-- lunasock.tcp.serve(host, port, handler[, opts]) -> server (host, port,
+-- close()), or nil, msg, code: listens (opts backlog, reuseaddr,
+-- reuseport, nodelay as tcp.listen) and runs handler(stream, peer_host,
+-- peer_port) in a task of its own per connection (the rest of opts: see
+-- lunasock.serve.listener, docs/lunasock.md).
+function M.tcp.serve(host, port, handler, opts)
+  if type(handler) ~= "function" then
+    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 2)
+  end
+  opts = check_opts(opts, "serve", 4)
+  check_known(opts, "serve", SERVE_LISTEN_OPTS, serve.OPTIONS)
+  local lopts, sopts = {}, {}
+  for k, v in pairs(opts) do
+    if SERVE_LISTEN_OPTS[k] then lopts[k] = v else sopts[k] = v end
+  end
+  local l, err, code = tcp_listen(host, port, lopts)
+  if not l then return nil, err, code end
+  local ok, server
+  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
+  if not ok or not server then l:close() end
+  if not ok then error(server, 2) end
+  return server, err, code
 end
 
 -- lunasock.udp.bind(host, port[, opts]) -> datagram socket bound there
@@ -263,7 +352,8 @@ end
 -- backlog, type ("stream" or "seqpacket"), timeout.
 function M.unix.listen(path, opts)
   if type(path) ~= "string" then error("bad argument #1 to 'listen' (path expected)", 2) end
-  opts = check_opts(opts, "listen")
+  opts = check_opts(opts, "listen", 2)
+  check_known(opts, "listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
@@ -277,6 +367,30 @@ function M.unix.listen(path, opts)
   end
   if opts.timeout then s:settimeout(opts.timeout) end
   return s
+end
+
+-- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
+-- or nil, msg, code: tcp.serve over a unix stream socket at path (opts:
+-- backlog and lunasock.serve.listener's). close() removes the file.
+function M.unix.serve(path, handler, opts)
+  if type(path) ~= "string" then error("bad argument #1 to 'serve' (path expected)", 2) end
+  if type(handler) ~= "function" then
+    error("bad argument #2 to 'serve' (function expected, got " .. type(handler) .. ")", 2)
+  end
+  opts = check_opts(opts, "serve")
+  local lopts, sopts = {}, {}
+  for k, v in pairs(opts) do
+    if k == "backlog" then lopts[k] = v
+    elseif serve.OPTIONS[k] then sopts[k] = v
+    else error(("unknown option '%s' to 'serve'"):format(tostring(k)), 2) end
+  end
+  local l, err, code = M.unix.listen(path, lopts)
+  if not l then return nil, err, code end
+  local ok, server
+  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
+  if not ok or not server then l:close() end
+  if not ok then error(server, 2) end
+  return server, err, code
 end
 
 -- lunasock.unix.connect(path[, opts]) -> connected unix socket

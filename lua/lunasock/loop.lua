@@ -54,6 +54,8 @@ local ready_head, ready_tail = 1, 0
 local heap, nheap = {}, 0     -- timers, a binary heap on .when
 local pending_fns = 0         -- loop.after timers not yet fired: they
                               -- keep run() going like tasks do
+local quiet_waiters, nquiet = {}, 0  -- tasks in a nested loop.run() without
+                              -- a function: waiting for all others to end
 
 ---------------------------------------------------------------- timers
 
@@ -302,6 +304,10 @@ function Task:cancel()
   if self.done then return false end
   if is_running(self) then error("cancel: a task cannot cancel itself (return instead)", 2) end
   unwait(self)
+  if self.quiet then
+    self.quiet = nil
+    nquiet = nquiet - 1
+  end
   finish(self, {n = 2, nil, "cancelled"})
   self.cancelled = true
   co_close(self.co)
@@ -505,10 +511,40 @@ function M.stop()
   stopping = true
 end
 
+-- Wakes every task waiting in a nested loop.run() (their run returns).
+local function wake_quiet()
+  local list = quiet_waiters
+  quiet_waiters, nquiet = {}, 0
+  for i = 1, #list do
+    local t = list[i]
+    if not t.done then
+      t.quiet = nil
+      enqueue(t, true)
+    end
+  end
+end
+
+-- loop.run inside a running loop, called by task me.
+local function run_nested(me, fn, ...)
+  if fn then return M.spawn(fn, ...):join() end
+  me.quiet = true
+  nquiet = nquiet + 1
+  quiet_waiters[#quiet_waiters + 1] = me
+  co_yield(PARK)
+  return true
+end
+
 -- loop.run(fn, ...) -> fn's results (nil, err if it failed): runs fn as a
 -- task, and every task spawned, until all have ended or loop.stop().
+-- Inside a task of a running loop (a script run by `lunasock run` that
+-- calls loop.run itself), fn runs as a new task and loop.run waits for
+-- it; loop.run() without fn waits until every other task has ended.
 function M.run(fn, ...)
-  if running then error("loop.run: the loop is already running", 2) end
+  if running then
+    local me = running_task()
+    if me == nil then error("loop.run: the loop is already running (call it from a task)", 2) end
+    return run_nested(me, fn, ...)
+  end
   local main = fn and M.spawn(fn, ...)
   running, stopping = true, false
   poller = poller or core.poller()
@@ -525,6 +561,9 @@ function M.run(fn, ...)
     while not stopping and (alive > 0 or pending_fns > 0) do
       if ready_head <= ready_tail then run_ready() end
       if stopping or (alive == 0 and pending_fns == 0) then break end
+      if nquiet > 0 and alive == nquiet and pending_fns == 0 then
+        wake_quiet()   -- only nested loop.run() calls are left
+      end
       local timeout
       if ready_head <= ready_tail then
         timeout = 0
@@ -532,7 +571,11 @@ function M.run(fn, ...)
         timeout = heap[1].when - monotime()
         if timeout < 0 then timeout = 0 end
       elseif nwaiting == 0 then
-        break  -- every task is parked on another: nothing can wake them
+        if nquiet == 0 then
+          break  -- every task is parked on another: nothing can wake them
+        end
+        wake_quiet()
+        timeout = 0
       end
       local n, err, code = dispatch(poller, timeout, readers, writers,
                                     on_event, on_resumed)
@@ -570,6 +613,7 @@ function M.reset()
   running, stopping = false, false
   task_of = setmetatable({}, {__mode = "k"})
   alive, nwaiting, pending_fns = 0, 0, 0
+  quiet_waiters, nquiet = {}, 0
   readers, writers, interest = {}, {}, {}
   ready_t, ready_v, ready_head, ready_tail = {}, {}, 1, 0
   heap, nheap = {}, 0

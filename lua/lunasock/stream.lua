@@ -1,71 +1,171 @@
--- lunasock.stream: buffered reads and full writes over a core socket.
+-- lunasock.stream: buffered reads and full (optionally buffered) writes
+-- over a core socket, and the calls protocol parsers need.
 --
--- Reads keep one buffer string and an offset into it, so taking a line
--- copies only the line; the rest is copied once, when more data must be
--- appended. Writes go straight to the socket (nothing is held back, so
--- flush() has nothing to do) and send everything or report how much went.
+-- Reads keep one buffer string and an offset into it (buf, pos), so
+-- taking a line copies only the line. What arrives while a call waits
+-- for more is kept as a list of pieces (pend) and joined once, when the
+-- call has what it needs, so a frame costs O(its bytes) however they
+-- arrive: one byte per segment is no worse than one segment. The pieces
+-- are merged as they come in the way of a binary counter (a piece is
+-- folded into the one below it while that one is not bigger), so there
+-- are O(log n) of them and each byte is copied O(log n) times at most.
+-- A delimiter search looks at each new piece once (with the few bytes
+-- before it a delimiter could straddle), never at the whole buffer again.
+-- Every public call returns with the pieces joined (pend empty).
+--
+-- Writes go straight out unless the stream was made with write_buffer:
+-- then write appends, and the bytes go out on flush(), once write_buffer
+-- bytes are held, before the stream waits for input (so a request/reply
+-- exchange never deadlocks), and on close().
+--
 -- Inside a loop task every wait suspends only that task.
 local find, sub, concat, select, type = string.find, string.sub,
                                         table.concat, select, type
-local setmetatable, error, tostring = setmetatable, error, tostring
+local setmetatable, error, tostring, pcall, pairs = setmetatable, error, tostring,
+                                                   pcall, pairs
+local math_type = math.type
 local check = require "lunasock.check"
 
 local M = {}
 
 M.DEFAULT_CHUNK = 16384         -- bytes asked of recv per read
 M.DEFAULT_MAX_LINE = 65536      -- readline/readuntil limit, bytes
+M.DEFAULT_WRITE_BUFFER = 65536  -- write_buffer = true: flush past this
 
 local Stream = {}
 Stream.__index = Stream
 Stream.__name = "lunasock.stream"
 
+local OPTIONS = {timeout = true, max_line = true, chunk = true, write_buffer = true}
+
+-- stream.options(opts[, fname[, level]]) -> a copy of opts with every
+-- default filled in; raises (naming fname, at the caller of the function
+-- level frames up: 2, the default, is options' caller) for an unknown or
+-- bad option. new() checks its options with it; a server checks them once.
+function M.options(opts, fname, level)
+  fname = fname or "new"
+  level = (level or 2) + 1
+  opts = check.opts(opts, fname, 2, level)
+  for k in pairs(opts) do
+    if not OPTIONS[k] then
+      error(("unknown stream option '%s' to '%s'"):format(tostring(k), fname), level)
+    end
+  end
+  local wb = opts.write_buffer
+  if wb == true then
+    wb = M.DEFAULT_WRITE_BUFFER
+  elseif wb ~= nil and wb ~= false then
+    wb = check.integer(wb, "write_buffer", fname, 1, math.maxinteger, level)
+  end
+  return {
+    timeout = check.opt_seconds(opts, "timeout", fname, level),
+    chunk = check.opt_integer(opts, "chunk", fname, 1, 0x7fffffff, level) or M.DEFAULT_CHUNK,
+    max_line = check.opt_integer(opts, "max_line", fname, 0, math.maxinteger, level)
+               or M.DEFAULT_MAX_LINE,
+    write_buffer = wb or false,
+  }
+end
+
 -- stream.new(sock[, opts]) -> stream. opts: timeout (seconds, nil for
 -- none: sets the socket's), max_line (bytes a readline or readuntil may
--- buffer), chunk (bytes per recv).
+-- buffer), chunk (bytes per recv), write_buffer (true, or a size in
+-- bytes: writes are held and sent in batches; default false: unbuffered).
 function M.new(sock, opts)
   if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
-  opts = check.opts(opts, "new", 2)
-  check.opt_integer(opts, "chunk", "new", 1, 0x7fffffff)
-  check.opt_integer(opts, "max_line", "new", 0, math.maxinteger)
-  check.opt_seconds(opts, "timeout", "new")
+  opts = M.options(opts, "new")
   local self = setmetatable({
     sock = sock,
-    buf = "",
-    pos = 1,
+    buf = "", pos = 1,            -- unread bytes: sub(buf, pos), then pend
+    pend = {}, npend = 0, pbytes = 0, stage = {}, nstage = 0,
     eof = false,
-    chunk = opts.chunk or M.DEFAULT_CHUNK,
-    max_line = opts.max_line or M.DEFAULT_MAX_LINE,
+    chunk = opts.chunk,
+    max_line = opts.max_line,
+    wlimit = opts.write_buffer,   -- false: unbuffered writes
+    wq = {}, nw = 0, wbytes = 0,  -- held writes
   }, Stream)
   if opts.timeout ~= nil then sock:settimeout(opts.timeout) end
   return self
 end
 
--- Appends one recv's worth to the buffer. Returns true, or nil, msg, code
--- ("closed" at EOF).
-local function fill(self)
+---------------------------------------------------------------- buffer
+
+-- Small pieces (a peer sending a few bytes per segment) are first
+-- gathered in a list and enter the pending pieces STAGE at a time, as
+-- one string made by one table.concat.
+local STAGE, SMALL = 64, 256
+
+-- Moves the gathered small pieces into the pending ones, merging.
+local function unstage(self)
+  local g, ng = self.stage, self.nstage
+  if ng == 0 then return end
+  local piece = ng == 1 and g[1] or concat(g, "", 1, ng)
+  for i = 1, ng do g[i] = nil end
+  self.nstage = 0
+  local p, n = self.pend, self.npend + 1
+  p[n] = piece
+  while n > 1 and #p[n - 1] <= #p[n] do
+    p[n - 1] = p[n - 1] .. p[n]
+    p[n] = nil
+    n = n - 1
+  end
+  self.npend = n
+end
+
+-- Joins the pending pieces into buf (pos becomes 1).
+local function join(self)
+  if self.pbytes == 0 then return end
+  unstage(self)
+  local n = self.npend
+  local p, buf, pos = self.pend, self.buf, self.pos
+  local rest = n == 1 and p[1] or concat(p, "", 1, n)
+  for i = 1, n do p[i] = nil end
+  self.npend, self.pbytes = 0, 0
+  if pos <= #buf then rest = sub(buf, pos) .. rest end
+  self.buf, self.pos = rest, 1
+end
+
+local function buffered(self)
+  return #self.buf - self.pos + 1 + self.pbytes
+end
+
+-- Adds data after what is buffered. Nothing buffered: it becomes buf
+-- (no copy). Otherwise a pending piece: gathered while small, merged
+-- binary-counter style.
+local function push(self, data)
+  if self.pbytes == 0 and self.pos > #self.buf then
+    self.buf, self.pos = data, 1
+    return
+  end
+  local ng = self.nstage + 1
+  self.stage[ng], self.nstage = data, ng
+  self.pbytes = self.pbytes + #data
+  if ng >= STAGE or #data >= SMALL then unstage(self) end
+end
+
+local flush_out   -- below
+
+-- One recv appended (held writes are sent first: the stream is about to
+-- wait for the peer, which may be waiting for them). Returns the data, or
+-- nil, msg, code ("closed", "EOF" at EOF).
+local function recv_more(self)
   if self.eof then return nil, "closed", "EOF" end
+  if self.nw > 0 then
+    local ok, err, code = flush_out(self)
+    if not ok then return nil, err, code end
+  end
   local data, err, code = self.sock:recv(self.chunk)
   if not data then return nil, err, code end
   if data == "" then
     self.eof = true
     return nil, "closed", "EOF"
   end
-  local buf, pos = self.buf, self.pos
-  if pos > #buf then
-    self.buf = data
-  else
-    self.buf = sub(buf, pos) .. data
-  end
-  self.pos = 1
-  return true
+  push(self, data)
+  return data
 end
-
--- stream:fill() -> true, or nil, msg, code: one recv appended to the
--- buffer, for a parser that scans self.buf from self.pos itself.
-Stream.fill = fill
 
 -- What is buffered and not yet read, taken out of the buffer.
 local function take_rest(self)
+  join(self)
   local rest = sub(self.buf, self.pos)
   self.buf, self.pos = "", 1
   return rest
@@ -78,61 +178,112 @@ local function failure(self, err, code)
   return nil, err, code, rest
 end
 
+-- Where delim is first found among the buffered bytes, waiting for more
+-- while it is not: i, j (positions in self.buf, joined) or nil, msg,
+-- code. EMSGSIZE when more than max bytes would come before delim (the
+-- buffer is kept). Each byte is searched once, whatever the recv sizes.
+local function locate(self, delim, max)
+  join(self)
+  local d = #delim
+  local buf, pos = self.buf, self.pos
+  local i, j = find(buf, delim, pos, true)
+  local have = #buf - pos + 1
+  -- the last d - 1 bytes buffered: a delimiter may start among them
+  local tail = (d > 1 and have > 0) and sub(buf, -(d - 1)) or ""
+  if #tail > have then tail = sub(tail, -have) end
+  while not i do
+    if have - (d - 1) > max then return nil, "line too long", "EMSGSIZE" end
+    local data, err, code = recv_more(self)
+    if not data then
+      join(self)
+      return nil, err, code
+    end
+    if have == 0 then                     -- data is the whole buffer
+      buf, pos = self.buf, self.pos
+      i, j = find(buf, delim, pos, true)
+    else
+      local seen = tail .. data
+      local k = find(seen, delim, 1, true)
+      if k then
+        join(self)
+        pos = self.pos
+        -- logical offset have - #tail + k, 1-based from pos
+        i = pos + have - #tail + k - 1
+        j = i + d - 1
+      elseif d > 1 then
+        tail = #seen < d and seen or sub(seen, -(d - 1))
+      end
+    end
+    have = have + #data
+    if have == #data and d > 1 and not i then
+      tail = #data < d and data or sub(data, -(d - 1))
+    end
+  end
+  if i - pos > max then return nil, "line too long", "EMSGSIZE" end
+  return i, j
+end
+
+---------------------------------------------------------------- reading
+
 -- stream:read(n) -> exactly n bytes; nil, "closed", "EOF", partial at
 -- EOF before n; nil, msg, code, partial on error or timeout. read() with
 -- no count returns whatever is buffered, or one recv's worth.
 function Stream:read(n)
   if n == nil then
-    if self.pos > #self.buf then
-      local ok, err, code = fill(self)
+    if buffered(self) == 0 then
+      local ok, err, code = recv_more(self)
       if not ok then return nil, err, code end
     end
     return take_rest(self)
   end
-  if math.type(n) ~= "integer" or n < 0 then
+  if math_type(n) ~= "integer" or n < 0 then
     error("bad argument #1 to 'read' (non-negative integer expected)", 2)
   end
-  while #self.buf - self.pos + 1 < n do
-    local ok, err, code = fill(self)
-    if not ok then return failure(self, err, code) end
+  local need = n - buffered(self)
+  while need > 0 do
+    local data, err, code = recv_more(self)
+    if not data then return failure(self, err, code) end
+    need = need - #data
   end
   local pos = self.pos
+  if #self.buf - pos + 1 < n then
+    join(self)
+    pos = 1
+  end
   self.pos = pos + n
   return sub(self.buf, pos, pos + n - 1)
 end
 
--- stream:readuntil(delim) -> the data before delim (delim consumed).
--- nil, "closed", "EOF", partial at EOF; nil, "line too long", "EMSGSIZE"
--- past max_line bytes (the buffer is kept: the caller may drop the
--- connection or read on with read()).
-function Stream:readuntil(delim)
+local function check_delim(delim, max, fname)
   if type(delim) ~= "string" or delim == "" then
-    error("bad argument #1 to 'readuntil' (non-empty string expected)", 2)
+    error(("bad argument #1 to '%s' (non-empty string expected)"):format(fname), 3)
   end
-  local from = self.pos
-  while true do
-    local i, j = find(self.buf, delim, from, true)
-    if i then
-      local pos = self.pos
-      -- exact, even when a long line came whole in one recv
-      if i - pos > self.max_line then return nil, "line too long", "EMSGSIZE" end
-      self.pos = j + 1
-      return sub(self.buf, pos, i - 1)
-    end
-    local buffered = #self.buf - self.pos + 1
-    if buffered > self.max_line then return nil, "line too long", "EMSGSIZE" end
-    -- search again only where delim could start in the new data
-    local keep = buffered - #delim + 1
-    local ok, err, code = fill(self)
-    if not ok then return failure(self, err, code) end
-    from = keep > 0 and keep + 1 or 1
+  if max ~= nil and (math_type(max) ~= "integer" or max < 0) then
+    error(("bad argument #2 to '%s' (non-negative integer expected)"):format(fname), 3)
   end
 end
 
--- stream:readline() -> the next line without its end (LF or CRLF). At
--- EOF a last line without an end is returned; after it, nil, "closed".
-function Stream:readline()
-  local line, err, code, partial = self:readuntil("\n")
+-- stream:readuntil(delim[, max]) -> the data before delim (delim
+-- consumed). nil, "closed", "EOF", partial at EOF; nil, "line too long",
+-- "EMSGSIZE" when more than max bytes (default: the stream's max_line)
+-- come before delim (the buffer is kept: the caller may drop the
+-- connection, skip or read on).
+function Stream:readuntil(delim, max)
+  check_delim(delim, max, "readuntil")
+  local i, j, code = locate(self, delim, max or self.max_line)
+  if not i then
+    if code == "EMSGSIZE" then return nil, j, code end
+    return failure(self, j, code)
+  end
+  local pos = self.pos
+  self.pos = j + 1
+  return sub(self.buf, pos, i - 1)
+end
+
+-- stream:readline([max]) -> the next line without its end (LF or CRLF).
+-- At EOF a last line without an end is returned; after it, nil, "closed".
+function Stream:readline(max)
+  local line, err, code, partial = self:readuntil("\n", max)
   if line then
     if find(line, "\r", #line, true) then line = sub(line, 1, -2) end
     return line
@@ -152,7 +303,7 @@ end
 -- error or timeout.
 function Stream:readall()
   while true do
-    local ok, err, code = fill(self)
+    local ok, err, code = recv_more(self)
     if not ok then
       if code == "EOF" then return take_rest(self) end
       return failure(self, err, code)
@@ -160,17 +311,76 @@ function Stream:readall()
   end
 end
 
--- stream:write(...) -> true once every byte went out; nil, msg, code,
--- sent on error or timeout (sent: bytes of this call that went out).
-function Stream:write(...)
-  local data
-  if select("#", ...) == 1 then
-    data = ...
-    if type(data) ~= "string" then data = tostring(data) end
-  else
-    data = concat({...})
+---------------------------------------------------------------- parsers
+
+-- stream:find(delim[, max]) -> n: waits until delim is buffered and
+-- returns how many buffered bytes come up to and including it, consuming
+-- nothing; nil, msg, code as readuntil (nothing is taken out of the
+-- buffer, at EOF neither). Each byte is searched once.
+function Stream:find(delim, max)
+  check_delim(delim, max, "find")
+  local i, j, code = locate(self, delim, max or self.max_line)
+  if not i then return nil, j, code end
+  return j - self.pos + 1
+end
+
+-- stream:fill() -> true, or nil, msg, code: one recv appended to the
+-- buffer (buffer() then shows it). At EOF: nil, "closed", "EOF".
+function Stream:fill()
+  local ok, err, code = recv_more(self)
+  join(self)
+  if not ok then return nil, err, code end
+  return true
+end
+
+-- stream:buffer() -> data, first: the unread bytes are sub(data, first),
+-- handed over without a copy; valid until the next call on the stream.
+function Stream:buffer()
+  join(self)
+  return self.buf, self.pos
+end
+
+-- stream:skip(n) -> true: drops n buffered bytes (n <= buffered()).
+function Stream:skip(n)
+  join(self)
+  if math_type(n) ~= "integer" or n < 0 or n > #self.buf - self.pos + 1 then
+    error("bad argument #1 to 'skip' (an integer from 0 to buffered() expected)", 2)
   end
-  local sock, sent, total = self.sock, 0, #data
+  self.pos = self.pos + n
+  return true
+end
+
+-- stream:unread(data) -> true: puts data back in front of what is
+-- buffered; the next read starts with it.
+function Stream:unread(data)
+  if type(data) ~= "string" then
+    error("bad argument #1 to 'unread' (string expected, got " .. type(data) .. ")", 2)
+  end
+  if data == "" then return true end
+  join(self)
+  local buf, pos = self.buf, self.pos
+  if pos > #buf then
+    self.buf = data
+  elseif pos > #data and sub(buf, pos - #data, pos - 1) == data then
+    self.pos = pos - #data   -- it is still there: no copy
+    return true
+  else
+    self.buf = data .. sub(buf, pos)
+  end
+  self.pos = 1
+  return true
+end
+
+-- stream:buffered() -> bytes read from the socket and not yet returned
+function Stream:buffered()
+  return buffered(self)
+end
+
+---------------------------------------------------------------- writing
+
+-- Sends all of data; true, or nil, msg, code, sent.
+local function send_all(sock, data)
+  local sent, total = 0, #data
   while sent < total do
     local n, err, code = sock:send(sent == 0 and data or sub(data, sent + 1))
     if not n then return nil, err, code, sent end
@@ -179,10 +389,64 @@ function Stream:write(...)
   return true
 end
 
--- stream:flush() -> true: writes are never held back.
-function Stream.flush(_)
-  return true
+-- Sends what is held.
+flush_out = function(self)
+  local n = self.nw
+  local q = self.wq
+  local data = n == 1 and q[1] or concat(q, "", 1, n)
+  for i = 1, n do q[i] = nil end
+  self.nw, self.wbytes = 0, 0
+  return send_all(self.sock, data)
 end
+
+-- stream:write(...) -> true once every byte went out (or, buffered, was
+-- taken); nil, msg, code, sent on error or timeout (sent: bytes that went
+-- out: of this call unbuffered, of the flush buffered). Arguments that
+-- are not strings are converted with tostring.
+function Stream:write(...)
+  local nargs = select("#", ...)
+  local limit = self.wlimit
+  if limit then
+    local q, n, bytes = self.wq, self.nw, self.wbytes
+    for k = 1, nargs do
+      local data = select(k, ...)
+      if type(data) ~= "string" then data = tostring(data) end
+      if data ~= "" then
+        n = n + 1
+        q[n], bytes = data, bytes + #data
+      end
+    end
+    self.nw, self.wbytes = n, bytes
+    if bytes >= limit then return flush_out(self) end
+    return true
+  end
+  local data
+  if nargs == 1 then
+    data = ...
+    if type(data) ~= "string" then data = tostring(data) end
+  else
+    local t = {...}
+    for k = 1, nargs do
+      if type(t[k]) ~= "string" then t[k] = tostring(t[k]) end
+    end
+    data = concat(t)
+  end
+  return send_all(self.sock, data)
+end
+
+-- stream:flush() -> true once every held byte went out; nil, msg, code,
+-- sent as write. Unbuffered streams hold nothing: true.
+function Stream:flush()
+  if self.nw == 0 then return true end
+  return flush_out(self)
+end
+
+-- stream:pending() -> bytes written and held (not yet sent)
+function Stream:pending()
+  return self.wbytes
+end
+
+---------------------------------------------------------------- the rest
 
 -- stream:settimeout(s): the socket's timeout (nil: none).
 function Stream:settimeout(s)
@@ -190,12 +454,19 @@ function Stream:settimeout(s)
   return self
 end
 
--- stream:buffered() -> bytes read from the socket and not yet returned
-function Stream:buffered()
-  return #self.buf - self.pos + 1
+-- stream:socket() -> the socket the stream reads and writes (for its
+-- options, addresses and descriptor).
+function Stream:socket()
+  return self.sock
 end
 
+-- stream:close() -> the socket's close: held writes are sent first
+-- (bounded by the socket's timeout; a failure does not keep it open).
 function Stream:close()
+  if self.nw > 0 then
+    local sock = self.sock
+    if sock.fileno == nil or pcall(sock.fileno, sock) then flush_out(self) end
+  end
   return self.sock:close()
 end
 

@@ -6,7 +6,8 @@
 --   body.fixed(stream, n) -> reader
 --       A Content-Length body of n bytes (an integer >= 0).
 --   body.chunked(stream[, limits]) -> reader
---       A chunked body (RFC 9112 section 7.1). The chunk size is hex digits
+--       A chunked body (RFC 9112 section 7.1), decoded by core.http_chunked
+--       (the one grammar, csrc/http_parse.c). The chunk size is hex digits
 --       only (no sign, no spaces, no "0x"); more than 15 significant hex
 --       digits is an overflow and is rejected. Chunk extensions
 --       (;name[=token|"quoted"]) are checked for syntax and ignored. The
@@ -33,12 +34,17 @@
 --       also be called as plain functions: write(piece), finish(trailers).
 --
 -- Pieces are read at most PIECE bytes at a time, so a large body never
--- sits whole in memory unless readall is asked for it.
-local find, match, lower, byte = string.find, string.match,
-                                string.lower, string.byte
-local concat, tointeger, tonumber = table.concat, math.tointeger, tonumber
-local setmetatable, type, error, pairs = setmetatable, type, error, pairs
+-- sits whole in memory unless readall is asked for it; readall holds the
+-- bytes, not a slot per piece.
+local core = require "lunasock.core"
+local h1 = require "lunasock.http.h1"
+
+local concat, tointeger = table.concat, math.tointeger
+local setmetatable, type, error, pairs, next, tostring =
+  setmetatable, type, error, pairs, next, tostring
 local format = string.format
+local http_chunked, http_trailers = core.http_chunked, core.http_trailers
+local check_field = h1.check_field
 
 local M = {}
 
@@ -93,120 +99,69 @@ end
 local Chunked = {__name = "lunasock.http.body.chunked"}
 Chunked.__index = Chunked
 
-local TCHAR = "[!#$%%&'*+%-.^_`|~%w]"
+-- core.http_chunked's state after the last chunk: trailers come next
+local AT_TRAILERS = -2
 
--- Checks the chunk extensions after the size: *( BWS ";" BWS name
--- [ BWS "=" BWS ( token / quoted-string ) ] ). True when well formed.
-local function valid_ext(s)
-  local pos, len = 1, #s
-  while pos <= len do
-    local e = match(s, "^[ \t]*;[ \t]*" .. TCHAR .. "+()", pos)
-    if not e then return false end
-    pos = e
-    local eq = match(s, "^[ \t]*=[ \t]*()", pos)
-    if eq then
-      pos = eq
-      e = match(s, "^" .. TCHAR .. "+()", pos)
-      if e then
-        pos = e
-      elseif byte(s, pos) == 34 then  -- quoted-string
-        pos = pos + 1
-        while true do
-          local c = byte(s, pos)
-          if c == nil then return false end
-          if c == 34 then pos = pos + 1 break end
-          if c == 92 then
-            c = byte(s, pos + 1)
-            if c == nil or (c < 32 and c ~= 9) or c == 127 then return false end
-            pos = pos + 2
-          elseif (c < 32 and c ~= 9) or c == 127 then
-            return false
-          else
-            pos = pos + 1
-          end
-        end
-      else
-        return false
-      end
-    end
-  end
-  return true
-end
-M.valid_ext = valid_ext
+local CHUNK_ERROR = {
+  INVALID_CHUNK_SIZE = "bad chunk size", BARE_LF = "bad chunk size",
+  CHUNK_SIZE_OVERFLOW = "chunk size overflows",
+  INVALID_CHUNK_EXT = "bad chunk extension",
+  LINE_TOO_LONG = "chunk size line too long",
+  INVALID_CHUNK_END = "chunk data not followed by CRLF",
+}
 
--- field-name ":" OWS field-value OWS, with a value of visible characters,
--- spaces, tabs and obs-text
-local FIELD = "^(" .. TCHAR .. "+):[ \t]*([\t -~\128-\255]-)[ \t]*$"
-
-local function read_trailers(self)
-  local st, trailers, size, count = self.stream, {}, 0, 0
-  local max_size = self.max_trailers
+-- The trailer section, parsed by the same C grammar as a head.
+local function read_trailers(self, st)
+  local state = 0
   while true do
-    local line, msg, code = st:readuntil("\r\n")
-    if not line then
-      if code == "EMSGSIZE" then return fail(self, "trailer section too large", "EMSGSIZE") end
-      return read_error(self, msg, code)
-    end
-    if line == "" then break end
-    size = size + #line + 2
-    count = count + 1
-    if size > max_size or count > self.max_trailer_fields then
+    local buf, pos = st:buffer()
+    local stop, fields = http_trailers(buf, pos, state, self.max_trailers,
+                                       self.max_trailer_fields)
+    if stop then
+      st:skip(stop - pos)
+      self.trailers = h1.headers(fields)
+      self.done = true
+      return nil
+    elseif stop == false then
+      state = fields
+    elseif fields == "HEAD_TOO_LARGE" or fields == "TOO_MANY_FIELDS"
+           or fields == "LINE_TOO_LONG" then
       return fail(self, "trailer section too large", "EMSGSIZE")
+    else
+      return fail(self, "malformed trailer field", "EPROTO")
     end
-    local name, value = match(line, FIELD)
-    if not name then return fail(self, "malformed trailer field", "EPROTO") end
-    name = lower(name)
-    local old = trailers[name]
-    trailers[name] = old and (old .. ", " .. value) or value
+    local ok, msg, code = st:fill()
+    if not ok then return read_error(self, msg, code) end
   end
-  self.trailers = trailers
-  self.done = true
-  return nil
 end
 
+-- Decodes what the stream has buffered (at most PIECE bytes a call, in C,
+-- however small the chunks: what is held is the data, not a table slot
+-- per chunk), reading more only when nothing could be decoded.
 function Chunked.__call(self)
   if self.error then return nil, self.msg, self.error end
   if self.done then return nil end
   local st = self.stream
-  local left = self.left
-  if left == 0 then
-    -- a size line
-    local line, msg, code = st:readuntil("\r\n")
-    if not line then
-      if code == "EMSGSIZE" then return fail(self, "chunk size line too long", "EPROTO") end
-      return read_error(self, msg, code)
+  while self.left ~= AT_TRAILERS do
+    local buf, pos = st:buffer()
+    local data, stop, left = http_chunked(buf, pos, self.left, self.max_chunk_line, M.PIECE)
+    if not data then return fail(self, CHUNK_ERROR[stop] or "bad chunk", "EPROTO") end
+    st:skip(stop - pos)
+    self.left = left
+    if data ~= "" then
+      local total = self.total + #data
+      if self.max_body and total > self.max_body then
+        return fail(self, "body larger than " .. self.max_body .. " bytes", "EMSGSIZE")
+      end
+      self.total = total
+      return data
     end
-    if #line > self.max_chunk_line then
-      return fail(self, "chunk size line too long", "EPROTO")
+    if left ~= AT_TRAILERS then
+      local ok, msg, code = st:fill()
+      if not ok then return read_error(self, msg, code) end
     end
-    local hex, ext = match(line, "^(%x+)(.*)$")
-    if not hex then return fail(self, "bad chunk size", "EPROTO") end
-    if ext ~= "" and not valid_ext(ext) then
-      return fail(self, "bad chunk extension", "EPROTO")
-    end
-    local digits = match(hex, "^0*(.*)$")
-    if #digits > 15 then return fail(self, "chunk size overflows", "EPROTO") end
-    local size = digits == "" and 0 or tonumber(digits, 16)
-    if size == 0 then return read_trailers(self) end
-    local total = self.total + size
-    if self.max_body and total > self.max_body then
-      return fail(self, "body larger than " .. self.max_body .. " bytes", "EMSGSIZE")
-    end
-    self.total = total
-    left = size
   end
-  local n = left < M.PIECE and left or M.PIECE
-  local piece, msg, code = st:read(n)
-  if not piece then return read_error(self, msg, code) end
-  left = left - n
-  if left == 0 then
-    local crlf
-    crlf, msg, code = st:read(2)
-    if not crlf then return read_error(self, msg, code) end
-    if crlf ~= "\r\n" then return fail(self, "chunk data not followed by CRLF", "EPROTO") end
-  end
-  self.left = left
-  return piece
+  return read_trailers(self, st)
 end
 
 function M.chunked(stream, limits)
@@ -224,8 +179,11 @@ end
 
 ---------------------------------------------------------------- readall
 
+-- Pieces are joined 64 at a time, so that however small they come (a
+-- reader of 1-byte pieces) what is held is the bytes, not a table slot
+-- and a string header per piece.
 function M.readall(reader, max)
-  local parts, n, size = {}, 0, 0
+  local parts, n, small, k, size = {}, 0, {}, 0, 0
   while true do
     local piece, msg, code = reader()
     if not piece then
@@ -234,8 +192,17 @@ function M.readall(reader, max)
     end
     size = size + #piece
     if max and size > max then return nil, "body larger than " .. max .. " bytes", "EMSGSIZE" end
+    k = k + 1
+    small[k] = piece
+    if k == 64 then
+      n = n + 1
+      parts[n] = concat(small, "", 1, k)
+      k = 0
+    end
+  end
+  if k > 0 then
     n = n + 1
-    parts[n] = piece
+    parts[n] = k == 1 and small[1] or concat(small, "", 1, k)
   end
   if n == 1 then return parts[1] end
   return concat(parts, "", 1, n)
@@ -243,18 +210,6 @@ end
 
 ---------------------------------------------------------------- writer
 
--- Checks a trailer or header field for what may go on the wire: a token
--- name and a value without CR, LF or NUL.
-local function check_field(name, value)
-  if type(name) ~= "string" or not find(name, "^" .. TCHAR .. "+$") then
-    error("invalid field name " .. format("%q", tostring(name)), 3)
-  end
-  value = tostring(value)
-  if find(value, "[%z\r\n]") then
-    error("invalid value for field " .. name .. " (CR, LF or NUL)", 3)
-  end
-  return value
-end
 M.check_field = check_field
 
 function M.chunked_writer(stream)

@@ -29,34 +29,40 @@
 --   pool       a pool from client.pool{...}, false for a connection per
 --              request (sent with Connection: close), or nil for
 --              client.default_pool
+--   tls        for https:// URLs: a table of lunasock.tls context options
+--              ({cafile = ..., verify = false, ...}) or a tls.context;
+--              default: the pool's tls, else client.DEFAULTS.tls, else
+--              the system's CA store with host name checks
+--   allow_downgrade  follow a redirect from https:// to http:// (default
+--              false: such a redirect fails with "EPERM")
 --   user_agent  the User-Agent value (false: none)
 --
 -- The response: status, reason, version ("1.1" or "1.0"), headers
 -- (lower-case names, case-insensitive lookup, repeated fields joined with
 -- ", "), fields (every field as {name, value} in the order received),
 -- body (a string; nil with a sink), trailers (of a chunked body, or nil),
--- url (the URL that answered, after redirects) and redirects (how many
--- were followed).
+-- url (the URL that answered, after redirects), redirects (how many
+-- were followed) and, for https://, tls (the connection's tls info():
+-- version, cipher, peer, session_reused...).
 --
 -- Reads and writes follow the overall deadline: before each recv or send
 -- the socket's timeout is set to the time left, so a server dripping
 -- bytes cannot stretch a request past it.
-local lunasock = require "lunasock"
-local stream = require "lunasock.stream"
+local core = require "lunasock.core"
 local body = require "lunasock.http.body"
 local url = require "lunasock.http.url"
+local h1 = require "lunasock.http.h1"
+local pool = require "lunasock.http.pool"
 
-local core = lunasock.core
-local find, match, sub, lower, gmatch, format, byte =
-  string.find, string.match, string.sub, string.lower, string.gmatch,
-  string.format, string.byte
-local concat, sort, remove = table.concat, table.sort, table.remove
+local find, sub, lower, format, byte =
+  string.find, string.sub, string.lower, string.format, string.byte
+local concat, sort = table.concat, table.sort
 local type, error, pairs, ipairs, tostring, setmetatable, tointeger =
   type, error, pairs, ipairs, tostring, setmetatable, math.tointeger
-local rawget, tonumber, getmetatable, math_type = rawget, tonumber,
-                                                  getmetatable, math.type
+local tonumber, getmetatable, math_type = tonumber, getmetatable, math.type
 local monotime = core.monotime
-local PEEK_NOW = core.MSG_PEEK | core.MSG_DONTWAIT
+local http_response = core.http_response
+local has_token, TOKEN = h1.has_token, h1.TOKEN
 
 local M = {}
 
@@ -72,13 +78,15 @@ M.DEFAULTS = {
   drain = 65536,                -- bytes of a redirect's body read to keep
                                 -- its connection
   user_agent = "lunasock/" .. tostring(core._VERSION):match("[%d.]+$"),
+  tls = nil,                    -- TLS settings for https:// (nil: verified
+                                -- against the system's CA store)
 }
 
-M.POOL_DEFAULTS = {
-  max_idle = 8,         -- idle connections kept per host:port
-  max_total = 64,       -- idle connections kept in all
-  idle_timeout = 30,    -- seconds an idle connection may be reused after
-}
+M.POOL_DEFAULTS = pool.DEFAULTS
+M.Pool = pool.Pool
+-- client.pool{max_idle, max_total, idle_timeout, tls} -> a keep-alive pool
+M.pool = pool.new
+M.default_pool = pool.new()
 
 -- methods a stale keep-alive connection may be retried for (RFC 9110
 -- section 9.2.2)
@@ -96,21 +104,11 @@ local CONTENT_FIELDS = {["content-length"] = true, ["content-type"] = true,
 local CREDENTIALS = {authorization = true, ["proxy-authorization"] = true,
                      cookie = true, host = true}
 
-local TCHAR = "[!#$%%&'*+%-.^_`|~%w]"
-local TOKEN = "^" .. TCHAR .. "+$"
-local FIELD = "^(" .. TCHAR .. "+):[ \t]*(.-)[ \t]*$"
-local CTL = "[%z\1-\8\10-\31\127]"   -- controls other than HTAB
-
 local function fail(msg, code)
   return nil, msg, code
 end
 
 ---------------------------------------------------------------- headers
-
-local Headers = {__name = "lunasock.http.headers"}
-function Headers.__index(t, k)
-  if type(k) == "string" then return rawget(t, lower(k)) end
-end
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 local function base64(s)
@@ -181,177 +179,6 @@ local function without(list, drop)
   end
   return out
 end
-
-local function has_token(value, token)
-  if not value then return false end
-  for t in gmatch(lower(value), "[^,%s]+") do
-    if t == token then return true end
-  end
-  return false
-end
-
----------------------------------------------------------------- connections
-
--- A connection: the socket, a stream over it and the deadline of the
--- request using it. The stream reads and writes through the connection,
--- which sets the socket's timeout to what is left before each call.
-local Conn = {__name = "lunasock.http.connection"}
-Conn.__index = Conn
-
--- The socket, its timeout set to what is left before the deadline; or
--- nil, msg, "ETIMEDOUT" once that has passed.
-local function armed(self)
-  local d, sock = self.deadline, self.sock
-  local t = d and d - monotime()
-  if t and t <= 0 then return fail("request timed out", "ETIMEDOUT") end
-  sock:settimeout(t)
-  return sock
-end
-
-function Conn:recv(n, flags)
-  local sock, err, code = armed(self)
-  if not sock then return nil, err, code end
-  return sock:recv(n, flags)
-end
-
-function Conn:send(data, flags)
-  local sock, err, code = armed(self)
-  if not sock then return nil, err, code end
-  return sock:send(data, flags)
-end
-
-function Conn.settimeout(_) end
-
-function Conn:close()
-  return self.sock:close()
-end
-
-function Conn:__tostring()
-  return "lunasock.http.connection (" .. tostring(self.sock) .. ")"
-end
-
--- Whether an idle connection can carry a request: nothing buffered or
--- waiting (a server sends nothing between responses) and no EOF or error
--- from the server.
-local function usable(c)
-  if c.stream:buffered() > 0 then return false end
-  local data, _, code = c.sock:recv(1, PEEK_NOW)
-  return data == nil and (code == "EAGAIN" or code == "EWOULDBLOCK")
-end
-
-local function connect(u, origin, opts, deadline)
-  local t = opts.connect_timeout
-  if t == nil then t = M.DEFAULTS.connect_timeout end
-  if deadline then
-    local rem = deadline - monotime()
-    if rem <= 0 then return fail("request timed out", "ETIMEDOUT") end
-    if not t or rem < t then t = rem end
-  end
-  local sock, err, code = lunasock.tcp.connect(u.host, u.port,
-                                               {timeout = t or nil, nodelay = true})
-  if not sock then return fail(origin .. ": " .. tostring(err), code) end
-  local c = setmetatable({sock = sock, origin = origin, reused = false,
-                          deadline = deadline, idle_since = 0}, Conn)
-  c.stream = stream.new(c)
-  return c
-end
-
----------------------------------------------------------------- pool
-
-local Pool = {__name = "lunasock.http.pool"}
-Pool.__index = Pool
-
--- client.pool{max_idle, max_total, idle_timeout} -> a keep-alive pool
-function M.pool(opts)
-  if opts ~= nil and type(opts) ~= "table" then
-    error("bad argument #1 to 'pool' (table expected)", 2)
-  end
-  opts = opts or {}
-  local d = M.POOL_DEFAULTS
-  return setmetatable({
-    max_idle = opts.max_idle or d.max_idle,
-    max_total = opts.max_total or d.max_total,
-    idle_timeout = opts.idle_timeout or d.idle_timeout,
-    idle = {},       -- origin -> idle connections, most recent last
-    count = 0,
-  }, Pool)
-end
-
--- pool:checkout(origin) -> an idle connection to origin that is still
--- usable, or nil. Stale and expired ones met on the way are closed.
-function Pool:checkout(origin)
-  local list = self.idle[origin]
-  if not list then return nil end
-  local now = monotime()
-  while #list > 0 do
-    local c = remove(list)
-    self.count = self.count - 1
-    if now - c.idle_since <= self.idle_timeout and usable(c) then
-      if #list == 0 then self.idle[origin] = nil end
-      c.reused = true
-      return c
-    end
-    c:close()
-  end
-  self.idle[origin] = nil
-  return nil
-end
-
--- Closes the idle connections past the idle timeout.
-function Pool:prune()
-  local now = monotime()
-  for origin, list in pairs(self.idle) do
-    local keep = {}
-    for _, c in ipairs(list) do
-      if now - c.idle_since > self.idle_timeout then
-        c:close()
-        self.count = self.count - 1
-      else
-        keep[#keep + 1] = c
-      end
-    end
-    self.idle[origin] = #keep > 0 and keep or nil
-  end
-end
-
--- pool:checkin(c): keeps c for reuse, or closes it when the pool is full.
-function Pool:checkin(c)
-  self:prune()
-  local list = self.idle[c.origin]
-  if self.count >= self.max_total or (list and #list >= self.max_idle)
-     or c.stream:buffered() > 0 then
-    c:close()
-    return
-  end
-  if not list then
-    list = {}
-    self.idle[c.origin] = list
-  end
-  c.deadline = nil
-  c.idle_since = monotime()
-  list[#list + 1] = c
-  self.count = self.count + 1
-end
-
--- pool:idle_count([origin]) -> idle connections kept (to origin)
-function Pool:idle_count(origin)
-  if origin == nil then return self.count end
-  local list = self.idle[origin]
-  return list and #list or 0
-end
-
--- pool:close(): closes every idle connection
-function Pool:close()
-  for _, list in pairs(self.idle) do
-    for _, c in ipairs(list) do c:close() end
-  end
-  self.idle, self.count = {}, 0
-end
-
-Pool.__close = Pool.close
-M.Pool = Pool
-
-M.default_pool = M.pool()
 
 ---------------------------------------------------------------- request
 
@@ -446,65 +273,69 @@ end
 
 ---------------------------------------------------------------- response
 
--- Reads one response head. Returns a head table, or nil, msg, code,
--- silent where silent is true when the server sent nothing at all (the
--- sign of a keep-alive connection it had closed).
+-- The grammar's reasons (csrc/http_parse.h) as the client's errors.
+local REFUSED = {
+  LINE_TOO_LONG = {"status line too long", "EMSGSIZE"},
+  HEAD_TOO_LARGE = {"response head too large", "EMSGSIZE"},
+  TOO_MANY_FIELDS = {"too many header fields", "EMSGSIZE"},
+  UNSUPPORTED_VERSION = {"unsupported HTTP version", "EPROTO"},
+  INVALID_STATUS_LINE = {"malformed status line", "EPROTO"},
+}
+local MALFORMED = {"malformed header field", "EPROTO"}
+
+-- Reads one response head (core.http_response: the one grammar, lenient
+-- where RFC 9112 lets a user agent be: a LF alone ends a line, obs-fold
+-- becomes a space). Returns a head table, or nil, msg, code, silent
+-- where silent is true when the server sent nothing at all (the sign of
+-- a keep-alive connection it had closed).
 local function read_head(ctx, conn)
   local st, o = conn.stream, ctx.limits
-  st.max_line = o.max_status_line
-  local line, err, code, partial = st:readline()
-  if not line then
-    if code == "EMSGSIZE" then return fail("status line too long", "EMSGSIZE") end
-    local silent = partial == nil and (code == "EOF" or code == "ECONNRESET")
-    if code == "EOF" then
-      err, code = "connection closed before the response", "closed"
-    end
-    return nil, err, code, silent
-  end
-  if #line > o.max_status_line then return fail("status line too long", "EMSGSIZE") end
-  local major, minor, status, rest = match(line, "^HTTP/(%d)%.(%d) ([1-5]%d%d)(.*)$")
-  if not major or (rest ~= "" and sub(rest, 1, 1) ~= " ") or find(rest, CTL) then
-    return fail("malformed status line", "EPROTO")
-  end
-  if major ~= "1" then
-    return fail("unsupported HTTP version " .. major .. "." .. minor, "EPROTO")
-  end
-  local headers, fields = setmetatable({}, Headers), {}
-  local size, last = #line + 2, nil
-  st.max_line = o.max_head
+  local state = 0
   while true do
-    line, err, code = st:readline()
-    if not line then
-      if code == "EMSGSIZE" then return fail("response head too large", "EMSGSIZE") end
-      if code == "EOF" then err, code = "connection closed in the response head", "closed" end
-      return nil, err, code
-    end
-    size = size + #line + 2
-    if size > o.max_head then return fail("response head too large", "EMSGSIZE") end
-    if line == "" then break end
-    local c = byte(line, 1)
-    if c == 32 or c == 9 then
-      -- obs-fold: a user agent replaces it with a space (RFC 9112 5.2)
-      if not last or find(line, CTL) then return fail("malformed header field", "EPROTO") end
-      local more = match(line, "^[ \t]*(.-)[ \t]*$")
-      last[2] = last[2] .. " " .. more
-    else
-      local name, value = match(line, FIELD)
-      if not name or find(value, CTL) then
-        return fail("malformed header field", "EPROTO")
+    local buf, pos = st:buffer()
+    local stop, status, major, minor, reason, list =
+      http_response(buf, pos, state, o.max_status_line, o.max_head, o.max_headers)
+    if stop then
+      st:skip(stop - pos)
+      local fields, n = {}, 0
+      for i = 1, #list, 2 do
+        local name, value = list[i], list[i + 1]
+        if name then
+          n = n + 1
+          fields[n] = {name, value}
+        else                 -- obs-fold: RFC 9112 5.2, replaced by a space
+          fields[n][2] = fields[n][2] .. " " .. value
+        end
       end
-      if #fields >= o.max_headers then return fail("too many header fields", "EMSGSIZE") end
-      last = {name, value}
-      fields[#fields + 1] = last
+      local headers = h1.headers()
+      for i = 1, n do
+        local f = fields[i]
+        local lname = lower(f[1])
+        local old = headers[lname]
+        headers[lname] = old and (old .. ", " .. f[2]) or f[2]
+      end
+      return {status = status, reason = reason, version = major .. "." .. minor,
+              headers = headers, fields = fields}
+    elseif stop == false then
+      state = status
+    else
+      local r = REFUSED[status] or MALFORMED
+      return fail(r[1], r[2])
+    end
+    local ok, err, code = st:fill()
+    if not ok then
+      local nothing = st:buffered() == 0
+      if code == "EOF" then
+        err = nothing and "connection closed before the response"
+              or "connection closed in the response head"
+        code = "closed"
+        return nil, err, code, nothing
+      end
+      -- an EOF without close_notify (TLS) before any byte: a stale
+      -- connection as well
+      return nil, err, code, nothing and (code == "ECONNRESET" or code == "TLS_TRUNCATED")
     end
   end
-  for _, f in ipairs(fields) do
-    local lname = lower(f[1])
-    local old = headers[lname]
-    headers[lname] = old and (old .. ", " .. f[2]) or f[2]
-  end
-  return {status = tointeger(status), reason = sub(rest, 2),
-          version = major .. "." .. minor, headers = headers, fields = fields}
 end
 
 -- How the body of head (the response to method) is framed: "none",
@@ -520,21 +351,16 @@ local function framing(method, head)
     if cl then
       return fail("response has both Transfer-Encoding and Content-Length", "EPROTO")
     end
-    if not match(lower(te), "^[ \t]*chunked[ \t]*$") then
+    if lower(h1.trim(te)) ~= "chunked" then
       return fail("unsupported transfer coding: " .. te, "EPROTO")
     end
     return "chunked"
   end
   if cl then
-    local n
-    for part in gmatch(cl .. ",", "([^,]*),") do
-      part = match(part, "^[ \t]*(.-)[ \t]*$")
-      if not find(part, "^%d+$") or #part > 15 then
-        return fail("malformed Content-Length", "EPROTO")
-      end
-      local v = tointeger(tonumber(part))
-      if n and v ~= n then return fail("conflicting Content-Length values", "EPROTO") end
-      n = v
+    local n, why = h1.content_length(cl)
+    if not n then
+      if why == "conflicting" then return fail("conflicting Content-Length values", "EPROTO") end
+      return fail("malformed Content-Length", "EPROTO")
     end
     return "length", n
   end
@@ -587,6 +413,7 @@ end
 -- Gives conn back: to the pool when keep is true, else closed.
 local function release(ctx, conn, keep)
   ctx.conn = nil
+  if ctx.pool then ctx.pool:keep_session(conn) end
   if keep and ctx.pool and not conn.dirty then
     ctx.pool:checkin(conn)
   else
@@ -601,15 +428,22 @@ end
 -- Sends the request and reads the final response head (1xx skipped).
 -- Returns head, conn; or nil, msg, code.
 local function exchange(ctx, method, u, fields, body_)
-  local origin = url.origin(u)
+  local settings = ctx.opts.tls
+  if settings == nil and ctx.pool then settings = ctx.pool.tls end
+  if settings == nil then settings = M.DEFAULTS.tls end
+  local key, tctx, kcode = pool.key(u, settings)
+  if not key then return nil, tctx, kcode end
   local fresh = false
   while true do
-    local conn = not fresh and ctx.pool and ctx.pool:checkout(origin)
+    local conn = not fresh and ctx.pool and ctx.pool:checkout(key)
     if conn then
       conn.deadline = ctx.deadline
     else
       local err, code
-      conn, err, code = connect(u, origin, ctx.opts, ctx.deadline)
+      local t = ctx.opts.connect_timeout
+      if t == nil then t = M.DEFAULTS.connect_timeout end
+      conn, err, code = pool.connect(u, key, {connect_timeout = t}, ctx.deadline, tctx,
+                                     ctx.pool and ctx.pool:session(key) or nil)
       if not conn then return nil, err, code end
     end
     ctx.conn = conn
@@ -708,9 +542,10 @@ local function check_opts(opts)
     error("bad field 'redirects' (integer or false expected)", 3)
   end
   local p = opts.pool
-  if p ~= nil and p ~= false and getmetatable(p) ~= Pool then
+  if p ~= nil and p ~= false and getmetatable(p) ~= pool.Pool then
     error("bad field 'pool' (a client.pool, false or nil expected)", 3)
   end
+  pool.check_tls(opts.tls, 3)
 end
 
 -- Closes the connection in use if request() is left by an error (a sink
@@ -747,13 +582,13 @@ function M.request(opts)
   end
   local timeout = opts.timeout
   if timeout == nil then timeout = M.DEFAULTS.timeout end
-  local pool = opts.pool
-  if pool == nil then pool = M.default_pool end
-  if has_token(find_field(fields, "connection"), "close") then pool = false end
+  local use = opts.pool
+  if use == nil then use = M.default_pool end
+  if has_token(find_field(fields, "connection"), "close") then use = false end
   local max_redirects = opts.redirects
   if max_redirects == nil then max_redirects = M.DEFAULTS.redirects end
   local ctx <close> = setmetatable({
-    opts = opts, pool = pool, limits = limits_of(opts), conn = nil,
+    opts = opts, pool = use, limits = limits_of(opts), conn = nil,
     deadline = timeout and monotime() + timeout or nil,
   }, Guard)
   local hops = 0
@@ -780,8 +615,10 @@ function M.request(opts)
         release(ctx, conn, false)
         return nil, err, code
       end
+      if conn.tls and not conn.info then conn.info = conn.sock:info() end
       release(ctx, conn, keep)
       local r = head
+      r.tls = conn.info or nil
       r.body = not opts.sink and got or nil
       r.trailers = type(reader) == "table" and reader.trailers or nil
       return r
@@ -796,12 +633,16 @@ function M.request(opts)
     local nu
     nu, err, code = url.resolve(u, location)
     if not nu then return nil, "redirect to " .. location .. ": " .. err, code end
+    if u.scheme == "https" and nu.scheme == "http" and not opts.allow_downgrade then
+      return nil, "redirect from https to " .. url.tostring(nu)
+                  .. " refused (allow_downgrade is not set)", "EPERM"
+    end
     if changes then
       method = "GET"
       body_ = nil
       fields = without(fields, CONTENT_FIELDS)
     end
-    if url.origin(nu) ~= url.origin(u) then
+    if url.origin(nu) ~= url.origin(u) or nu.scheme ~= u.scheme then
       fields = without(fields, CREDENTIALS)
     end
     u = nu

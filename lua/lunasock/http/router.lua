@@ -8,17 +8,20 @@
 -- Patterns: literal segments, ":name" (one non-empty segment) and, as the
 -- last segment, "*name" or "*" (the rest of the path, possibly empty).
 -- Literal paths are found with one table lookup; patterns are tried in
--- the order they were added, one string.match each. Parameter values are
--- percent-decoded. A path that matches no route gets 404; a path that
+-- the order they were added, one string.match each. Matching and
+-- capturing are both on the path as url.decode_path leaves it (%XX
+-- decoded, but %2F and %25 kept so that an encoded "/" cannot split a
+-- segment); each parameter is then decoded the rest of the way. Patterns
+-- are written decoded ("/a b", "/100%"). A path that matches no route gets 404; a path that
 -- matches with no handler for the method gets 405 with Allow. HEAD falls
 -- back to GET; OPTIONS (and OPTIONS *) is answered with Allow.
-local parse = require "lunasock.http.parse"
+local url = require "lunasock.http.url"
 
 local find, gsub, match, sub, concat, sort = string.find, string.gsub, string.match,
                                              string.sub, table.concat, table.sort
-local setmetatable, error, type, pairs, select, rawget = setmetatable, error, type, pairs,
-                                                        select, rawget
-local unescape = parse.unescape
+local setmetatable, error, type, pairs, select, rawget, ipairs, getmetatable =
+  setmetatable, error, type, pairs, select, rawget, ipairs, getmetatable
+local decode_path, decode_segment = url.decode_path, url.decode_segment
 
 local M = {}
 
@@ -60,6 +63,7 @@ local function compile(pattern)
       names[#names + 1] = #seg > 1 and sub(seg, 2) or "*"
       parts[#parts + 1] = "/?(.*)"
     else
+      seg = gsub(seg, "%%", "%%25")   -- as decode_path leaves a "%"
       parts[#parts + 1] = "/" .. gsub(seg, "[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
     end
   end
@@ -79,10 +83,12 @@ function Router:add(method, pattern, fn)
   local list = type(method) == "table" and method or {method}
   local handlers
   if not find(pattern, "/[:*]") then
-    handlers = self.exact[pattern]
+    -- as decode_path leaves the path a request must have
+    local key = gsub(pattern, "%%", "%%25")
+    handlers = self.exact[key]
     if not handlers then
       handlers = {}
-      self.exact[pattern] = handlers
+      self.exact[key] = handlers
       -- without a "%" the path a request must have is the pattern itself
       if not find(pattern, "%", 1, true) then self.plain[pattern] = handlers end
     end
@@ -115,16 +121,8 @@ function Router:any(pattern, fn) return self:add("ANY", pattern, fn) end
 
 local function params_of(p, ...)
   local params, names = {}, p.names
-  for i = 1, select("#", ...) do params[names[i]] = unescape((select(i, ...))) end
+  for i = 1, select("#", ...) do params[names[i]] = decode_segment((select(i, ...))) end
   return params
-end
-
--- Keeps %2F (an encoded slash) encoded so that it cannot split a segment.
-local function decode_path(path)
-  return (gsub(path, "%%(%x%x)", function(h)
-    if h == "2f" or h == "2F" then return "%2F" end
-    return string.char(tonumber(h, 16))
-  end))
 end
 
 local NOT_FOUND = "Not Found\n"
@@ -153,7 +151,7 @@ function Router:dispatch(req)
       local h = p.handlers
       local fn = h[method] or (method == "HEAD" and h.GET) or h.ANY
       if fn then
-        req.params = params_of(p, match(req.path, p.lpat))
+        req.params = params_of(p, match(path, p.lpat))
         return fn(req, req.params)
       end
       allowed = allowed or {}

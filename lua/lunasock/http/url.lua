@@ -1,11 +1,12 @@
 -- lunasock.http.url: the URLs the HTTP client accepts, parsed into the
--- parts it needs (RFC 3986, for the http scheme only).
+-- parts it needs (RFC 3986, for the http and https schemes).
 --
 --   url.parse(s) -> u, or nil, msg, code
 --       s is a full URL ("http://host:port/path?query#fragment") or an
 --       address-bar one ("host[:port]/path?query"), with the port 80 by
---       default. IPv6 literals go in brackets ("[::1]:8080/x", a zone as
---       "[fe80::1%25eth0]"). u has scheme ("http"), host (lower case,
+--       default (443 for https://). IPv6 literals go in brackets
+--       ("[::1]:8080/x", a zone as "[fe80::1%25eth0]"). An address-bar
+--       URL is http. u has scheme ("http" or "https"), host (lower case,
 --       without brackets), port (an integer), path (starts with "/"),
 --       query (the text after "?", or nil), target (path and query, as
 --       sent in the request line), user and password (percent-decoded,
@@ -14,18 +15,22 @@
 --       request line (spaces, controls, non-ASCII, a "%" not followed by
 --       two hex digits) are percent-encoded. The fragment is dropped.
 --       Failures: "EINVAL" for a malformed URL, "EPROTONOSUPPORT" for a
---       scheme other than http (https: there is no TLS here).
+--       scheme other than http and https.
 --   url.resolve(base, ref) -> u, or nil, msg, code
 --       ref (a Location value: absolute, "//host/…", "/path", "?q",
 --       "rel/path") resolved against base (a parsed URL or a string), as
 --       RFC 3986 section 5.2 does, dot segments removed.
 --   url.tostring(u) -> "http://host[:port]/path?query" (no userinfo;
---       port left out when it is 80)
+--       port left out when it is the scheme's default)
 --   url.authority(u) -> "host[:port]", the Host field's value
 --   url.origin(u) -> "host:port", the same for two URLs of one server
-local find, match, sub, lower, format, byte, gsub, char =
+--       (the scheme is not part of it: compare u.scheme as well)
+--   url.decode(s), url.query(s), url.decode_path(path),
+--   url.decode_segment(s): percent-decoding (below), the only copy in
+--       lunasock.http
+local find, match, sub, lower, format, byte, gsub, char, gmatch =
   string.find, string.match, string.sub, string.lower, string.format,
-  string.byte, string.gsub, string.char
+  string.byte, string.gsub, string.char, string.gmatch
 local concat, tointeger, tonumber, type, error = table.concat, math.tointeger,
                                                tonumber, type, error
 local setmetatable, getmetatable, pairs, ipairs = setmetatable, getmetatable,
@@ -35,18 +40,15 @@ local inet_pton = core.inet_pton
 
 local M = {}
 
-M.DEFAULT_PORT = 80
+M.DEFAULT_PORT = 80          -- of http://; https:// has 443
+local DEFAULT_PORTS = {http = 80, https = 443}
 M.MAX_URL = 65536            -- bytes; longer URLs are refused
 
 local function bad(msg)
   return nil, msg, "EINVAL"
 end
 
--- Only plain http: an https URL is refused, never fetched as plaintext.
 local function unsupported(scheme)
-  if scheme == "https" then
-    return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
-  end
   return nil, "unsupported URL scheme '" .. scheme .. "'", "EPROTONOSUPPORT"
 end
 
@@ -69,13 +71,77 @@ local function normalise(s)
   return (gsub(s, "[^%w%-%._~!$&'()*+,;=:@/?%%%[%]]", encode_byte))
 end
 
+local function hexchar(hex)
+  return char(tonumber(hex, 16))
+end
+
+-- url.decode(s) -> s with every %XX decoded (a "%" not followed by two
+-- hex digits is kept). The one percent-decoder of lunasock.http.
 local function decode(s)
-  return (gsub(s, "%%(%x%x)", function(hex) return char(tonumber(hex, 16)) end))
+  if not find(s, "%", 1, true) then return s end
+  return (gsub(s, "%%(%x%x)", hexchar))
 end
 M.decode = decode
+M.unescape = decode
+
+-- url.query(s) -> table: "a=1&b=x+y&a=2" -> {a = {"1", "2"}, b = "x y"}.
+-- "+" is a space and %XX is decoded, in names and values; a name without
+-- "=" gets "". A name given twice gets a list of its values.
+function M.query(s)
+  local t = {}
+  if not s or s == "" then return t end
+  for pair in gmatch(s, "[^&;]+") do
+    local k, v = match(pair, "^([^=]*)=(.*)$")
+    if not k then k, v = pair, "" end
+    k = decode((gsub(k, "+", " ")))
+    v = decode((gsub(v, "+", " ")))
+    local old = t[k]
+    if old == nil then
+      t[k] = v
+    elseif type(old) == "table" then
+      old[#old + 1] = v
+    else
+      t[k] = {old, v}
+    end
+  end
+  return t
+end
+
+-- A path byte decoded, except "/" and "%", which stay encoded (as %2F and
+-- %25) so that the decoded path still splits into the same segments and
+-- is decoded exactly once.
+local function path_byte(hex)
+  local c = tonumber(hex, 16)
+  if c == 0x2F then return "%2F" end
+  if c == 0x25 then return "%25" end
+  return char(c)
+end
+
+-- url.decode_path(path) -> the path with %XX decoded but for %2F and %25
+-- (upper-cased): what the router matches and captures on.
+function M.decode_path(path)
+  if not find(path, "%", 1, true) then return path end
+  return (gsub(path, "%%(%x%x)", path_byte))
+end
+
+local KEPT = {["%2F"] = "/", ["%25"] = "%"}
+-- url.decode_segment(s) -> a segment of a decoded path (decode_path)
+-- fully decoded: its %2F and %25 turned into "/" and "%".
+function M.decode_segment(s)
+  if not find(s, "%", 1, true) then return s end
+  return (gsub(s, "%%2[F5]", KEPT))
+end
+
+-- s without the spaces, tabs, CRs and LFs around it. Linear (a lazy
+-- "(.-)%s*$" rescans the blanks from every position: quadratic).
+local function trim(s)
+  local i = find(s, "[^ \t\r\n]")
+  if not i then return "" end
+  return sub(s, i, match(s, "^.*[^ \t\r\n]()", i) - 1)
+end
 
 -- host[:port] of an authority, checked. Returns host, port, ipv6.
-local function parse_hostport(hp)
+local function parse_hostport(hp, default_port)
   local host, port, ipv6
   if sub(hp, 1, 1) == "[" then
     local lit, rest = match(hp, "^%[([^%]]*)%](.*)$")
@@ -108,7 +174,7 @@ local function parse_hostport(hp)
     host = lower(host)
   end
   if port == nil or port == "" then
-    port = M.DEFAULT_PORT
+    port = default_port
   else
     port = tointeger(tonumber(port))
     if not port or port < 1 or port > 65535 then
@@ -137,13 +203,13 @@ function M.parse(s)
     error("bad argument #1 to 'parse' (string expected, got " .. type(s) .. ")", 2)
   end
   if #s > M.MAX_URL then return bad("URL too long") end
-  s = match(s, "^[ \t\r\n]*(.-)[ \t\r\n]*$")
+  s = trim(s)
   if s == "" then return bad("empty URL") end
   if find(s, "[%z\1-\31\127]") then return bad("control character in URL") end
   local scheme, rest = match(s, "^(%a[%w+%-.]*)://(.*)$")
   if scheme then
     scheme = lower(scheme)
-    if scheme ~= "http" then return unsupported(scheme) end
+    if not DEFAULT_PORTS[scheme] then return unsupported(scheme) end
   elseif sub(s, 1, 2) == "//" then
     rest = sub(s, 3)
   else
@@ -152,10 +218,8 @@ function M.parse(s)
     local typo = match(s, "^(%a[%w+%-.]*):[^%d]") or match(s, "^(%a[%w+%-.]*):$")
     if typo then
       typo = lower(typo)
-      if typo == "https" then
-        return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
-      elseif typo == "http" then
-        return bad("malformed URL (expected http://)")
+      if DEFAULT_PORTS[typo] then
+        return bad("malformed URL (expected " .. typo .. "://)")
       end
     end
     rest = s
@@ -174,11 +238,12 @@ function M.parse(s)
       user = decode(userinfo)
     end
   end
-  local host, port, ipv6 = parse_hostport(authority)
+  scheme = scheme or "http"
+  local host, port, ipv6 = parse_hostport(authority, DEFAULT_PORTS[scheme])
   if not host then return nil, port, ipv6 end
   local path, query = split_target(pq)
   if path == "" then path = "/" end
-  return finish{scheme = "http", host = host, port = port, ipv6 = ipv6,
+  return finish{scheme = scheme, host = host, port = port, ipv6 = ipv6,
                 path = path, query = query, user = user, password = password}
 end
 
@@ -224,16 +289,19 @@ function M.resolve(base, ref)
   if type(ref) ~= "string" then
     error("bad argument #2 to 'resolve' (string expected, got " .. type(ref) .. ")", 2)
   end
-  ref = match(ref, "^[ \t]*(.-)[ \t]*$")
+  ref = trim(ref)
   if find(ref, "[%z\1-\31\127]") then return bad("control character in URL") end
   local scheme = match(ref, "^(%a[%w+%-.]*):")
   if scheme then
     if sub(ref, #scheme + 2, #scheme + 3) == "//" then return M.parse(ref) end
     scheme = lower(scheme)
-    if scheme ~= "http" then return unsupported(scheme) end
+    if not DEFAULT_PORTS[scheme] then return unsupported(scheme) end
+    if scheme ~= base.scheme then
+      return bad("relative reference with another scheme: " .. ref)
+    end
     ref = sub(ref, #scheme + 2)     -- "http:path": relative, RFC 3986 5.2.2
   end
-  if sub(ref, 1, 2) == "//" then return M.parse("http:" .. ref) end
+  if sub(ref, 1, 2) == "//" then return M.parse(base.scheme .. ":" .. ref) end
   ref = match(ref, "^([^#]*)")
   local path, query = split_target(ref)
   local u = copy(base)
@@ -255,7 +323,7 @@ local function hostpart(u)
 end
 
 function M.authority(u)
-  if u.port == M.DEFAULT_PORT then return hostpart(u) end
+  if u.port == DEFAULT_PORTS[u.scheme] then return hostpart(u) end
   return hostpart(u) .. ":" .. u.port
 end
 
@@ -264,7 +332,7 @@ function M.origin(u)
 end
 
 function M.tostring(u)
-  return "http://" .. M.authority(u) .. u.target
+  return u.scheme .. "://" .. M.authority(u) .. u.target
 end
 
 URL.__tostring = M.tostring

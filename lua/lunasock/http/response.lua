@@ -1,0 +1,410 @@
+-- lunasock.http.response: a server's response. What a handler returned,
+-- turned into a head and a body on the connection.
+--
+--   response.send(conn, req, ok, status, headers, body) -> status, bytes
+--       Sends what the handler returned (ok false: it raised, status is
+--       the message), or finishes a streamed response. bytes: body bytes
+--       sent (nil when the write failed).
+--   response.start(conn, req, status, headers) -> writer, for
+--       req:respond (w:write(piece), w:finish([trailers])).
+--   response.error(conn, status, why): an error answer, then the
+--       connection closes.
+--   response.write_head(conn, req, status, headers, str, streamed) ->
+--       framing, length (or nil, msg, code when the write failed): the one
+--       place a response head is made. Its first branch is the fast path:
+--       a known status, a string body, no header fields, keep-alive
+--       HTTP/1.1, written whole as one string kept for the current second;
+--       its output is byte for byte what the general branch makes for the
+--       same response with headers {}.
+--   response.timed(conn): from here on the connection's reads and writes
+--       wait at most body_timeout each.
+--   response.tick(): refreshes the Date text (the server's reaper calls
+--       it, so that a response takes it as it is).
+--   response.SERVER: the Server field's value (false: none). A handler's
+--       own Server field replaces it.
+local h1 = require "lunasock.http.h1"
+local body = require "lunasock.http.body"
+
+local find, sub, lower, format = string.find, string.sub, string.lower, string.format
+local type, pairs, tostring, setmetatable, error, pcall, rawget =
+  type, pairs, tostring, setmetatable, error, pcall, rawget
+local math_type, tointeger, tonumber = math.type, math.tointeger, tonumber
+local os_time, os_date, io_type = os.time, os.date, io.type
+local REASON, check_field, has_token = h1.REASON, h1.check_field, h1.has_token
+
+local M = {}
+
+M.SERVER = "lunasock"
+
+---------------------------------------------------------------- heads
+
+local date_sec, date_str = -1, ""
+local function tick()
+  local now = os_time()
+  if now ~= date_sec then
+    date_sec, date_str = now, os_date("!%a, %d %b %Y %H:%M:%S GMT", now)
+  end
+  return date_str
+end
+M.tick = tick
+M.http_date = tick
+
+local NO_BODY = {[204] = true, [304] = true}
+local TEXT = "text/plain; charset=utf-8"
+
+-- "HTTP/1.1 200 OK\r\n" per status, and the same with the Server field
+-- and the name of the Date field (rebuilt when SERVER changes).
+local status_lines, head_starts, server_of = {}, {}, nil
+local function status_line(status)
+  local l = status_lines[status]
+  if not l then
+    l = "HTTP/1.1 " .. status .. " " .. (REASON[status] or "Unknown") .. "\r\n"
+    if REASON[status] then status_lines[status] = l end
+  end
+  return l
+end
+
+-- Whole fast-path responses with short bodies, by status and body, for
+-- the current Date and SERVER: a handler answering the same text each
+-- time costs no concatenation and no allocation.
+local cached_date, cached, ncached = nil, {}, 0
+local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
+
+local function head_start(status)
+  if server_of ~= M.SERVER then
+    server_of, head_starts, cached, ncached = M.SERVER, {}, {}, 0
+  end
+  local s = head_starts[status]
+  if not s then
+    s = status_line(status) .. (M.SERVER and ("Server: " .. M.SERVER .. "\r\n") or "")
+        .. "Date: "
+    if REASON[status] then head_starts[status] = s end
+  end
+  return s
+end
+
+local function bad_field(name)
+  error("invalid response header field " .. format("%q", tostring(name)), 0)
+end
+
+-- The handler's fields as wire text, and which of the ones the server
+-- writes itself it set.
+local function fields_text(headers)
+  local out, n, clen, ctype, te, conn, server = {}, 0, nil, false, false, nil, false
+  for name, value in pairs(headers) do
+    local ok
+    ok, value = pcall(check_field, name, value)
+    if not ok then bad_field(name) end
+    local l = lower(name)
+    if l == "content-length" then clen = value
+    elseif l == "content-type" then ctype = true
+    elseif l == "transfer-encoding" then te = true
+    elseif l == "connection" then conn = lower(value)
+    elseif l == "server" then server = true
+    end
+    n = n + 1
+    out[n] = name .. ": " .. value .. "\r\n"
+  end
+  return table.concat(out, "", 1, n), clen, ctype, te, conn, server
+end
+
+-- The response head for req (and a string body, sent with it). Returns
+-- the framing of a streamed body ("length", "chunked", "close" or "none")
+-- and, for "length", the Content-Length promised; nil, msg, code when the
+-- write failed. Raises for a response that cannot be framed.
+function M.write_head(conn, req, status, headers, str, streamed)
+  -- the fast path: one string, kept whole for the current second
+  if headers == nil and str and REASON[status] and status >= 200 and not NO_BODY[status]
+     and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
+     and not conn.closing then
+    if cached_date ~= date_str or server_of ~= M.SERVER then
+      head_start(status)
+      cached_date, cached, ncached = date_str, {}, 0
+    end
+    local by_body = cached[status]
+    local data = by_body and by_body[str]
+    if not data then
+      local n = #str
+      local clen = length_fields[n]
+      if not clen then
+        clen = "\r\nContent-Length: " .. n
+        if n < 4096 then length_fields[n] = clen end
+      end
+      data = head_start(status) .. date_str .. clen
+             .. (n > 0 and "\r\nContent-Type: " .. TEXT .. "\r\n\r\n" or "\r\n\r\n") .. str
+      if n <= 256 and ncached < 64 then
+        if not by_body then by_body = {}; cached[status] = by_body end
+        by_body[str], ncached = data, ncached + 1
+      end
+    end
+    req.status = status
+    -- into the stream's write buffer: out when the connection next waits
+    -- for a request (one send for a batch of pipelined answers); a body
+    -- big enough to go out now gets the body timeout first
+    if #data > 16384 then M.timed(conn) end
+    local ok, err, code = conn.stream:write(data)
+    if ok then return "none" end
+    return nil, err, code
+  end
+
+  -- the general path
+  local keep = req.keep_alive and not conn.closing
+  local extra, clen, ctype, te, cconn, server = "", nil, false, false, nil, false
+  if headers then extra, clen, ctype, te, cconn, server = fields_text(headers) end
+  if cconn and has_token(cconn, "close") then keep = false end
+  local framing, length
+  local no_body = NO_BODY[status] or status < 200
+  if no_body then
+    framing = "none"
+    if clen then error("a " .. status .. " response has no Content-Length", 0) end
+  elseif streamed then
+    if clen then
+      length = find(clen, "^%d+$") and tointeger(tonumber(clen))
+      if not length then error("invalid Content-Length " .. format("%q", clen), 0) end
+      framing = "length"
+    elseif te then error("set Transfer-Encoding by returning a function body instead", 0)
+    elseif req.version == "1.1" then
+      framing = "chunked"
+      extra = extra .. "Transfer-Encoding: chunked\r\n"
+    else framing = "close"; keep = false
+    end
+  else
+    str = str or ""
+    if not clen then
+      extra = extra .. "Content-Length: " .. #str .. "\r\n"
+    elseif req.method ~= "HEAD" and clen ~= tostring(#str) then
+      error(format("Content-Length %q for a body of %d bytes", clen, #str), 0)
+    end
+    framing = "none"
+  end
+  if not ctype and not no_body and (streamed or str ~= "") then
+    extra = extra .. "Content-Type: " .. TEXT .. "\r\n"
+  end
+  if not keep then
+    conn.closing = true
+    if not cconn then extra = extra .. "Connection: close\r\n" end
+  elseif req.version == "1.0" and not cconn then
+    extra = extra .. "Connection: keep-alive\r\n"
+  end
+  if req.method == "HEAD" or no_body then str = "" end
+  local start = server and status_line(status) .. "Date: " or head_start(status)
+  req.status = status
+  local ok, err, code = conn.stream:write(start .. date_str .. "\r\n" .. extra .. "\r\n"
+                                          .. (str or ""))
+  if not ok then return nil, err, code end
+  if req.method == "HEAD" then framing = "none" end
+  return framing, length
+end
+local write_head = M.write_head
+
+-- The body phase: reads and writes wait at most body_timeout each.
+function M.timed(conn)
+  if not conn.timed then
+    conn.timed = true
+    conn.sock:settimeout(conn.server.opts.body_timeout)
+  end
+end
+
+---------------------------------------------------------------- writers
+
+local Writer = {__name = "lunasock.http.writer"}
+Writer.__index = Writer
+M.Writer = Writer
+
+-- writer:write(piece) -> true, or nil, msg, code. With a Content-Length
+-- set, what fits is sent and the bytes past it are refused ("EMSGSIZE"),
+-- and the connection closes: sent, they would be read as the start of
+-- the next response.
+function Writer:write(piece)
+  if self.finished then error("write after finish", 2) end
+  if piece == nil or piece == "" then return true end
+  piece = tostring(piece)
+  local left = self.left
+  if left and #piece > left then
+    self.conn.closing = true
+    if left > 0 then self:write(sub(piece, 1, left)) end
+    return nil, "response body longer than its Content-Length", "EMSGSIZE"
+  end
+  if left then self.left = left - #piece end
+  self.sent = self.sent + #piece
+  local f = self.framing
+  if f == "none" then return true end
+  local ok, err, code
+  if f == "chunked" then
+    ok, err, code = self.chunked:write(piece)
+  else
+    ok, err, code = self.stream:write(piece)
+  end
+  -- a streamed piece goes out now, not when the response ends
+  if ok then ok, err, code = self.stream:flush() end
+  return ok, err, code
+end
+
+-- writer:finish([trailers]) -> true, or nil, msg, code. A body shorter
+-- than its Content-Length leaves the client waiting for the rest: the
+-- connection closes after it.
+function Writer:finish(trailers)
+  if self.finished then return true end
+  self.finished = true
+  if self.left and self.left > 0 then self.conn.closing = true end
+  if self.framing == "chunked" then return self.chunked:finish(trailers) end
+  return true
+end
+
+local function new_writer(conn, framing, length)
+  local w = setmetatable({conn = conn, stream = conn.stream, framing = framing, sent = 0,
+                          left = length, finished = false}, Writer)
+  if framing == "chunked" then w.chunked = body.chunked_writer(conn.stream) end
+  return w
+end
+
+function M.start(conn, req, status, headers)
+  M.timed(conn)
+  local framing, length, code = write_head(conn, req, status, headers, nil, true)
+  if not framing then
+    conn.closing = true
+    local w = new_writer(conn, "none")
+    w.error = {length, code}
+    return w
+  end
+  return new_writer(conn, framing, length)
+end
+
+-- A file body with a Content-Length, from the file's position: the head
+-- (in the stream) goes first, then sock:sendfile moves the bytes without
+-- copying them through Lua. Fewer than promised (the file shrank) or a
+-- failure closes the connection. The file is closed.
+local function send_file(conn, w, src)
+  local left = w.left
+  local ok, err, code = conn.stream:flush()
+  local sent = 0
+  if ok and left > 0 then
+    local n
+    n, err, code, sent = conn.sock:sendfile(src, src:seek(), left)
+    sent = n or sent or 0
+  end
+  src:close()
+  w.sent, w.left = sent, left - sent
+  w:finish()  -- closes the connection after a body cut short
+  if err ~= nil then conn.closing = true end
+  return sent, err, code
+end
+
+-- Streams a function or file body with the given framing (length: the
+-- Content-Length, which also bounds what is read from a file).
+local function send_stream(conn, framing, src, length)
+  local w = new_writer(conn, framing, length)
+  local is_file = io_type(src) == "file"
+  local ok, err, code = true, nil, nil
+  if is_file and framing == "length" and conn.sock.sendfile then
+    return send_file(conn, w, src)
+  end
+  while true do
+    local piece
+    if is_file then
+      local n = w.left and (w.left < 65536 and w.left or 65536) or 65536
+      if n == 0 then break end
+      piece = src:read(n)
+    else
+      piece = src()
+    end
+    if piece == nil then break end
+    ok, err, code = w:write(piece)
+    if not ok then break end
+  end
+  if is_file then src:close() end
+  if ok then ok, err, code = w:finish() end
+  if not ok then conn.closing = true end
+  return w.sent, err, code
+end
+
+---------------------------------------------------------------- answers
+
+local ERROR_REQ = {keep_alive = false, version = "1.1", method = "GET"}
+
+-- An error answer; the connection closes after it.
+function M.error(conn, status, why)
+  local text = (REASON[status] or "Error") .. ": " .. (why or "") .. "\n"
+  conn.closing = true
+  local req = setmetatable({}, {__index = ERROR_REQ})
+  write_head(conn, req, status, nil, text)
+  return #text
+end
+
+local function log_error(conn, msg)
+  conn.server:log_error(msg)
+end
+
+local INTERNAL = "Internal Server Error\n"
+
+function M.send(conn, req, ok, status, headers, res_body)
+  if ok and math_type(status) == "integer" and headers == nil and type(res_body) == "string"
+     and not rawget(req, "responded") and not rawget(req, "body_error") then
+    local framing, err, code = write_head(conn, req, status, nil, res_body)
+    if framing then return status, #res_body end
+    conn.closing = true
+    return status, nil, err, code
+  end
+  M.timed(conn)
+  if not ok then
+    log_error(conn, "handler error: " .. tostring(status))
+    conn.closing = true
+    if rawget(req, "responded") then return 500 end
+    status, headers, res_body = 500, nil, INTERNAL
+  end
+  if rawget(req, "responded") then
+    local w = req.writer
+    if w and not w.finished then
+      if not w:finish() then conn.closing = true end
+    end
+    if not w or w.framing == "close" then conn.closing = true end
+    return req.status, w and w.sent
+  end
+  local code = rawget(req, "body_error")
+  if code then
+    if code == "closed" then
+      conn.closing = true
+      return nil
+    end
+    status = code == "EMSGSIZE" and 413 or code == "ETIMEDOUT" and 408 or 400
+    return status, M.error(conn, status, "reading the request body failed")
+  end
+  local t = type(status)
+  if t == "table" then
+    status, headers, res_body = status.status or 200, status.headers, status.body
+  elseif t == "string" then
+    status, headers, res_body = 200, nil, status
+  elseif status == nil then
+    log_error(conn, "handler returned no response for " .. req.method .. " " .. req.target)
+    status, headers, res_body = 500, nil, INTERNAL
+  end
+  if math_type(status) ~= "integer" or status < 100 or status > 999 then
+    log_error(conn, "handler returned an invalid status: " .. tostring(status))
+    status, headers, res_body = 500, nil, INTERNAL
+  end
+  local bt = type(res_body)
+  local is_file = io_type(res_body) == "file"
+  local wok, framing, length = pcall(write_head, conn, req, status, headers,
+                                     bt == "string" and res_body or nil,
+                                     bt == "function" or is_file)
+  if not wok then
+    log_error(conn, "bad response: " .. tostring(framing))
+    if is_file then res_body:close() end
+    return 500, M.error(conn, 500, "bad response")
+  end
+  if not framing then        -- the write failed: length is its message
+    if is_file then res_body:close() end
+    conn.closing = true
+    return status, nil, length
+  end
+  if bt == "function" or is_file then
+    if framing == "none" then
+      if is_file then res_body:close() end
+      return status, 0
+    end
+    return status, send_stream(conn, framing, res_body, length)
+  end
+  return status, bt == "string" and #res_body or 0
+end
+
+return M

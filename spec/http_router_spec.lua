@@ -1,0 +1,51 @@
+-- lunasock.http.router, called directly with request tables.
+local router = require "lunasock.http.router"
+
+local function call(r, method, path)
+  return r({method = method, path = path})
+end
+
+describe("lunasock.http.router", function()
+  local r = router.new()
+  r:get("/", function() return 200, nil, "root" end)
+  r:get("/hello/:name", function(_, p) return 200, nil, "hello " .. p.name end)
+  r:get("/files/*path", function(_, p) return 200, nil, p.path end)
+  r:get("/100%", function() return 200, nil, "percent" end)
+  r:get("/a b", function() return 200, nil, "space" end)
+  r:add({"PUT", "DELETE"}, "/thing", function(req) return 200, nil, req.method end)
+
+  it("matches literal paths, params and splats", function()
+    assert.are.equal("root", select(3, call(r, "GET", "/")))
+    assert.are.equal("hello bob", select(3, call(r, "GET", "/hello/bob")))
+    assert.are.equal("a/b/c", select(3, call(r, "GET", "/files/a/b/c")))
+    assert.are.equal("", select(3, call(r, "GET", "/files/")))
+  end)
+
+  it("matches and captures on the same decoded path (issue 12: /hell%6F/bob was 500)", function()
+    assert.are.equal("hello bob", select(3, call(r, "GET", "/hell%6F/bob")))
+    assert.are.equal("hello b o", select(3, call(r, "GET", "/hello/b%20o")))
+    assert.are.equal("hello a/b", select(3, call(r, "GET", "/hello/a%2Fb")))
+    assert.are.equal("hello %41", select(3, call(r, "GET", "/hello/%2541")))
+    assert.are.equal(404, call(r, "GET", "/hello/a/b"))
+    assert.are.equal("percent", select(3, call(r, "GET", "/100%25")))
+    assert.are.equal("space", select(3, call(r, "GET", "/a%20b")))
+  end)
+
+  it("answers 404, 405 with Allow, HEAD as GET, OPTIONS", function()
+    assert.are.equal(404, call(r, "GET", "/none"))
+    local status, h = call(r, "POST", "/")
+    assert.are.same({405, "GET, HEAD, OPTIONS"}, {status, h.Allow})
+    assert.are.equal("root", select(3, call(r, "HEAD", "/")))
+    status, h = call(r, "OPTIONS", "/thing")
+    assert.are.same({204, "DELETE, OPTIONS, PUT"}, {status, h.Allow})
+    status, h = call(r, "OPTIONS", "*")
+    assert.are.equal(204, status)
+    assert.matches("GET", h.Allow)
+  end)
+
+  it("refuses bad routes", function()
+    assert.has_error(function() r:get("x", function() end) end)
+    assert.has_error(function() r:get("/*a/b", function() end) end)
+    assert.has_error(function() r:get("/x", 5) end)
+  end)
+end)

@@ -1,0 +1,235 @@
+-- lunasock.tcp.serve / lunasock.serve: the one accept loop.
+local lunasock = require "lunasock"
+local loop = require "lunasock.loop"
+local stream = require "lunasock.stream"
+local helper = require "helper"
+local core = lunasock.core
+
+-- Runs fn() as the main task; every server it makes must be closed by it.
+local function run(fn)
+  local ok, err = loop.run(function()
+    local r = table.pack(pcall(fn))
+    assert(r[1], r[2])
+    return true
+  end)
+  assert(ok, err)
+end
+
+local function connect(port)
+  return stream.new(assert(lunasock.tcp.connect("127.0.0.1", port,
+                                                {timeout = helper.TIMEOUT})))
+end
+
+-- Captures loop.on_error reports while fn runs.
+local function reports(fn)
+  local got, saved = {}, loop.on_error
+  loop.on_error = function(_, msg) got[#got + 1] = msg end
+  local ok, err = pcall(fn)
+  loop.on_error = saved
+  assert(ok, err)
+  return got
+end
+
+describe("lunasock.tcp.serve", function()
+  it("runs the handler per connection with the peer's address, then closes", function()
+    run(function()
+      local peers = {}
+      local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host, port)
+        peers[#peers + 1] = {host, port}
+        st:write("hello ", st:readline(), "\n")
+      end))
+      assert.equal("127.0.0.1", server.host)
+      assert.is_true(server.port > 0)
+      for i = 1, 3 do
+        local c <close> = connect(server.port)
+        c:write("client ", i, "\n")
+        assert.equal("hello client " .. i, c:readline())
+        assert.same({nil, "closed", "EOF"}, {c:readline()})   -- closed after
+        local _, port = c:socket():getsockname()
+        assert.same({"127.0.0.1", port}, peers[i])
+      end
+    end)
+  end)
+
+  it("reports a failing handler and goes on serving", function()
+    local got = reports(function()
+      run(function()
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          local line = st:readline()
+          if line == "boom" then error("handler exploded") end
+          st:write("ok\n")
+        end))
+        local bad <close> = connect(server.port)
+        bad:write("boom\n")
+        assert.same({nil, "closed", "EOF"}, {bad:readline()})
+        local good <close> = connect(server.port)
+        good:write("fine\n")
+        assert.equal("ok", good:readline())
+      end)
+    end)
+    assert.equal(1, #got)
+    assert.truthy(got[1]:find("handler exploded", 1, true))
+    assert.truthy(got[1]:find("stack traceback", 1, true))
+  end)
+
+  it("answers pipelined lines with buffered writes, in order", function()
+    run(function()
+      local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        for line in st:lines() do st:write(line:upper(), "\n") end
+      end))
+      local c <close> = connect(server.port)
+      c:socket():send("one\ntwo\nthree\n")
+      assert.equal("ONE", c:readline())
+      assert.equal("TWO", c:readline())
+      assert.equal("THREE", c:readline())
+    end)
+  end)
+
+  it("has TCP_NODELAY on accepted sockets by default, off with nodelay = false", function()
+    run(function()
+      for _, case in ipairs{{nil, true}, {true, true}, {false, false}} do
+        local seen
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          seen = st:socket():getopt("nodelay")
+          st:write("x")
+        end, {nodelay = case[1]}))
+        local c <close> = connect(server.port)
+        assert.equal("x", c:read(1))
+        assert.equal(case[2], seen)
+      end
+    end)
+  end)
+
+  it("stops accepting at max_conns and goes on when a connection ends", function()
+    run(function()
+      local served = 0
+      local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        served = served + 1
+        st:write("in ", served, "\n")
+        st:flush()
+        st:readall()
+      end, {max_conns = 2}))
+      local a = connect(server.port)
+      local b <close> = connect(server.port)
+      assert.equal("in 1", a:readline())
+      assert.equal("in 2", b:readline())
+      local c <close> = connect(server.port)   -- connects: the backlog holds it
+      c:settimeout(0.05)
+      assert.equal("ETIMEDOUT", select(3, c:readline()))
+      assert.equal(2, server:connections())
+      a:close()
+      c:settimeout(helper.TIMEOUT)
+      assert.equal("in 3", c:readline())
+    end)
+  end)
+
+  it("applies timeout to each read and write of a connection", function()
+    run(function()
+      local code
+      local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        code = select(3, st:readline())
+        st:write("done\n")
+      end, {timeout = 0.05}))
+      local c <close> = connect(server.port)
+      assert.equal("done", c:readline())
+      assert.equal("ETIMEDOUT", code)
+    end)
+  end)
+
+  it("close() stops accepting and closes open connections", function()
+    run(function()
+      local ended = loop.current()
+      local result
+      local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        st:write("hi\n")
+        st:flush()
+        result = table.pack(st:readline())
+        loop.wake(ended)
+      end))
+      local c <close> = connect(server.port)
+      assert.equal("hi", c:readline())
+      server:close()
+      assert.is_true(loop.suspend(helper.TIMEOUT))
+      assert.is_nil(result[1])
+      assert.same({nil, "closed", "EOF"}, {c:readline()})
+      assert.is_nil(lunasock.tcp.connect("127.0.0.1", server.port, {timeout = helper.TIMEOUT}))
+    end)
+  end)
+
+  it("can be closed before its accept task first runs", function()
+    local got = reports(function()
+      run(function()
+        local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function() end))
+        server:close()
+      end)
+    end)
+    assert.same({}, got)
+  end)
+
+  it("serves a unix socket with unix.serve, and removes the file on close", function()
+    local path = helper.tmpdir() .. "/serve.sock"
+    run(function()
+      local server = assert(lunasock.unix.serve(path, function(st, peer)
+        st:write("peer ", tostring(peer), "\n")
+      end))
+      assert.equal(path, server.path)
+      local c = stream.new(assert(lunasock.unix.connect(path, {timeout = helper.TIMEOUT})))
+      assert.truthy(c:readline():find("^peer "))
+      c:close()
+      server:close()
+    end)
+    assert.is_nil(io.open(path))
+    helper.rmdir(path:match("^(.*)/"))
+  end)
+
+  it("raises on misuse: unknown options, bad values, no handler", function()
+    local function serve(opts)
+      return lunasock.tcp.serve("127.0.0.1", 0, function() end, opts)
+    end
+    assert.has_error(function() serve{nodelai = true} end, "unknown option 'nodelai' to 'serve'")
+    assert.has_error(function() lunasock.tcp.serve("127.0.0.1", 0) end)
+    assert.has_error(function() serve{max_conns = 0} end)
+    assert.has_error(function() serve{timeout = -1} end)
+    assert.has_error(function() serve{tls = 5} end)
+    assert.has_error(function() serve{stream = {chunkk = 1}} end)
+  end)
+end)
+
+describe("lunasock.tcp.listen and connect: TCP_NODELAY", function()
+  it("is on for connected and accepted sockets by default; nodelay = false turns it off", function()
+    for _, case in ipairs{{nil, true}, {false, false}} do
+      local l <close> = assert(lunasock.tcp.listen("127.0.0.1", 0,
+                                                   {nodelay = case[1], timeout = helper.TIMEOUT}))
+      local _, port = l:getsockname()
+      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", port,
+                                                    {nodelay = case[1], timeout = helper.TIMEOUT}))
+      local a <close> = assert(l:accept())
+      assert.equal(case[2], c:getopt("nodelay"))
+      assert.equal(case[2], a:getopt("nodelay"))   -- inherited from the listener
+    end
+  end)
+
+  it("tcp.listen raises on an option it does not know", function()
+    assert.has_error(function() lunasock.tcp.listen("127.0.0.1", 0, {nodely = true}) end,
+                     "unknown option 'nodely' to 'listen'")
+    assert.has_error(function() lunasock.unix.listen("/nonexistent/x", {bogus = 1}) end,
+                     "unknown option 'bogus' to 'listen'")
+  end)
+end)
+
+describe("accept on a listener closed by another task", function()
+  it("returns nil, msg, code in the waiting task, never raises", function()
+    local l = assert(lunasock.tcp.listen("127.0.0.1", 0))
+    run(function()
+      local waiter = loop.spawn(function() return table.pack(l:accept()) end)
+      loop.sleep(0)
+      assert.equal("waiting", waiter:status())
+      l:close()
+      local r = waiter:join()
+      assert.is_nil(r[1])
+      assert.equal("string", type(r[2]))
+      assert.equal("EBADF", r[3])
+    end)
+    assert.equal("closed socket", core.type(l))
+  end)
+end)
