@@ -291,10 +291,15 @@ describe("lunasock.http.static", function()
     end)
   end)
 
-  it("answers 404 for a FIFO without waiting for a writer", function()
+  it("answers 404 with a text body for a missing file and for a FIFO (no wait)", function()
     assert(os.execute("mkfifo " .. dir .. "/pipe"))
     with_server({root = dir}, function(srv)
-      assert.equal(404, (fetch(srv, "/pipe")))
+      for _, path in ipairs{"/missing", "/pipe"} do
+        local status, h, b = fetch(srv, path)
+        assert.equal(404, status)
+        assert.equal("text/plain; charset=utf-8", h["content-type"])
+        assert.equal("Not Found\n", b)
+      end
     end)
   end)
 

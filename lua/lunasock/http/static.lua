@@ -301,7 +301,8 @@ function M.handler(dir, opts)
     local rel = concat(segs, "/")
     local real, f, st = lookup(rel == "" and root_real or prefix .. rel)
     if not real then
-      return f == 403 and text(403, "Forbidden\n") or text(404, "Not Found\n")
+      if f == 403 then return text(403, "Forbidden\n") end
+      return text(404, "Not Found\n")
     end
     if st.type == "directory" then
       f:close()
