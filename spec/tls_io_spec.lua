@@ -203,6 +203,43 @@ describe("lunasock.tls transfer", function()
     c:close()
   end)
 
+  it("keeps its last writes when it closes with unread data (no RST)", function()
+    -- regression: a TLS 1.3 client that never reads has the server's
+    -- session tickets unread; closing such a TCP socket sends RST, and
+    -- the server lost what it had not read yet (ECONNRESET)
+    local l, port = helper.listener()
+    local total, got, last = 0, 0, nil
+    assert(loop.run(function()
+      local c = assert(core.socket("inet", "stream"))
+      c:settimeout(TIMEOUT)
+      assert(c:connect("127.0.0.1", port))
+      local raw = assert(l:accept())
+      raw:settimeout(TIMEOUT)
+      local st = loop.spawn(function() return assert(tls.wrap(raw, SERVER)) end)
+      local t = assert(tls.wrap(c, CLIENT, {servername = "localhost"}))
+      local s = st:join()
+      loop.sleep(0.05)      -- the tickets arrive, and are never read
+      t:settimeout(0)       -- as much as the socket takes, no waiting
+      local block = string.rep("z", 65536)
+      repeat
+        local n = t:send(block)
+        total = total + (n or 0)
+      until not n
+      t:settimeout(TIMEOUT)
+      t:close()
+      repeat
+        last = {s:recv(65536)}
+        got = got + #(last[1] or "")
+      until last[1] == nil or last[1] == ""
+      s:close()
+      return true
+    end))
+    l:close()
+    assert.is_true(total > 0)
+    assert.same({""}, last)
+    assert.equal(total, got)
+  end)
+
   it("returns '' from recv after shutdown('r'), and for recv(0)", function()
     local c, s = tls_pair()
     assert.equal("", c:recv(0))
