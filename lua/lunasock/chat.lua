@@ -703,7 +703,8 @@ end
 -- chat.serve{host = "127.0.0.1", port = 0, ...} -> server, or nil, msg,
 -- code. Options (see docs/chat.md): max_line, max_queue, max_nick,
 -- max_clients, sndbuf, idle_timeout, drain_timeout, eol, greeting, room,
--- valid_nick, commands, help, on_event, and tcp.listen's (backlog...).
+-- valid_nick, commands, help, on_event, tcp.listen's (backlog...) and
+-- tcp.serve's tls and handshake_timeout (a TLS chat room).
 -- The tasks run in the loop: call it inside a task, or before loop.run().
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
@@ -758,6 +759,7 @@ function M.serve(opts)
   server.closed = false
   local listener, err, code = lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0,
     handler(server), {backlog = opts.backlog, reuseport = opts.reuseport,
+                      tls = opts.tls, handshake_timeout = opts.handshake_timeout,
                       stream = {timeout = server.idle_timeout, chunk = M.READ_SIZE}})
   if not listener then return nil, err, code end
   server.listener, server.sock = listener, listener.sock

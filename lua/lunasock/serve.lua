@@ -17,7 +17,8 @@ local stream = require "lunasock.stream"
 
 local error, type, pairs, xpcall, pcall, require, tostring =
   error, type, pairs, xpcall, pcall, require, tostring
-local setmetatable, getmetatable, math_type = setmetatable, getmetatable, math.type
+local setmetatable, math_type = setmetatable, math.type
+local debug_getmetatable = debug.getmetatable
 local traceback, format = debug.traceback, string.format
 
 local M = {}
@@ -172,7 +173,9 @@ end
 local function tls_context(spec)
   if spec == nil or spec == false then return false end
   if type(spec) ~= "table" then
-    local mt = type(spec) == "userdata" and getmetatable(spec)
+    -- lunasock.tls locks its metatables (getmetatable gives a string):
+    -- the type's name is read past the lock
+    local mt = type(spec) == "userdata" and debug_getmetatable(spec)
     if mt and mt.__name == "lunasock.tls.context" then return spec end
     error("bad option 'tls' to 'serve' (a lunasock.tls context or a table of options expected)", 3)
   end
