@@ -64,7 +64,7 @@ DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
 BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv
 BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
-.PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench examples demo \
+.PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench bench-tls examples demo \
         install uninstall clean fuzz fuzz-long
 
 all: $(MODULE) $(TLS_MODULE)
@@ -150,6 +150,10 @@ fuzz-long: fuzz-deps
 
 bench: bench-deps all
 	bench/run.sh
+
+# TLS against nginx, same certificate and cipher (bench/README.md)
+bench-tls: bench-deps all
+	bench/tls.sh
 
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(BINDIR)
