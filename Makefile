@@ -65,7 +65,7 @@ BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv
 BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
 .PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench bench-tls examples demo \
-        install uninstall clean fuzz fuzz-long
+        install uninstall clean fuzz fuzz-long soak
 
 all: $(MODULE) $(TLS_MODULE)
 
@@ -112,7 +112,7 @@ demo: deps all
 
 lint: deps
 	$(LUA) bin/lint.lua
-	luacheck --no-color lua spec examples bin fuzz
+	luacheck --no-color lua spec examples bin fuzz soak
 
 # ASan + UBSan build of the module, specs run with the runtime preloaded into
 # the (uninstrumented) interpreter. Leaks are valgrind's job (make valgrind).
@@ -144,6 +144,13 @@ fuzz-deps: deps
 
 fuzz: fuzz-deps
 	fuzz/run.sh $(FUZZ_TIME)
+
+# make soak: the HTTP, chat and echo servers, each in its own process at
+# ulimit -n 256, under a well-behaved load and a fault mix for SOAK_TIME
+# seconds (see soak/README.md); exits non-zero when a bound is violated.
+SOAK_TIME ?= 150
+soak: deps all
+	$(LUA) soak/soak.lua --time $(SOAK_TIME)
 
 fuzz-long: fuzz-deps
 	fuzz/run.sh $(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),600)

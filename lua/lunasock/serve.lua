@@ -14,6 +14,7 @@
 local core = require "lunasock.core"
 local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
+local check = require "lunasock.check"
 
 local error, type, pairs, xpcall, pcall, require, tostring =
   error, type, pairs, xpcall, pcall, require, tostring
@@ -161,10 +162,7 @@ function Server:__tostring()
 end
 
 local function check_seconds(opts, name)
-  local v = opts[name]
-  if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0 or v == math.huge) then
-    error(format("bad option '%s' to 'serve' (non-negative number of seconds expected)", name), 3)
-  end
+  local v = check.opt_seconds(opts, name, "serve", 3)
   return v
 end
 
@@ -215,6 +213,7 @@ function M.listener(sock, handler, opts)
   if max ~= nil and (math_type(max) ~= "integer" or max < 1) then
     error("bad option 'max_conns' to 'serve' (positive integer expected)", 2)
   end
+  check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT
   if opts.stream ~= nil and type(opts.stream) ~= "table" then

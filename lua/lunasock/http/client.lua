@@ -53,6 +53,7 @@ local body = require "lunasock.http.body"
 local url = require "lunasock.http.url"
 local h1 = require "lunasock.http.h1"
 local pool = require "lunasock.http.pool"
+local check = require "lunasock.check"
 
 local find, sub, lower, format, byte =
   string.find, string.sub, string.lower, string.format, string.byte
@@ -536,10 +537,19 @@ local function check_opts(opts)
     if v ~= nil and v ~= false and (type(v) ~= "number" or v ~= v or v < 0) then
       error("bad field '" .. k .. "' (non-negative number or false expected)", 3)
     end
+    if v then check.seconds(v, k, "request", 3) end
   end
   local r = opts.redirects
   if r ~= nil and r ~= false and math_type(r) ~= "integer" then
     error("bad field 'redirects' (integer or false expected)", 3)
+  end
+  if r then check.integer(r, "redirects", "request", 0, 0x7fffffff, 3) end
+  -- limits, range-checked here once (see limits_of)
+  for _, k in ipairs{"max_status_line", "max_head", "max_headers", "max_interim", "drain"} do
+    check.opt_integer(opts, k, "request", 0, 0x7fffffff, 3)
+  end
+  if opts.max_body ~= false then
+    check.opt_integer(opts, "max_body", "request", 0, math.maxinteger, 3)
   end
   local p = opts.pool
   if p ~= nil and p ~= false and getmetatable(p) ~= pool.Pool then

@@ -19,6 +19,7 @@
 -- server dripping bytes cannot stretch a request past it.
 local lunasock = require "lunasock"
 local stream = require "lunasock.stream"
+local check = require "lunasock.check"
 local url = require "lunasock.http.url"
 
 local core = lunasock.core
@@ -198,6 +199,9 @@ function M.new(opts)
     error("bad argument #1 to 'pool' (table expected)", 2)
   end
   opts = opts or {}
+  check.opt_integer(opts, "max_idle", "pool", 0, 0x7fffffff)
+  check.opt_integer(opts, "max_total", "pool", 0, 0x7fffffff)
+  check.opt_seconds(opts, "idle_timeout", "pool")
   M.check_tls(opts.tls, 2)
   local d = M.DEFAULTS
   return setmetatable({
