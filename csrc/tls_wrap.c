@@ -22,7 +22,7 @@ static int handshake_attempt(lua_State *L, lsk_tls *t) {
   if (!t->handshaken) {
     ERR_clear_error();
     t->err = 0;
-    t->cberr[0] = '\0';
+    t->cbfailed = 0;
     t->L = L;
     t->selfidx = 1;
     r = SSL_do_handshake(t->ssl);
@@ -95,8 +95,9 @@ int lsk_tls_sni(SSL *ssl, int *alert, void *arg) {
   lua_pushvalue(L, t->selfidx);
   lua_pushstring(L, name);
   if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
-    snprintf(t->cberr, sizeof t->cberr, "%s",
+    snprintf(t->fatalmsg, sizeof t->fatalmsg, "%s",
              lua_tostring(L, -1) ? lua_tostring(L, -1) : "sni: error");
+    t->cbfailed = 1;
     lua_pop(L, 1);
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
