@@ -37,7 +37,8 @@ SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c
 # lunasock.tls, the only part linked with OpenSSL (libssl-dev); the
 # rockspec lists the same (make lint checks).
-TLS_SRCS = csrc/tls.c csrc/tls_context.c csrc/tls_socket.c csrc/tls_info.c
+TLS_SRCS = csrc/tls.c csrc/tls_context.c csrc/tls_io.c csrc/tls_socket.c \
+           csrc/tls_wrap.c csrc/tls_info.c
 OPENSSL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 OPENSSL_LIBS   ?= $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
@@ -63,8 +64,8 @@ DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
 BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv
 BENCH_OK = command -v wrk && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
-.PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench examples demo \
-        install uninstall clean fuzz fuzz-long
+.PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench bench-tls examples demo \
+        install uninstall clean fuzz fuzz-long soak
 
 all: $(MODULE) $(TLS_MODULE)
 
@@ -111,7 +112,7 @@ demo: deps all
 
 lint: deps
 	$(LUA) bin/lint.lua
-	luacheck --no-color lua spec examples bin fuzz
+	luacheck --no-color lua spec examples bin fuzz soak
 
 # ASan + UBSan build of the module, specs run with the runtime preloaded into
 # the (uninstrumented) interpreter. Leaks are valgrind's job (make valgrind).
@@ -144,11 +145,22 @@ fuzz-deps: deps
 fuzz: fuzz-deps
 	fuzz/run.sh $(FUZZ_TIME)
 
+# make soak: the HTTP, chat and echo servers, each in its own process at
+# ulimit -n 256, under a well-behaved load and a fault mix for SOAK_TIME
+# seconds (see soak/README.md); exits non-zero when a bound is violated.
+SOAK_TIME ?= 150
+soak: deps all
+	$(LUA) soak/soak.lua --time $(SOAK_TIME)
+
 fuzz-long: fuzz-deps
 	fuzz/run.sh $(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),600)
 
 bench: bench-deps all
 	bench/run.sh
+
+# TLS against nginx, same certificate and cipher (bench/README.md)
+bench-tls: bench-deps all
+	bench/tls.sh
 
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/lunasock $(DESTDIR)$(LUA_LMOD)/lunasock/http $(DESTDIR)$(BINDIR)

@@ -61,7 +61,9 @@ long lsk_http_head_end(const char *s, size_t len, long long *state,
   const char *p;
   int strict = !lim->lenient;
   if (*state <= 0) {                 /* still at the empty lines */
-    first = (size_t)(-*state);
+    /* a state from another buffer may point past this one: clamp it
+       before negating (no overflow, no scan past len) */
+    first = *state < -(long long)len ? len : (size_t)(-*state);
     if (lim->skip_empty)
       while (first + 1 < len && s[first] == '\r' && s[first + 1] == '\n')
         first += 2;

@@ -8,7 +8,7 @@
 #include "tls.h"
 
 /* Registers l into the table at the top, every function with the
-   module's shared upvalues (tls.h), kept at stack slots 1..5 while
+   module's shared upvalues (tls.h), kept at stack slots 1..6 while
    luaopen_lunasock_tls runs. */
 void lsk_tls_setfuncs(lua_State *L, const luaL_Reg *l) {
   int i;
@@ -130,12 +130,26 @@ static void coreuses(lua_State *L, int core, int coremt) {
   lua_setfield(L, uses, "errnames");
 }
 
-/* tls.type(x) -> "tls socket", "closed tls socket" or nil */
+static int bio_gc(lua_State *L) {
+  BIO_METHOD **m = (BIO_METHOD **)lua_touserdata(L, 1);
+  BIO_meth_free(*m);
+  *m = NULL;
+  return 0;
+}
+
+/* tls.type(x) -> "tls socket", "closed tls socket", "tls context",
+   "tls session" or nil */
 static int tls_type(lua_State *L) {
   lsk_tls *t = (lsk_tls *)luaL_testudata(L, 1, LSK_TLS_SOCKET);
   luaL_checkany(L, 1);
-  if (t == NULL)
-    luaL_pushfail(L);
+  if (t == NULL) {
+    if (luaL_testudata(L, 1, LSK_TLS_CONTEXT) != NULL)
+      lua_pushliteral(L, "tls context");
+    else if (luaL_testudata(L, 1, LSK_TLS_SESSION) != NULL)
+      lua_pushliteral(L, "tls session");
+    else
+      luaL_pushfail(L);
+  }
   else if (t->ssl == NULL || t->sock == NULL || t->sock->fd < 0)
     lua_pushliteral(L, "closed tls socket");
   else
@@ -165,6 +179,7 @@ static void fillclass(lua_State *L, int mt, const luaL_Reg *meta,
 }
 
 LUNASOCK_API int luaopen_lunasock_tls(lua_State *L) {
+  BIO_METHOD **bio;
   if (OPENSSL_init_ssl(0, NULL) != 1)
     return luaL_error(L, "lunasock.tls: OpenSSL failed to initialise");
   ERR_clear_error();
@@ -179,6 +194,14 @@ LUNASOCK_API int luaopen_lunasock_tls(lua_State *L) {
     return luaL_error(L, "lunasock.tls: lunasock.core did not load");
   coreuses(L, 4, 5);                      /* 6 */
   lua_remove(L, 4);     /* 4: TLS_UV_COREMT, 5: TLS_UV_CORE */
+  bio = (BIO_METHOD **)lua_newuserdatauv(L, sizeof *bio, 0);  /* 6 */
+  *bio = NULL;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, bio_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  if ((*bio = lsk_tls_biomethod()) == NULL)
+    return luaL_error(L, "lunasock.tls: BIO_meth_new failed");
   fillclass(L, 1, lsk_tls_socket_meta, lsk_tls_socket_methods,
             lsk_tls_info_methods);
   fillclass(L, 2, lsk_tls_context_meta, NULL, NULL);
@@ -186,7 +209,7 @@ LUNASOCK_API int luaopen_lunasock_tls(lua_State *L) {
   lua_newtable(L);
   lsk_tls_setfuncs(L, tls_funcs);
   lsk_tls_setfuncs(L, lsk_tls_context_funcs);
-  lsk_tls_setfuncs(L, lsk_tls_socket_funcs);
+  lsk_tls_setfuncs(L, lsk_tls_wrap_funcs);
   lua_pushstring(L, OpenSSL_version(OPENSSL_VERSION));
   lua_setfield(L, -2, "OPENSSL_VERSION");
   lua_pushinteger(L, (lua_Integer)OpenSSL_version_num());

@@ -38,7 +38,8 @@ build = {
     -- luarocks at another one with OPENSSL_INCDIR / OPENSSL_LIBDIR
     ["lunasock.tls"] = {
       sources = {
-        "csrc/tls.c", "csrc/tls_context.c", "csrc/tls_socket.c", "csrc/tls_info.c",
+        "csrc/tls.c", "csrc/tls_context.c", "csrc/tls_io.c", "csrc/tls_socket.c",
+        "csrc/tls_wrap.c", "csrc/tls_info.c",
       },
       defines = {"_GNU_SOURCE"},
       libraries = {"ssl", "crypto"},

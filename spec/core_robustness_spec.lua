@@ -199,6 +199,10 @@ describe("lunasock Lua layers robustness", function()
   local frame = require "lunasock.frame"
   local chat = require "lunasock.chat"
   local echo = require "lunasock.echo"
+  local http = require "lunasock.http"
+  local pool = require "lunasock.http.pool"
+  local tls_ok, tls = pcall(require, "lunasock.tls")
+  if not tls_ok then tls = nil end
 
   -- Values no duration may be, and none of the counts below.
   local BAD_SECONDS = {n = 8, 0 / 0, math.huge, -math.huge, -1, -0.5, 2e9,
@@ -223,7 +227,8 @@ describe("lunasock Lua layers robustness", function()
   local function raises_for(label, values, door, pattern)
     for i = 1, values.n do
       local v = values[i]
-      if (label:find("^socket:") or label:find("port$")) and type(v) == "string" then
+      if (label:find("^socket:") or label:find("^tls%.") or label:find("port$"))
+         and type(v) == "string" then
         goto next   -- a service name, or a numeric string lunasock.core converts
       end
       local t0 = loop.now()
@@ -260,7 +265,29 @@ describe("lunasock Lua layers robustness", function()
       {"chat.serve idle_timeout", function(v) chat.serve{idle_timeout = v} end},
       {"chat.serve drain_timeout", function(v) chat.serve{drain_timeout = v} end},
       {"socket:settimeout", function(v) a:settimeout(v) end},
+      {"tcp.serve timeout",
+       function(v) lunasock.tcp.serve("127.0.0.1", 0, print, {timeout = v}) end},
+      {"tcp.serve handshake_timeout",
+       function(v) lunasock.tcp.serve("127.0.0.1", 0, print, {handshake_timeout = v}) end},
+      {"http.request timeout", function(v)
+        http.request{url = "http://127.0.0.1:" .. port .. "/", timeout = v}
+      end},
+      {"http.request connect_timeout", function(v)
+        http.request{url = "http://127.0.0.1:" .. port .. "/", connect_timeout = v}
+      end},
+      {"http.pool idle_timeout", function(v) pool.new{idle_timeout = v} end},
     }
+    for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "linger_timeout"} do
+      seconds[#seconds + 1] = {"http.server " .. k, function(v)
+        http.server{port = 0, handler = print, [k] = v}
+      end}
+    end
+    if tls then
+      seconds[#seconds + 1] = {"tls.wrap timeout", function(v)
+        local ctx = tls.context{mode = "client", verify = false}
+        tls.wrap(a, ctx, {timeout = v})
+      end}
+    end
     for _, case in ipairs(seconds) do
       raises_for(case[1], BAD_SECONDS, case[2])
     end
@@ -284,7 +311,35 @@ describe("lunasock Lua layers robustness", function()
       {"chat.serve sndbuf", 1, 0x7fffffff, function(v) chat.serve{sndbuf = v} end},
       {"socket:recv", 0, 0x7fffffff, function(v) a:recv(v, core.MSG_DONTWAIT) end},
       {"socket:listen", 0, 0x7fffffff, function(v) l:listen(v) end},
+      {"tcp.serve max_conns", 1, 0x7fffffff,
+       function(v) lunasock.tcp.serve("127.0.0.1", 0, print, {max_conns = v}) end},
+      {"stream.new write_buffer", 1, math.maxinteger,
+       function(v) stream.new(a, {write_buffer = v}) end},
+      {"http.request redirects", 0, 0x7fffffff, function(v)
+        http.request{url = "http://127.0.0.1:" .. port .. "/", redirects = v}
+      end},
+      {"http.request max_body", 0, math.maxinteger, function(v)
+        http.request{url = "http://127.0.0.1:" .. port .. "/", max_body = v}
+      end},
+      {"http.pool max_idle", 0, 0x7fffffff, function(v) pool.new{max_idle = v} end},
+      {"http.pool max_total", 0, 0x7fffffff, function(v) pool.new{max_total = v} end},
+      {"http.server max_body", 0, math.maxinteger,
+       function(v) http.server{port = 0, handler = print, max_body = v} end},
     }
+    for _, k in ipairs{"max_request_line", "max_head", "max_headers", "drain", "linger_bytes"} do
+      counts[#counts + 1] = {"http.server " .. k, 1, 0x7fffffff, function(v)
+        http.server{port = 0, handler = print, [k] = v}
+      end}
+    end
+    for _, k in ipairs{"max_status_line", "max_head", "max_headers", "max_interim", "drain"} do
+      counts[#counts + 1] = {"http.request " .. k, 0, 0x7fffffff, function(v)
+        http.request{url = "http://127.0.0.1:" .. port .. "/", [k] = v}
+      end}
+    end
+    -- workers: only values refused before any fork (never a large integer
+    -- here: were the check missing, it would start that many processes)
+    raises_for("http.server workers", {n = 7, 0 / 0, math.huge, 1.5, 2 ^ 63, 0, -1, "2"},
+               function(v) http.server{port = 0, handler = print, workers = v} end)
     for _, case in ipairs(counts) do
       raises_for(case[1], bad_integers(case[2], case[3]), case[4])
     end

@@ -170,15 +170,19 @@ describe("lunasock.http.url", function()
     assert.are.equal("/a%20b/%C3%A4%25zz%254?q=1%202%22%3C%3E", u.target)
   end)
 
-  it("refuses https with EPROTONOSUPPORT, and other schemes", function()
-    for _, s in ipairs{"https://example.com/", "HTTPS://127.0.0.1:443/", "https:/x"} do
-      local u, msg, code = url.parse(s)
-      assert.is_nil(u)
-      assert.are.equal("EPROTONOSUPPORT", code)
-      assert.matches("https is not supported", msg)
-    end
-    local _, _, code = url.parse("ftp://h/")
+  it("parses https URLs, port 443 by default, and refuses other schemes", function()
+    local u = assert(url.parse("HTTPS://Example.com/a?b"))
+    assert.are.same({"https", "example.com", 443, "/a?b"}, {u.scheme, u.host, u.port, u.target})
+    assert.are.equal("https://example.com/a?b", tostring(u))
+    assert.are.equal("example.com", url.authority(u))
+    u = assert(url.parse("https://[::1]:80/"))
+    assert.are.same({"https://[::1]:80/", "[::1]:80"}, {tostring(u), url.authority(u)})
+    assert.are.equal("http", assert(url.parse("example.com:443/")).scheme)
+    local _, msg, code = url.parse("ftp://h/")
     assert.are.equal("EPROTONOSUPPORT", code)
+    assert.matches("ftp", msg)
+    _, _, code = url.parse("https:/x")
+    assert.are.equal("EINVAL", code)
   end)
 
   it("refuses malformed URLs with EINVAL", function()
@@ -210,7 +214,10 @@ describe("lunasock.http.url", function()
       local u = assert(url.resolve(base, ref))
       assert.are.equal(want, tostring(u), ref)
     end
-    local _, _, code = url.resolve(base, "https://a/")
+    assert.are.equal("https://a/", tostring(assert(url.resolve(base, "https://a/"))))
+    assert.are.equal("https://g/x", tostring(assert(url.resolve("https://a/b", "//g/x"))))
+    assert.are.equal("https://a/c", tostring(assert(url.resolve("https://a/b", "/c"))))
+    local _, _, code = url.resolve(base, "ftp://a/")
     assert.are.equal("EPROTONOSUPPORT", code)
   end)
 end)
@@ -267,17 +274,19 @@ describe("lunasock.http.client", function()
     end)
   end)
 
-  it("returns EPROTONOSUPPORT for https and never connects", function()
+  it("speaks TLS to an https:// URL, never plaintext", function()
     run(function()
-      local srv = http_server(function() return ok("plain") end)
-      for _, u in ipairs{"https://127.0.0.1:" .. srv.port .. "/", "https://127.0.0.1/"} do
-        local r, msg, code = client.get(u)
-        assert.is_nil(r)
-        assert.are.equal("EPROTONOSUPPORT", code)
-        assert.matches("TLS", msg)
-      end
-      loop.sleep(0)
-      assert.are.equal(0, srv.conns)
+      local first = {}
+      local srv = server(function(st, _, n)
+        first[n] = st:read(1)           -- a TLS record starts with 0x16
+        st:close()                     -- no TLS here: the handshake fails
+      end)
+      local r, msg, code = client.get("https://127.0.0.1:" .. srv.port .. "/",
+                                      {pool = false, timeout = TIMEOUT})
+      assert.is_nil(r)
+      assert.is_string(msg)
+      assert.matches("^TLS_HANDSHAKE$", code)
+      assert.are.same({"\22"}, first)
     end)
   end)
 
@@ -822,15 +831,21 @@ describe("lunasock.http.client", function()
       end)
     end)
 
-    it("refuses a redirect to https", function()
+    it("follows a redirect to https with TLS, never in plaintext", function()
       run(function()
-        local srv = http_server(function()
-          return "HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1/\r\nContent-Length: 0\r\n\r\n"
+        local first
+        local tls_srv = server(function(st)
+          first = st:read(1)            -- a TLS record starts with 0x16
+          st:close()
         end)
-        local r, msg, code = client.get(srv.base .. "/", {pool = false})
+        local srv = http_server(function()
+          return "HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:" .. tls_srv.port
+                 .. "/\r\nContent-Length: 0\r\n\r\n"
+        end)
+        local r, _, code = client.get(srv.base .. "/", {pool = false, timeout = TIMEOUT})
         assert.is_nil(r)
-        assert.are.equal("EPROTONOSUPPORT", code)
-        assert.matches("TLS", msg)
+        assert.matches("^TLS_HANDSHAKE$", code)
+        assert.are.equal("\22", first)
       end)
     end)
   end)
@@ -1003,11 +1018,12 @@ describe("lunasock.http.client", function()
         if req.target == "/close" then return nil end
         return ok("x")
       end)
+      local no_tls = server(function(st) st:close() end)
       local pool <close> = client.pool()
       for _ = 1, 3 do
         assert(client.get(srv.base .. "/", {pool = pool}))
         client.get(srv.base .. "/close", {pool = pool})
-        client.get("https://127.0.0.1:" .. srv.port .. "/", {pool = pool})
+        client.get("https://127.0.0.1:" .. no_tls.port .. "/", {pool = pool})
       end
     end)
     assert.are.equal(before, helper.fd_count())

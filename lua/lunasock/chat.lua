@@ -5,9 +5,18 @@
 -- lunasock.stream) and acts on them; the writer drains the connection's
 -- output queue to the socket. Everything sent to a client -- a broadcast,
 -- a notice -- only appends to that client's queue and wakes its writer,
--- so no sender ever waits on a receiver. A queue holds at most max_queue
--- bytes: a client that stops reading is disconnected when its queue would
--- grow past that, and the room goes on.
+-- so no sender ever waits on a receiver.
+--
+-- Bursts: when a client's queue passes high_water bytes, the room it is
+-- in stops reading from its senders (their readers park) until every
+-- queue in the room is back under half of that, so a reader that is
+-- behind but reading catches up instead of being dropped. A client that
+-- stops reading is dropped (and told why when its socket takes it): by a
+-- queue that would pass max_queue bytes, or by stall_timeout seconds
+-- without any write progress while it has output queued; the room goes
+-- on. SO_SNDBUF (sndbuf, default 64 KiB) bounds what the kernel holds for
+-- one client, so memory per client is bounded by max_queue + sndbuf.
+-- Telnet commands (IAC sequences, RFC 854) are consumed, never relayed.
 --
 -- The reader owns the socket: it alone closes it, after the writer has
 -- drained what was queued (a bounded wait), except when a connection is
@@ -15,6 +24,8 @@
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local check = require "lunasock.check"
+
+local MSG_DONTWAIT = lunasock.core.MSG_DONTWAIT
 
 local find, sub, byte, lower, gsub, match, format = string.find, string.sub,
   string.byte, string.lower, string.gsub, string.match, string.format
@@ -28,7 +39,10 @@ local M = {}
 
 -- Limits and defaults, overridable here or per server (serve's opts).
 M.MAX_LINE = 1024        -- bytes in an input line, without its end
-M.MAX_QUEUE = 65536      -- bytes queued for one client before it is dropped
+M.MAX_QUEUE = 262144     -- bytes queued for one client before it is dropped
+M.HIGH_WATER = 65536     -- a queue over this pauses its room's senders
+M.SNDBUF = 65536         -- SO_SNDBUF of every client socket
+M.STALL_TIMEOUT = 5      -- seconds without write progress before a drop
 M.MAX_NICK = 16          -- bytes in a nickname
 M.DRAIN_TIMEOUT = 2      -- seconds a closing connection may take to drain
 M.EOL = "\r\n"           -- line end of everything the server sends
@@ -45,6 +59,17 @@ M.BURST = 64             -- lines a reader handles before letting others run
 local CONTROL = "[\0-\8\10-\31\127]"
 local CONTROL_OR_C1 = "[\0-\8\10-\31\127\194]"
 local C1 = "\194[\128-\159]"
+
+-- Telnet commands (RFC 854): IAC (255) then a command byte; WILL, WONT,
+-- DO and DONT (251-254) take an option byte, SB (250) runs to IAC SE.
+-- Lines are bounded (max_line), so the lazy match is too.
+local function strip_telnet(text)
+  if not find(text, "\255", 1, true) then return text end
+  text = gsub(text, "\255\250.-\255\240", "")
+  text = gsub(text, "\255[\251-\254].?", "")
+  return (gsub(text, "\255.?", ""))
+end
+M.strip_telnet = strip_telnet
 
 -- chat.clean(text) -> text without control characters (tab kept).
 local function clean(text)
@@ -72,7 +97,8 @@ Room.__index = Room
 Room.__name = "lunasock.chat.room"
 
 local function new_room(server, name)
-  return setmetatable({server = server, name = name, clients = {}, count = 0}, Room)
+  return setmetatable({server = server, name = name, clients = {}, count = 0,
+                       over = 0, paused = {}}, Room)
 end
 
 -- Nick order, case-insensitively.
@@ -99,6 +125,41 @@ function Room:nicks()
 end
 
 local enqueue   -- below
+
+-- Back-pressure. c's queue is over the high-water mark: its room counts
+-- it (room.over), and the readers of a room that counts any park until
+-- the count is back to 0.
+local function set_over(c, over)
+  if over then
+    if c.over_room then return end
+    local room = c.room
+    if not room then return end
+    c.over_room = room
+    room.over = room.over + 1
+  else
+    local room = c.over_room
+    if not room then return end
+    c.over_room = false
+    room.over = room.over - 1
+    if room.over == 0 then
+      local list = room.paused
+      room.paused = {}
+      for i = 1, #list do loop.wake(list[i]) end
+    end
+  end
+end
+
+-- Parks the calling reader while c's room is over the mark (or c is
+-- closing); returns when the room may be read from again.
+local function wait_room(c)
+  local room = c.room
+  while room and room.over > 0 and not c.closing do
+    local me = loop.current()
+    room.paused[#room.paused + 1] = me
+    loop.suspend(c.server.stall_timeout)
+    room = c.room
+  end
+end
 
 -- Queues one already-clean line for every client in the room but except.
 -- A snapshot is taken first: a client dropped meanwhile (its queue full)
@@ -167,6 +228,7 @@ local function enter(c, room)
   room.clients[c] = true
   room.count = room.count + 1
   c.room = room
+  if c.qbytes > c.server.high_water then set_over(c, true) end
   room_send(room, "*** " .. c.nick .. " joined", c)
   enqueue(c, format("*** %d %s in %s: %s", room.count, room.count == 1 and "user" or "users",
                     room.name, concat(room:nicks(), ", ")))
@@ -177,6 +239,7 @@ end
 local function leave(c, reason)
   local room = c.room
   if not room then return end
+  set_over(c, false)
   c.room = nil
   room.clients[c] = nil
   room.count = room.count - 1
@@ -211,6 +274,10 @@ local function drop(c, reason)
   release(c)
   server.clients[c] = nil
   c.queue, c.qhead, c.qtail, c.qbytes = {}, 1, 0, 0
+  if c.tell then
+    -- say why if the socket takes it now (it may be full: no waiting)
+    pcall(c.sock.send, c.sock, "*** dropped: " .. clean(c.reason) .. server.eol, MSG_DONTWAIT)
+  end
   c.sock:close()
   if c.writer then loop.wake(c.writer) end
 end
@@ -221,12 +288,16 @@ enqueue = function(c, line)
   if c.closed then return false end
   line = line .. c.server.eol
   local bytes = c.qbytes + #line
-  if bytes > c.server.max_queue then
+  local server = c.server
+  if bytes > server.max_queue then
+    c.tell = true
     drop(c, "output queue full")
     return false
   end
   local tail = c.qtail + 1
   c.queue[tail], c.qtail, c.qbytes = line, tail, bytes
+  if c.qhead == tail then c.progress = loop.now() end   -- was empty
+  if bytes > server.high_water and not c.over_room then set_over(c, true) end
   if tail == c.qhead and c.writer then loop.wake(c.writer) end  -- was empty
   return true
 end
@@ -324,7 +395,9 @@ local function writer_task(c)
           return
         end
         sent = sent + n
-        c.qbytes = c.qbytes - n
+        local left = c.qbytes - n
+        c.qbytes, c.progress = left, loop.now()
+        if c.over_room and left <= c.server.high_water // 2 then set_over(c, false) end
       end
     end
   end
@@ -424,7 +497,7 @@ local function message(c, text)
 end
 
 local function handle_line(c, line)
-  line = clean(line)
+  line = clean(strip_telnet(line))
   if not c.nick then return choose_nick(c, line) end
   if not find(line, "%S") then return end      -- empty, or blanks only
   if byte(line, 1) ~= 47 then return message(c, line) end       -- '/'
@@ -489,6 +562,7 @@ local function serve_client(server, c)
   prompt(c)
   local reason
   while not c.closing do
+    if c.room and c.room.over > 0 then wait_room(c) end
     local line, err, code = read_line(c)
     if c.closed then return end
     if line then
@@ -647,10 +721,33 @@ function Server:command(name, fn, help)
   return self
 end
 
+-- The stall reaper: drops a client with output queued and no write
+-- progress for stall_timeout seconds (it stopped reading).
+local function reaper(server)
+  local limit = server.stall_timeout
+  local tick = limit / 4
+  if tick < 0.05 then tick = 0.05 end
+  while not server.closed do
+    loop.suspend(tick)
+    local now, stalled = loop.now(), nil
+    for c in pairs(server.clients) do
+      if c.qbytes > 0 and not c.closed and now - c.progress > limit then
+        stalled = stalled or {}
+        stalled[#stalled + 1] = c
+      end
+    end
+    for _, c in ipairs(stalled or {}) do
+      c.tell = true
+      drop(c, format("output stalled for %g s", limit))
+    end
+  end
+end
+
 -- server:close(): stops accepting and drops every connection at once.
 function Server:close()
   if self.closed then return end
   self.closed = true
+  if self.reaper then loop.wake(self.reaper) end
   self.listener:close()
   local list = {}
   for c in pairs(self.clients) do list[#list + 1] = c end
@@ -663,13 +760,14 @@ Server.__close = Server.close
 local function handler(server)
   return function(st, host, port)
     local sock = st:socket()
-    if server.sndbuf then sock:setopt("sndbuf", server.sndbuf) end
+    sock:setopt("sndbuf", server.sndbuf)
     local c = setmetatable({
       server = server, sock = sock, host = host, port = port, stream = st,
       buf = "", pos = 1, skipping = false, burst = 0, released = false,
       queue = {}, qhead = 1, qtail = 0, qbytes = 0,
       nick = false, key = false, room = false,
       closing = false, closed = false, reader = false, writer = false,
+      over_room = false, tell = false, progress = loop.now(),
     }, Client)
     server.clients[c] = true
     server.nclients = server.nclients + 1
@@ -702,8 +800,10 @@ end
 
 -- chat.serve{host = "127.0.0.1", port = 0, ...} -> server, or nil, msg,
 -- code. Options (see docs/chat.md): max_line, max_queue, max_nick,
--- max_clients, sndbuf, idle_timeout, drain_timeout, eol, greeting, room,
--- valid_nick, commands, help, on_event, and tcp.listen's (backlog...).
+-- max_clients, sndbuf, high_water, stall_timeout, idle_timeout,
+-- drain_timeout, eol, greeting, room, valid_nick, commands, help,
+-- on_event, backlog, reuseport, and tcp.serve's tls and
+-- handshake_timeout (a TLS chat room).
 -- The tasks run in the loop: call it inside a task, or before loop.run().
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
@@ -712,7 +812,9 @@ function M.serve(opts)
     max_queue = check_count(opts, "max_queue", true) or M.MAX_QUEUE,
     max_nick = check_count(opts, "max_nick", true) or M.MAX_NICK,
     max_clients = check_count(opts, "max_clients", true),
-    sndbuf = check_count(opts, "sndbuf", true),
+    sndbuf = check_count(opts, "sndbuf", true) or M.SNDBUF,
+    high_water = check_count(opts, "high_water", true),
+    stall_timeout = check_seconds(opts, "stall_timeout") or M.STALL_TIMEOUT,
     idle_timeout = check_seconds(opts, "idle_timeout"),
     drain_timeout = check_seconds(opts, "drain_timeout") or M.DRAIN_TIMEOUT,
     eol = opts.eol or M.EOL,
@@ -720,6 +822,9 @@ function M.serve(opts)
     valid_nick = opts.valid_nick or default_valid_nick,
     on_event = opts.on_event,
   }
+  if not server.high_water then   -- under the queue bound, by default
+    server.high_water = math.min(M.HIGH_WATER, server.max_queue // 4)
+  end
   if server.eol ~= "\r\n" and server.eol ~= "\n" then
     error("chat.serve: eol must be \"\\r\\n\" or \"\\n\"", 2)
   end
@@ -758,10 +863,12 @@ function M.serve(opts)
   server.closed = false
   local listener, err, code = lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0,
     handler(server), {backlog = opts.backlog, reuseport = opts.reuseport,
+                      tls = opts.tls, handshake_timeout = opts.handshake_timeout,
                       stream = {timeout = server.idle_timeout, chunk = M.READ_SIZE}})
   if not listener then return nil, err, code end
   server.listener, server.sock = listener, listener.sock
   server.host, server.port = listener.host, listener.port
+  server.reaper = loop.spawn(reaper, server)
   return server
 end
 

@@ -137,11 +137,45 @@ local function race(addrs, deadline)
   return nil, "connection timed out", "ETIMEDOUT"
 end
 
+-- TLS over the connected socket s (opts.tls: true for the default client
+-- context, a tls.context, or a table of context options), within what is
+-- left of the deadline. The server's certificate is checked against
+-- opts.servername, which defaults to host: a DNS name is also sent as SNI,
+-- an IP literal is checked against the certificate's IP SAN. lunasock.tls
+-- is required here, not at the top: users of the core never load OpenSSL.
+local default_tls
+local function tls_handshake(s, host, opts, deadline)
+  local tls = require "lunasock.tls"
+  local ctx = opts.tls
+  if ctx == true then
+    if not default_tls then
+      local err, code
+      default_tls, err, code = tls.context{}
+      if not default_tls then s:close() return nil, err, code end
+    end
+    ctx = default_tls
+  end
+  local left = deadline - monotime()
+  if left <= 0 then
+    s:close()
+    return fail("connection timed out", "ETIMEDOUT")
+  end
+  local ts, err, code = tls.wrap(s, ctx, {
+    servername = opts.servername or host, verify_host = opts.verify_host,
+    alpn = opts.alpn, session = opts.session,
+    timeout = opts.timeout and left or nil})
+  if not ts then return nil, err, code end
+  ts:settimeout(opts.timeout)
+  return ts
+end
+
 -- lunasock.tcp.connect(host, port[, opts]) -> socket, or nil, msg, code.
 -- opts.timeout bounds the whole call (lookup and every attempt) and then
 -- becomes the socket's timeout. TCP_NODELAY is on unless opts.nodelay is
 -- false: small writes go out at once (a request/reply protocol is not
--- held 40 ms by Nagle's algorithm and the peer's delayed ACK).
+-- held 40 ms by Nagle's algorithm and the peer's delayed ACK). With
+-- opts.tls (and servername, verify_host, alpn, session for tls.wrap) the
+-- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "connect")
   local timeout = opts.timeout
@@ -170,6 +204,7 @@ function M.tcp.connect(host, port, opts)
   if not s then return nil, err, code end
   s:settimeout(timeout)
   if opts.nodelay ~= false then s:setopt("nodelay", true) end
+  if opts.tls then return tls_handshake(s, host, opts, deadline) end
   return s
 end
 

@@ -14,10 +14,12 @@
 local core = require "lunasock.core"
 local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
+local check = require "lunasock.check"
 
 local error, type, pairs, xpcall, pcall, require, tostring =
   error, type, pairs, xpcall, pcall, require, tostring
-local setmetatable, getmetatable, math_type = setmetatable, getmetatable, math.type
+local setmetatable, math_type = setmetatable, math.type
+local debug_getmetatable = debug.getmetatable
 local traceback, format = debug.traceback, string.format
 
 local M = {}
@@ -160,10 +162,7 @@ function Server:__tostring()
 end
 
 local function check_seconds(opts, name)
-  local v = opts[name]
-  if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0 or v == math.huge) then
-    error(format("bad option '%s' to 'serve' (non-negative number of seconds expected)", name), 3)
-  end
+  local v = check.opt_seconds(opts, name, "serve", 3)
   return v
 end
 
@@ -172,7 +171,9 @@ end
 local function tls_context(spec)
   if spec == nil or spec == false then return false end
   if type(spec) ~= "table" then
-    local mt = type(spec) == "userdata" and getmetatable(spec)
+    -- lunasock.tls locks its metatables (getmetatable gives a string):
+    -- the type's name is read past the lock
+    local mt = type(spec) == "userdata" and debug_getmetatable(spec)
     if mt and mt.__name == "lunasock.tls.context" then return spec end
     error("bad option 'tls' to 'serve' (a lunasock.tls context or a table of options expected)", 3)
   end
@@ -212,6 +213,7 @@ function M.listener(sock, handler, opts)
   if max ~= nil and (math_type(max) ~= "integer" or max < 1) then
     error("bad option 'max_conns' to 'serve' (positive integer expected)", 2)
   end
+  check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT
   if opts.stream ~= nil and type(opts.stream) ~= "table" then

@@ -29,14 +29,21 @@
 --   pool       a pool from client.pool{...}, false for a connection per
 --              request (sent with Connection: close), or nil for
 --              client.default_pool
+--   tls        for https:// URLs: a table of lunasock.tls context options
+--              ({cafile = ..., verify = false, ...}) or a tls.context;
+--              default: the pool's tls, else client.DEFAULTS.tls, else
+--              the system's CA store with host name checks
+--   allow_downgrade  follow a redirect from https:// to http:// (default
+--              false: such a redirect fails with "EPERM")
 --   user_agent  the User-Agent value (false: none)
 --
 -- The response: status, reason, version ("1.1" or "1.0"), headers
 -- (lower-case names, case-insensitive lookup, repeated fields joined with
 -- ", "), fields (every field as {name, value} in the order received),
 -- body (a string; nil with a sink), trailers (of a chunked body, or nil),
--- url (the URL that answered, after redirects) and redirects (how many
--- were followed).
+-- url (the URL that answered, after redirects), redirects (how many
+-- were followed) and, for https://, tls (the connection's tls info():
+-- version, cipher, peer, session_reused...).
 --
 -- Reads and writes follow the overall deadline: before each recv or send
 -- the socket's timeout is set to the time left, so a server dripping
@@ -46,6 +53,7 @@ local body = require "lunasock.http.body"
 local url = require "lunasock.http.url"
 local h1 = require "lunasock.http.h1"
 local pool = require "lunasock.http.pool"
+local check = require "lunasock.check"
 
 local find, sub, lower, format, byte =
   string.find, string.sub, string.lower, string.format, string.byte
@@ -71,11 +79,13 @@ M.DEFAULTS = {
   drain = 65536,                -- bytes of a redirect's body read to keep
                                 -- its connection
   user_agent = "lunasock/" .. tostring(core._VERSION):match("[%d.]+$"),
+  tls = nil,                    -- TLS settings for https:// (nil: verified
+                                -- against the system's CA store)
 }
 
 M.POOL_DEFAULTS = pool.DEFAULTS
 M.Pool = pool.Pool
--- client.pool{max_idle, max_total, idle_timeout} -> a keep-alive pool
+-- client.pool{max_idle, max_total, idle_timeout, tls} -> a keep-alive pool
 M.pool = pool.new
 M.default_pool = pool.new()
 
@@ -322,7 +332,9 @@ local function read_head(ctx, conn)
         code = "closed"
         return nil, err, code, nothing
       end
-      return nil, err, code, nothing and code == "ECONNRESET"
+      -- an EOF without close_notify (TLS) before any byte: a stale
+      -- connection as well
+      return nil, err, code, nothing and (code == "ECONNRESET" or code == "TLS_TRUNCATED")
     end
   end
 end
@@ -402,6 +414,7 @@ end
 -- Gives conn back: to the pool when keep is true, else closed.
 local function release(ctx, conn, keep)
   ctx.conn = nil
+  if ctx.pool then ctx.pool:keep_session(conn) end
   if keep and ctx.pool and not conn.dirty then
     ctx.pool:checkin(conn)
   else
@@ -416,17 +429,22 @@ end
 -- Sends the request and reads the final response head (1xx skipped).
 -- Returns head, conn; or nil, msg, code.
 local function exchange(ctx, method, u, fields, body_)
-  local origin = url.origin(u)
+  local settings = ctx.opts.tls
+  if settings == nil and ctx.pool then settings = ctx.pool.tls end
+  if settings == nil then settings = M.DEFAULTS.tls end
+  local key, tctx, kcode = pool.key(u, settings)
+  if not key then return nil, tctx, kcode end
   local fresh = false
   while true do
-    local conn = not fresh and ctx.pool and ctx.pool:checkout(origin)
+    local conn = not fresh and ctx.pool and ctx.pool:checkout(key)
     if conn then
       conn.deadline = ctx.deadline
     else
       local err, code
       local t = ctx.opts.connect_timeout
       if t == nil then t = M.DEFAULTS.connect_timeout end
-      conn, err, code = pool.connect(u, origin, {connect_timeout = t}, ctx.deadline)
+      conn, err, code = pool.connect(u, key, {connect_timeout = t}, ctx.deadline, tctx,
+                                     ctx.pool and ctx.pool:session(key) or nil)
       if not conn then return nil, err, code end
     end
     ctx.conn = conn
@@ -519,15 +537,25 @@ local function check_opts(opts)
     if v ~= nil and v ~= false and (type(v) ~= "number" or v ~= v or v < 0) then
       error("bad field '" .. k .. "' (non-negative number or false expected)", 3)
     end
+    if v then check.seconds(v, k, "request", 3) end
   end
   local r = opts.redirects
   if r ~= nil and r ~= false and math_type(r) ~= "integer" then
     error("bad field 'redirects' (integer or false expected)", 3)
   end
+  if r then check.integer(r, "redirects", "request", 0, 0x7fffffff, 3) end
+  -- limits, range-checked here once (see limits_of)
+  for _, k in ipairs{"max_status_line", "max_head", "max_headers", "max_interim", "drain"} do
+    check.opt_integer(opts, k, "request", 0, 0x7fffffff, 3)
+  end
+  if opts.max_body ~= false then
+    check.opt_integer(opts, "max_body", "request", 0, math.maxinteger, 3)
+  end
   local p = opts.pool
   if p ~= nil and p ~= false and getmetatable(p) ~= pool.Pool then
     error("bad field 'pool' (a client.pool, false or nil expected)", 3)
   end
+  pool.check_tls(opts.tls, 3)
 end
 
 -- Closes the connection in use if request() is left by an error (a sink
@@ -597,8 +625,10 @@ function M.request(opts)
         release(ctx, conn, false)
         return nil, err, code
       end
+      if conn.tls and not conn.info then conn.info = conn.sock:info() end
       release(ctx, conn, keep)
       local r = head
+      r.tls = conn.info or nil
       r.body = not opts.sink and got or nil
       r.trailers = type(reader) == "table" and reader.trailers or nil
       return r
@@ -613,12 +643,16 @@ function M.request(opts)
     local nu
     nu, err, code = url.resolve(u, location)
     if not nu then return nil, "redirect to " .. location .. ": " .. err, code end
+    if u.scheme == "https" and nu.scheme == "http" and not opts.allow_downgrade then
+      return nil, "redirect from https to " .. url.tostring(nu)
+                  .. " refused (allow_downgrade is not set)", "EPERM"
+    end
     if changes then
       method = "GET"
       body_ = nil
       fields = without(fields, CONTENT_FIELDS)
     end
-    if url.origin(nu) ~= url.origin(u) then
+    if url.origin(nu) ~= url.origin(u) or nu.scheme ~= u.scheme then
       fields = without(fields, CREDENTIALS)
     end
     u = nu

@@ -1,23 +1,32 @@
 -- lunasock.http.pool: the HTTP client's connections and its keep-alive
 -- pool.
 --
---   pool.new{max_idle, max_total, idle_timeout} -> pool, with
---       pool:checkout(origin) -> an idle connection still usable, or nil
+--   pool.new{max_idle, max_total, idle_timeout, tls} -> pool, with
+--       pool:checkout(key) -> an idle connection still usable, or nil
 --       pool:checkin(conn)    keeps it for reuse (or closes it)
---       pool:idle_count([origin]), pool:close()
---   pool.connect(u, origin, opts, deadline) -> conn, or nil, msg, code
+--       pool:idle_count([key]), pool:close()
+--       pool.tls             TLS settings for https:// requests through it
+--       pool:session(key), pool:keep_session(conn)  TLS sessions to resume
+--   pool.key(u, settings) -> key, context (nil for http://), or nil, msg,
+--       code: where a connection to u under TLS settings is pooled
+--   pool.connect(u, key, opts, deadline[, context, session]) -> conn, or
+--       nil, msg, code (with a context: TLS, the handshake done)
 --
--- A connection has sock, stream, origin, reused and deadline: the stream
+-- A connection has sock, stream, origin (its key), reused, deadline and
+-- tls (true for TLS): the stream
 -- reads and writes through the connection, which sets the socket's
 -- timeout to what is left before the deadline before each call, so a
 -- server dripping bytes cannot stretch a request past it.
 local lunasock = require "lunasock"
 local stream = require "lunasock.stream"
+local check = require "lunasock.check"
+local url = require "lunasock.http.url"
 
 local core = lunasock.core
 local type, error, pairs, ipairs, tostring, setmetatable =
   type, error, pairs, ipairs, tostring, setmetatable
-local remove = table.remove
+local remove, sort, concat = table.remove, table.sort, table.concat
+local format = string.format
 local monotime = core.monotime
 local PEEK_NOW = core.MSG_PEEK | core.MSG_DONTWAIT
 
@@ -76,14 +85,90 @@ end
 
 -- Whether an idle connection can carry a request: nothing buffered or
 -- waiting (a server sends nothing between responses) and no EOF or error
--- from the server.
+-- from the server. On a TLS socket the peek takes in the records that
+-- carry no data (a session ticket), which leave it usable; data,
+-- close_notify or an EOF without it (TLS_TRUNCATED) end it.
 local function usable(c)
   if c.stream:buffered() > 0 then return false end
   local data, _, code = c.sock:recv(1, PEEK_NOW)
   return data == nil and (code == "EAGAIN" or code == "EWOULDBLOCK")
 end
 
-function M.connect(u, origin, opts, deadline)
+---------------------------------------------------------------- TLS
+
+-- pool.check_tls(t, level): raises unless t is TLS settings: nil, true
+-- (the defaults), a table of context options or a tls.context (the only
+-- userdata accepted; checked when it is used).
+function M.check_tls(t, level)
+  local ty = type(t)
+  if t ~= nil and t ~= true and ty ~= "table" and ty ~= "userdata" then
+    error("bad field 'tls' (table of TLS options or tls.context expected, got "
+          .. ty .. ")", level + 1)
+  end
+end
+
+-- TLS settings (a table of context options or a tls.context) -> the
+-- context and a key naming them. Contexts made from tables are kept by
+-- key, so equal tables share one context (and its CA store, loaded
+-- once); a given context is named by an id of its own, never reused, so
+-- a session is offered only under the settings that made it.
+local contexts, ncontexts = {}, 0
+local MAX_CONTEXTS = 32
+local context_ids = setmetatable({}, {__mode = "k"})
+local next_id = 0
+
+local function settings_key(t)
+  local out = {}
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      v = "{" .. settings_key(v) .. "}"
+    elseif type(v) == "string" then
+      v = format("%q", v)
+    else
+      v = tostring(v)
+    end
+    out[#out + 1] = format("%q", k) .. "=" .. v
+  end
+  sort(out)
+  return concat(out, ",")
+end
+
+local function tls_context(settings)
+  if type(settings) ~= "table" then
+    local id = context_ids[settings]
+    if not id then
+      next_id = next_id + 1
+      id = "#" .. next_id
+      context_ids[settings] = id
+    end
+    return settings, id
+  end
+  local key = settings_key(settings)
+  local ctx = contexts[key]
+  if not ctx then
+    local tls = require "lunasock.tls"   -- loaded with the first https://
+    local err, code
+    ctx, err, code = tls.context(settings)
+    if not ctx then return nil, err, code end
+    if ncontexts >= MAX_CONTEXTS then contexts, ncontexts = {}, 0 end
+    contexts[key], ncontexts = ctx, ncontexts + 1
+  end
+  return ctx, key
+end
+
+-- The key of u: "host:port" for http://; for https:// the scheme and the
+-- TLS settings (nil or true: the defaults) too, so that a connection made
+-- under one set of settings never serves a request made under another.
+function M.key(u, settings)
+  local origin = url.origin(u)
+  if u.scheme ~= "https" then return origin end
+  if settings == nil or settings == true then settings = {} end
+  local ctx, key, code = tls_context(settings)
+  if not ctx then return nil, key, code end
+  return "https://" .. origin .. " " .. key, ctx
+end
+
+function M.connect(u, origin, opts, deadline, tctx, session)
   local t = opts.connect_timeout
   if t == nil then t = M.DEFAULTS.connect_timeout end
   if deadline then
@@ -92,10 +177,12 @@ function M.connect(u, origin, opts, deadline)
     if not t or rem < t then t = rem end
   end
   local sock, err, code = lunasock.tcp.connect(u.host, u.port,
-                                               {timeout = t or nil, nodelay = true})
-  if not sock then return fail(origin .. ": " .. tostring(err), code) end
+                                               {timeout = t or nil, nodelay = true,
+                                                tls = tctx, session = session})
+  if not sock then return fail(url.origin(u) .. ": " .. tostring(err), code) end
   local c = setmetatable({sock = sock, origin = origin, reused = false,
-                          deadline = deadline, idle_since = 0}, Conn)
+                          deadline = deadline, idle_since = 0,
+                          tls = tctx and true or false}, Conn)
   c.stream = stream.new(c)
   return c
 end
@@ -105,19 +192,27 @@ end
 local Pool = {__name = "lunasock.http.pool"}
 Pool.__index = Pool
 
--- pool.new{max_idle, max_total, idle_timeout} -> a keep-alive pool
+-- pool.new{max_idle, max_total, idle_timeout, tls} -> a keep-alive pool;
+-- tls: the TLS settings of https:// requests through it that give none
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'pool' (table expected)", 2)
   end
   opts = opts or {}
+  check.opt_integer(opts, "max_idle", "pool", 0, 0x7fffffff)
+  check.opt_integer(opts, "max_total", "pool", 0, 0x7fffffff)
+  check.opt_seconds(opts, "idle_timeout", "pool")
+  M.check_tls(opts.tls, 2)
   local d = M.DEFAULTS
   return setmetatable({
     max_idle = opts.max_idle or d.max_idle,
     max_total = opts.max_total or d.max_total,
     idle_timeout = opts.idle_timeout or d.idle_timeout,
-    idle = {},       -- origin -> idle connections, most recent last
+    tls = opts.tls,  -- TLS settings for https:// requests through it
+    idle = {},       -- key -> idle connections, most recent last
     count = 0,
+    sessions = {},   -- key -> the last TLS session seen
+    nsessions = 0,
   }, Pool)
 end
 
@@ -177,7 +272,27 @@ function Pool:checkin(c)
   self.count = self.count + 1
 end
 
--- pool:idle_count([origin]) -> idle connections kept (to origin)
+-- pool:session(key) -> the TLS session to resume for key, or nil
+function Pool:session(key)
+  return self.sessions[key]
+end
+
+-- pool:keep_session(c): keeps the TLS session of c for the next
+-- connection under its key. Taken when c is given back, not after the
+-- handshake: TLS 1.3 sends its session tickets after the handshake.
+local MAX_SESSIONS = 256
+function Pool:keep_session(c)
+  if not c.tls then return end
+  local sess = c.sock:session()
+  if not sess then return end
+  if not self.sessions[c.origin] then
+    if self.nsessions >= MAX_SESSIONS then self.sessions, self.nsessions = {}, 0 end
+    self.nsessions = self.nsessions + 1
+  end
+  self.sessions[c.origin] = sess
+end
+
+-- pool:idle_count([key]) -> idle connections kept (to key)
 function Pool:idle_count(origin)
   if origin == nil then return self.count end
   local list = self.idle[origin]

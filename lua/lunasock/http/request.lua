@@ -103,6 +103,13 @@ function Request.__index(req, k)
     local q = url.query(rawget(req, "query_string"))
     rawset(req, "query", q)
     return q
+  elseif k == "tls" then
+    -- HTTPS: the connection's lunasock.tls info() (the client's
+    -- certificate under mutual TLS), on first use; nil for plain HTTP
+    local sock = rawget(req, "conn").sock
+    local info = sock.info and sock:info() or nil
+    rawset(req, "tls", info)
+    return info
   end
 end
 

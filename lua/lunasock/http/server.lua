@@ -55,6 +55,8 @@ local read_request, send_response, finish_body = request.read, response.send,
 
 local M = {}
 
+M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start
+
 M.DEFAULTS = {
   max_request_line = 8192,      -- bytes: 414 past it
   max_head = 32768,             -- bytes of request line and fields: 431
@@ -248,6 +250,9 @@ function M.new(opts)
   local workers = opts.workers or 1
   if math_type(workers) ~= "integer" or workers < 1 then
     error("http.server: workers must be a positive integer", 2)
+  end
+  if workers > M.MAX_WORKERS then   -- each one is a process: a typo must not fork thousands
+    error(("http.server: workers must be at most %d"):format(M.MAX_WORKERS), 2)
   end
   if workers > 1 then
     return require("lunasock.workers").start{

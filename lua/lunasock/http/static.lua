@@ -3,31 +3,40 @@
 --
 --   http.server{port = 8080, handler = static.handler("/srv/www")}
 --
+-- Only lunasock.core's file calls are used (realpath, open, stat,
+-- readdir): no shell, no child process, nothing that waits on anything
+-- but the local disk, so the loop's other tasks never stall behind a
+-- request. A file body is handed to the server as the opened Lua file
+-- (positioned at its first byte) with a Content-Length, and the server
+-- sends it with sock:sendfile; small files go out inline, in the same
+-- send as the head.
+--
 -- Traversal: the path is percent-decoded once and split on "/"; a NUL, a
 -- backslash, a ".." segment (however it was encoded: "..", "%2e%2e",
 -- ".%2E", an encoded slash "%2f" that makes one) is refused with 403,
 -- and names starting with "." are hidden (404) unless opts.dotfiles.
 -- Symlinks: the file's real path (every symlink resolved) must lie under
--- the root's real path, or the answer is 404. Lua and libc alone (io.*)
--- cannot resolve a path or stat a file, so this uses core.realpath and
--- core.stat when the core has them, and otherwise one `realpath` + `stat`
--- child process per request (io.popen, coreutils), which is sound but
--- costs a fork; docs/http.md says which C functions remove it. A symlink
--- swapped between the check and the open is not caught (a TOCTOU race
--- that only someone who can write under the root can run).
+-- the root's real path, or the answer is 404. A symlink swapped between
+-- the check and the open is not caught (a TOCTOU race that only someone
+-- who can write under the root can run); everything after the open
+-- (type, size, dates) is read from the opened descriptor.
 --
--- Responses: Content-Type from the extension, Last-Modified and
--- If-Modified-Since (304), a single byte Range (206, or 416 when it cannot
--- be satisfied; several ranges get the whole file), index.html for a
--- directory, and an HTML listing when opts.listing is true.
+-- Responses: Content-Type from the extension; ETag and Last-Modified, with
+-- If-Match, If-Unmodified-Since (412), If-None-Match and If-Modified-Since
+-- (304) in RFC 9110's order; a single byte Range (206, or 416 when it
+-- cannot be satisfied; several ranges get the whole file) with If-Range;
+-- index.html for a directory, and an HTML listing when opts.listing.
 local core = require "lunasock.core"
 local parse = require "lunasock.http.parse"
 
 local find, sub, match, gsub, gmatch, format, lower = string.find, string.sub,
   string.match, string.gsub, string.gmatch, string.format, string.lower
-local concat, tointeger, tonumber, type, error = table.concat, math.tointeger,
-                                                 tonumber, type, error
-local io_open, io_popen, os_date = io.open, io.popen, os.date
+local concat, sort, tointeger, tonumber, tostring, type, error, pairs, ipairs =
+  table.concat, table.sort, math.tointeger, tonumber, tostring, type, error,
+  pairs, ipairs
+local os_date = os.date
+local realpath, open, stat, readdir = core.realpath, core.open, core.stat,
+                                      core.readdir
 local unescape = parse.unescape
 
 local M = {}
@@ -46,46 +55,11 @@ M.TYPES = {
   woff = "font/woff", woff2 = "font/woff2", ttf = "font/ttf",
 }
 M.DEFAULT_TYPE = "application/octet-stream"
-
-local function shell_quote(s)
-  return "'" .. gsub(s, "'", "'\\''") .. "'"
-end
-
--- info(path) -> {real = resolved path, kind = "file"|"dir"|"other",
--- size, mtime}, or nil when it does not exist.
-local function info(path)
-  if core.realpath and core.stat then
-    local real = core.realpath(path)
-    if not real then return nil end
-    local st = core.stat(real)
-    if not st then return nil end
-    return {real = real, kind = st.type == "directory" and "dir"
-                                or st.type == "file" and "file" or "other",
-            size = st.size, mtime = st.mtime}
-  end
-  local p = io_popen("realpath -e -- " .. shell_quote(path)
-                     .. " 2>/dev/null | { IFS= read -r r && printf '%s\\n' \"$r\" &&"
-                     .. " stat -L -c '%s %Y %F' -- \"$r\"; } 2>/dev/null")
-  if not p then return nil end
-  local out = p:read("a")
-  p:close()
-  local real, size, mtime, kind = match(out, "^([^\n]+)\n(%d+) (%d+) ([^\n]+)\n$")
-  if not real then return nil end
-  return {real = real, kind = kind == "directory" and "dir"
-                              or find(kind, "regular", 1, true) and "file" or "other",
-          size = tointeger(tonumber(size)), mtime = tointeger(tonumber(mtime))}
-end
-M.info = info
-
-local function list_dir(real)
-  if core.readdir then return core.readdir(real) end
-  local p = io_popen("ls -1A -- " .. shell_quote(real) .. " 2>/dev/null")
-  if not p then return {} end
-  local names = {}
-  for line in p:lines() do names[#names + 1] = line end
-  p:close()
-  return names
-end
+-- Bodies up to this many bytes are read and sent with the head in one
+-- send; larger ones go by sendfile (opts.inline_max overrides).
+M.INLINE_MAX = 16384
+-- Names a listing shows at most (opts.listing_max overrides).
+M.LISTING_MAX = 10000
 
 local function html_escape(s)
   return (gsub(s, "[&<>\"']", {["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
@@ -143,33 +117,168 @@ local function byte_range(value, size)
 end
 M.byte_range = byte_range
 
+-- The strong entity tag of a file as stat describes it: inode, size and
+-- modification time to the nanosecond, so a rewrite within the same
+-- second still changes it.
+local function etag(st)
+  return format('"%x-%x-%x"', st.ino, st.size, st.mtime * 1000000000 + st.mtime_ns)
+end
+M.etag = etag
+
+-- Whether an If-Match / If-None-Match list matches tag: "*" matches any
+-- current file; weak comparison ignores W/ (If-None-Match), strong
+-- comparison (If-Match) never matches a weak tag.
+local function tag_matches(list, tag, strong)
+  if match(list, "^[ \t]*%*[ \t]*$") then return true end
+  for weak, t in gmatch(list, "[ \t]*(W?/?)(\"[^\"]*\")[ \t]*,?") do
+    if t == tag and (weak == "" or not strong) then return true end
+  end
+  return false
+end
+M.tag_matches = tag_matches
+
 local function text(status, msg, extra)
   local h = {["Content-Type"] = "text/plain; charset=utf-8"}
   if extra then for k, v in pairs(extra) do h[k] = v end end
   return status, h, msg
 end
 
+-- RFC 9110 13.2.2: the preconditions of a GET or HEAD, in their order.
+-- Returns a status (412 or 304) to answer with, or nil to go on.
+local function preconditions(h, tag, mtime)
+  local im = h["if-match"]
+  if im then
+    if not tag_matches(im, tag, true) then return 412 end
+  else
+    local ius = M.parse_date(h["if-unmodified-since"])
+    if ius and mtime > ius then return 412 end
+  end
+  local inm = h["if-none-match"]
+  if inm then
+    if tag_matches(inm, tag, false) then return 304 end
+  else
+    local ims = M.parse_date(h["if-modified-since"])
+    if ims and mtime <= ims then return 304 end
+  end
+  return nil
+end
+
+-- The listing of directory real (shown as path): names sorted, each
+-- directory with a trailing "/", every name HTML-escaped in the text and
+-- percent-encoded, then escaped, in the link.
+local function listing(real, path, top, opts)
+  local max = opts.listing_max or M.LISTING_MAX
+  local names, more = readdir(real, max)
+  if not names then return text(404, "Not Found\n") end
+  sort(names)
+  local out = {"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ",
+               html_escape(path), "</title></head><body><h1>Index of ",
+               html_escape(path), "</h1><ul>\n"}
+  if not top then out[#out + 1] = "<li><a href=\"../\">../</a></li>\n" end
+  for _, name in ipairs(names) do
+    if opts.dotfiles or sub(name, 1, 1) ~= "." then
+      local st = stat(real .. "/" .. name)
+      local slash = st and st.type == "directory" and "/" or ""
+      out[#out + 1] = format("<li><a href=\"%s%s\">%s%s</a></li>\n",
+                             html_escape(url_escape(name)), slash, html_escape(name), slash)
+    end
+  end
+  if more then
+    out[#out + 1] = format("<li>(only the first %d entries are shown)</li>\n", max)
+  end
+  out[#out + 1] = "</ul></body></html>\n"
+  return 200, {["Content-Type"] = "text/html; charset=utf-8"}, concat(out)
+end
+
+-- The response for the opened file f (its stat st, real path real).
+-- Returns status, headers, body (a string, or f itself positioned at the
+-- first byte to send, which the server sends and closes).
+local function respond_file(req, f, st, real, types, inline_max)
+  local tag, mtime = etag(st), st.mtime
+  local ext = lower(match(real, "%.([^./]+)$") or "")
+  local headers = {
+    ["Content-Type"] = types[ext] or M.TYPES[ext] or M.DEFAULT_TYPE,
+    ["Last-Modified"] = http_date(mtime),
+    ["ETag"] = tag,
+    ["Accept-Ranges"] = "bytes",
+  }
+  local h = req.headers
+  local pre = preconditions(h, tag, mtime)
+  if pre then
+    f:close()
+    if pre == 412 then return text(412, "Precondition Failed\n") end
+    headers["Content-Type"], headers["Accept-Ranges"] = nil, nil
+    return 304, headers
+  end
+  local size = st.size
+  local status, first, last = 200, 0, size - 1
+  local range = h["range"]
+  if range then
+    -- If-Range: an entity tag compares strongly, a date must be exactly
+    -- Last-Modified; anything else sends the whole file
+    local ir = h["if-range"]
+    if not ir or ir == tag or ir == headers["Last-Modified"] then
+      local a, b = byte_range(range, size)
+      if a == false then
+        f:close()
+        return text(416, "Range Not Satisfiable\n", {["Content-Range"] = "bytes */" .. size})
+      elseif a then
+        status, first, last = 206, a, b
+        headers["Content-Range"] = format("bytes %d-%d/%d", a, b, size)
+      end
+    end
+  end
+  local n = last - first + 1
+  headers["Content-Length"] = tostring(n)
+  if req.method == "HEAD" or n <= 0 then
+    f:close()
+    return status, headers, ""
+  end
+  if first > 0 then f:seek("set", first) end
+  if n <= inline_max then
+    local data = f:read(n)
+    f:close()
+    if not data or #data ~= n then return text(500, "Internal Server Error\n") end
+    return status, headers, data
+  end
+  return status, headers, f
+end
+
 -- static.handler(dir[, opts]) -> handler(req). opts: listing (directory
 -- listings, default false), index ("index.html"; false for none),
 -- dotfiles (serve names starting with ".", default false), types (extra
--- extension -> Content-Type).
+-- extension -> Content-Type), inline_max, listing_max.
 function M.handler(dir, opts)
   if type(dir) ~= "string" or dir == "" then
     error("bad argument #1 to 'handler' (directory expected)", 2)
   end
   opts = opts or {}
-  local root = info(dir)
-  if not root or root.kind ~= "dir" then
+  local root_real = realpath(dir)
+  local root_st = root_real and stat(root_real)
+  if not root_st or root_st.type ~= "directory" then
     error("static.handler: not a directory: " .. dir, 2)
   end
-  local root_real = root.real
   local prefix = root_real == "/" and "/" or root_real .. "/"
   local index = opts.index
   if index == nil then index = "index.html" end
   local types = opts.types or {}
+  local inline_max = opts.inline_max or M.INLINE_MAX
 
   local function within(real)
     return real == root_real or sub(real, 1, #prefix) == prefix
+  end
+
+  -- The real path of p if it exists under the root, opened, with its
+  -- stat; or nil and the status to answer (404, or 403 when the file
+  -- cannot be read).
+  local function lookup(p)
+    local real = realpath(p)
+    if not real or not within(real) then return nil, 404 end
+    local f, _, code = open(real)
+    if not f then return nil, code == "EACCES" and 403 or 404 end
+    local st = stat(f)
+    if not st then f:close() return nil, 404 end
+    return real, f, st
   end
 
   return function(req)
@@ -190,66 +299,31 @@ function M.handler(dir, opts)
       end
     end
     local rel = concat(segs, "/")
-    local fi = info(rel == "" and root_real or prefix .. rel)
-    if not fi or not within(fi.real) then return text(404, "Not Found\n") end
-    if fi.kind == "dir" then
+    local real, f, st = lookup(rel == "" and root_real or prefix .. rel)
+    if not real then
+      if f == 403 then return text(403, "Forbidden\n") end
+      return text(404, "Not Found\n")
+    end
+    if st.type == "directory" then
+      f:close()
       if sub(raw, -1) ~= "/" then
         return text(301, "Moved Permanently\n", {Location = url_escape(path) .. "/"})
       end
-      local idx = index and info(fi.real .. "/" .. index)
-      if idx and idx.kind == "file" and within(idx.real) then
-        fi = idx
-      elseif opts.listing then
-        local names = list_dir(fi.real)
-        table.sort(names)
-        local out = {"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ",
-                     html_escape(path), "</title></head><body><h1>Index of ",
-                     html_escape(path), "</h1><ul>\n"}
-        if rel ~= "" then out[#out + 1] = "<li><a href=\"../\">../</a></li>\n" end
-        for _, name in ipairs(names) do
-          if opts.dotfiles or sub(name, 1, 1) ~= "." then
-            out[#out + 1] = format("<li><a href=\"%s\">%s</a></li>\n",
-                                   html_escape(url_escape(name)), html_escape(name))
-          end
-        end
-        out[#out + 1] = "</ul></body></html>\n"
-        return 200, {["Content-Type"] = "text/html; charset=utf-8"}, concat(out)
+      local ireal, ifile, ist
+      if index then ireal, ifile, ist = lookup(real .. "/" .. index) end
+      if ireal and ist.type == "file" then
+        real, f, st = ireal, ifile, ist
       else
+        if ireal then ifile:close() end
+        if opts.listing then return listing(real, path, rel == "", opts) end
         return text(404, "Not Found\n")
       end
     end
-    if fi.kind ~= "file" then return text(404, "Not Found\n") end
-
-    local ext = lower(match(fi.real, "%.([^./]+)$") or "")
-    local headers = {
-      ["Content-Type"] = types[ext] or M.TYPES[ext] or M.DEFAULT_TYPE,
-      ["Last-Modified"] = http_date(fi.mtime),
-      ["Accept-Ranges"] = "bytes",
-    }
-    local ims = M.parse_date(req.headers["if-modified-since"])
-    if ims and fi.mtime <= ims and not req.headers["if-none-match"] then
-      headers["Content-Type"] = nil
-      return 304, headers
+    if st.type ~= "file" then
+      f:close()
+      return text(404, "Not Found\n")
     end
-    local size = fi.size
-    local status, first, last = 200, 0, size - 1
-    local range = req.headers["range"]
-    local if_range = req.headers["if-range"]
-    if range and (not if_range or if_range == headers["Last-Modified"]) then
-      local a, b = byte_range(range, size)
-      if a == false then
-        return text(416, "Range Not Satisfiable\n", {["Content-Range"] = "bytes */" .. size})
-      elseif a then
-        status, first, last = 206, a, b
-        headers["Content-Range"] = format("bytes %d-%d/%d", a, b, size)
-      end
-    end
-    headers["Content-Length"] = tostring(last - first + 1)
-    if method == "HEAD" or last < first then return status, headers, "" end
-    local f = io_open(fi.real, "rb")
-    if not f then return text(403, "Forbidden\n") end
-    if first > 0 then f:seek("set", first) end
-    return status, headers, f
+    return respond_file(req, f, st, real, types, inline_max)
   end
 end
 

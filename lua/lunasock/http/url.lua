@@ -1,11 +1,12 @@
 -- lunasock.http.url: the URLs the HTTP client accepts, parsed into the
--- parts it needs (RFC 3986, for the http scheme only).
+-- parts it needs (RFC 3986, for the http and https schemes).
 --
 --   url.parse(s) -> u, or nil, msg, code
 --       s is a full URL ("http://host:port/path?query#fragment") or an
 --       address-bar one ("host[:port]/path?query"), with the port 80 by
---       default. IPv6 literals go in brackets ("[::1]:8080/x", a zone as
---       "[fe80::1%25eth0]"). u has scheme ("http"), host (lower case,
+--       default (443 for https://). IPv6 literals go in brackets
+--       ("[::1]:8080/x", a zone as "[fe80::1%25eth0]"). An address-bar
+--       URL is http. u has scheme ("http" or "https"), host (lower case,
 --       without brackets), port (an integer), path (starts with "/"),
 --       query (the text after "?", or nil), target (path and query, as
 --       sent in the request line), user and password (percent-decoded,
@@ -14,15 +15,16 @@
 --       request line (spaces, controls, non-ASCII, a "%" not followed by
 --       two hex digits) are percent-encoded. The fragment is dropped.
 --       Failures: "EINVAL" for a malformed URL, "EPROTONOSUPPORT" for a
---       scheme other than http (https: there is no TLS here).
+--       scheme other than http and https.
 --   url.resolve(base, ref) -> u, or nil, msg, code
 --       ref (a Location value: absolute, "//host/…", "/path", "?q",
 --       "rel/path") resolved against base (a parsed URL or a string), as
 --       RFC 3986 section 5.2 does, dot segments removed.
 --   url.tostring(u) -> "http://host[:port]/path?query" (no userinfo;
---       port left out when it is 80)
+--       port left out when it is the scheme's default)
 --   url.authority(u) -> "host[:port]", the Host field's value
 --   url.origin(u) -> "host:port", the same for two URLs of one server
+--       (the scheme is not part of it: compare u.scheme as well)
 --   url.decode(s), url.query(s), url.decode_path(path),
 --   url.decode_segment(s): percent-decoding (below), the only copy in
 --       lunasock.http
@@ -38,18 +40,15 @@ local inet_pton = core.inet_pton
 
 local M = {}
 
-M.DEFAULT_PORT = 80
+M.DEFAULT_PORT = 80          -- of http://; https:// has 443
+local DEFAULT_PORTS = {http = 80, https = 443}
 M.MAX_URL = 65536            -- bytes; longer URLs are refused
 
 local function bad(msg)
   return nil, msg, "EINVAL"
 end
 
--- Only plain http: an https URL is refused, never fetched as plaintext.
 local function unsupported(scheme)
-  if scheme == "https" then
-    return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
-  end
   return nil, "unsupported URL scheme '" .. scheme .. "'", "EPROTONOSUPPORT"
 end
 
@@ -142,7 +141,7 @@ local function trim(s)
 end
 
 -- host[:port] of an authority, checked. Returns host, port, ipv6.
-local function parse_hostport(hp)
+local function parse_hostport(hp, default_port)
   local host, port, ipv6
   if sub(hp, 1, 1) == "[" then
     local lit, rest = match(hp, "^%[([^%]]*)%](.*)$")
@@ -175,7 +174,7 @@ local function parse_hostport(hp)
     host = lower(host)
   end
   if port == nil or port == "" then
-    port = M.DEFAULT_PORT
+    port = default_port
   else
     port = tointeger(tonumber(port))
     if not port or port < 1 or port > 65535 then
@@ -210,7 +209,7 @@ function M.parse(s)
   local scheme, rest = match(s, "^(%a[%w+%-.]*)://(.*)$")
   if scheme then
     scheme = lower(scheme)
-    if scheme ~= "http" then return unsupported(scheme) end
+    if not DEFAULT_PORTS[scheme] then return unsupported(scheme) end
   elseif sub(s, 1, 2) == "//" then
     rest = sub(s, 3)
   else
@@ -219,10 +218,8 @@ function M.parse(s)
     local typo = match(s, "^(%a[%w+%-.]*):[^%d]") or match(s, "^(%a[%w+%-.]*):$")
     if typo then
       typo = lower(typo)
-      if typo == "https" then
-        return nil, "https is not supported (no TLS)", "EPROTONOSUPPORT"
-      elseif typo == "http" then
-        return bad("malformed URL (expected http://)")
+      if DEFAULT_PORTS[typo] then
+        return bad("malformed URL (expected " .. typo .. "://)")
       end
     end
     rest = s
@@ -241,11 +238,12 @@ function M.parse(s)
       user = decode(userinfo)
     end
   end
-  local host, port, ipv6 = parse_hostport(authority)
+  scheme = scheme or "http"
+  local host, port, ipv6 = parse_hostport(authority, DEFAULT_PORTS[scheme])
   if not host then return nil, port, ipv6 end
   local path, query = split_target(pq)
   if path == "" then path = "/" end
-  return finish{scheme = "http", host = host, port = port, ipv6 = ipv6,
+  return finish{scheme = scheme, host = host, port = port, ipv6 = ipv6,
                 path = path, query = query, user = user, password = password}
 end
 
@@ -297,10 +295,13 @@ function M.resolve(base, ref)
   if scheme then
     if sub(ref, #scheme + 2, #scheme + 3) == "//" then return M.parse(ref) end
     scheme = lower(scheme)
-    if scheme ~= "http" then return unsupported(scheme) end
+    if not DEFAULT_PORTS[scheme] then return unsupported(scheme) end
+    if scheme ~= base.scheme then
+      return bad("relative reference with another scheme: " .. ref)
+    end
     ref = sub(ref, #scheme + 2)     -- "http:path": relative, RFC 3986 5.2.2
   end
-  if sub(ref, 1, 2) == "//" then return M.parse("http:" .. ref) end
+  if sub(ref, 1, 2) == "//" then return M.parse(base.scheme .. ":" .. ref) end
   ref = match(ref, "^([^#]*)")
   local path, query = split_target(ref)
   local u = copy(base)
@@ -322,7 +323,7 @@ local function hostpart(u)
 end
 
 function M.authority(u)
-  if u.port == M.DEFAULT_PORT then return hostpart(u) end
+  if u.port == DEFAULT_PORTS[u.scheme] then return hostpart(u) end
   return hostpart(u) .. ":" .. u.port
 end
 
@@ -331,7 +332,7 @@ function M.origin(u)
 end
 
 function M.tostring(u)
-  return "http://" .. M.authority(u) .. u.target
+  return u.scheme .. "://" .. M.authority(u) .. u.target
 end
 
 URL.__tostring = M.tostring

@@ -1,0 +1,295 @@
+/* lunasock.tls: tls.wrap, the handshake and SNI. See LICENSE. */
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+
+/* ---------------------------------------------------------------- wrap */
+
+static int isip(const char *name) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, name, buf) == 1
+         || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+static int handshake_attempt(lua_State *L, lsk_tls *t) {
+  int r;
+  if (!t->handshaken) {
+    ERR_clear_error();
+    t->err = 0;
+    t->cberr[0] = '\0';
+    t->L = L;
+    t->selfidx = 1;
+    r = SSL_do_handshake(t->ssl);
+    t->L = NULL;
+    if (r != 1) {
+      r = lsk_tls_failure(L, t, r, 1);
+      if (r < 0) return r;
+      lsk_tls_finish(L, t, 1);  /* the alert, if any, goes out first */
+      return 3;
+    }
+    t->handshaken = 1;
+    ERR_clear_error();
+  }
+  r = lsk_tls_flush(t);
+  if (r == LSK_WANT_WRITE) return r;
+  if (r != 0) {
+    lsk_tls_failerrno(L, t, r);
+    lsk_tls_finish(L, t, 1);
+    return 3;
+  }
+  lua_pushvalue(L, 1);
+  return 1;
+}
+
+static int handshake_giveup(lua_State *L, lsk_tls *t, int err) {
+  lsk_tls_finish(L, t, 1);
+  return lsk_tls_pusherrno(L, err);
+}
+
+/* Looks up the server name the client sent in the sni table or function
+   of the context at user value 2 of the TLS socket (argument 1); pushes
+   the context chosen, or nil. Runs protected (lsk_tls_sni). */
+static int sni_lookup(lua_State *L) {
+  lua_getiuservalue(L, 1, 2);     /* 3: the socket's context */
+  if (lua_getiuservalue(L, 3, 2) == LUA_TFUNCTION) {  /* 4: the handler */
+    lua_pushvalue(L, 2);
+    lua_call(L, 1, 1);
+  }
+  else if (lua_istable(L, 4)) {
+    lua_pushvalue(L, 2);
+    lua_gettable(L, 4);
+  }
+  else
+    lua_pushnil(L);
+  if (!lua_isnil(L, -1)) {
+    lsk_tlsctx *c = (lsk_tlsctx *)luaL_testudata(L, -1, LSK_TLS_CONTEXT);
+    if (c == NULL || !c->server || c->ctx == NULL)
+      luaL_error(L, "sni: a server context expected for \"%s\", got %s",
+                 lua_tostring(L, 2), luaL_typename(L, -1));
+  }
+  return 1;
+}
+
+/* OpenSSL's servername callback, during SSL_do_handshake on t->L: picks
+   the context for the name the client sent. The Lua side runs protected
+   (an error must not unwind through OpenSSL) and cannot yield. */
+int lsk_tls_sni(SSL *ssl, int *alert, void *arg) {
+  lsk_tls *t = (lsk_tls *)SSL_get_app_data(ssl);
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  lua_State *L;
+  lsk_tlsctx *c;
+  (void)arg;
+  if (t == NULL || t->L == NULL || name == NULL) return SSL_TLSEXT_ERR_OK;
+  L = t->L;
+  if (!lua_checkstack(L, 8)) {
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  lua_pushcfunction(L, sni_lookup);
+  lua_pushvalue(L, t->selfidx);
+  lua_pushstring(L, name);
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    snprintf(t->cberr, sizeof t->cberr, "%s",
+             lua_tostring(L, -1) ? lua_tostring(L, -1) : "sni: error");
+    lua_pop(L, 1);
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  c = (lsk_tlsctx *)lua_touserdata(L, -1);
+  if (c != NULL && SSL_set_SSL_CTX(ssl, c->ctx) != NULL) {
+    lua_setiuservalue(L, t->selfidx, 3);  /* kept alive with the socket */
+    return SSL_TLSEXT_ERR_OK;
+  }
+  lua_pop(L, 1);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+/* The core socket at idx, open and a stream. */
+static lsk_socket *coresock(lua_State *L, int idx) {
+  lsk_socket *s = (lsk_socket *)lua_touserdata(L, idx);
+  int same = 0;
+  if (s != NULL && lua_getmetatable(L, idx)) {
+    same = lua_rawequal(L, -1, TLS_UV_COREMT);
+    lua_pop(L, 1);
+  }
+  if (!same) luaL_typeerror(L, idx, LSK_SOCKET);
+  if (s->fd < 0) luaL_error(L, "attempt to use a closed socket");
+  luaL_argcheck(L, s->type == SOCK_STREAM, idx, "a stream socket expected");
+  return s;
+}
+
+static const char *const wrap_options[] = {
+  "servername", "verify_host", "alpn", "session", "timeout", NULL
+};
+
+/* tls.wrap(sock, ctx_or_opts[, opts]) -> TLS socket, handshake done; or
+   nil, msg, code with sock closed. Stack: 1 sock, 2 context, 3 opts, 4
+   the ALPN wire string, 5 the session given. */
+static int tls_wrap(lua_State *L) {
+  static const lsk_tls_op op = {handshake_attempt, handshake_giveup, 1};
+  lsk_socket *s = coresock(L, 1);
+  const char *servername = NULL, *host = NULL;
+  double timeout = s->timeout;
+  SSL_SESSION *sess = NULL;
+  lsk_tlsctx *c;
+  lsk_tls *t;
+  int nohost = 0;
+  BIO *bio;
+  lua_settop(L, 3);
+  if (lua_type(L, 2) != LUA_TTABLE) lsk_tls_toctx(L, 2);
+  lua_pushnil(L);  /* 4 */
+  lua_pushnil(L);  /* 5 */
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lsk_tls_checknames(L, 3, "tls.wrap", wrap_options);
+    if (lua_getfield(L, 3, "servername") != LUA_TNIL) {
+      size_t len;
+      servername = lua_tolstring(L, -1, &len);
+      if (lua_type(L, -1) != LUA_TSTRING || len == 0 || strlen(servername)
+          != len)
+        luaL_error(L, "tls.wrap: option 'servername' must be a non-empty "
+                      "string");
+    }
+    lua_pop(L, 1);  /* still in opts: the pointer stays valid */
+    if (lua_getfield(L, 3, "verify_host") == LUA_TBOOLEAN
+        && !lua_toboolean(L, -1))
+      nohost = 1;
+    else if (!lua_isnil(L, -1)) {
+      size_t len;
+      host = lua_tolstring(L, -1, &len);
+      if (lua_type(L, -1) != LUA_TSTRING || len == 0 || strlen(host) != len)
+        luaL_error(L, "tls.wrap: option 'verify_host' must be a non-empty "
+                      "string or false");
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "alpn") != LUA_TNIL) {
+      lsk_tls_pushalpn(L, lua_gettop(L), "tls.wrap");
+      lua_replace(L, 4);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "session") != LUA_TNIL) {
+      if (lua_type(L, -1) != LUA_TSTRING && !lsk_tls_tosession(L, -1))
+        luaL_error(L, "tls.wrap: option 'session' must be a session (from "
+                      "session()) or its string");
+      lua_replace(L, 5);
+    }
+    else
+      lua_pop(L, 1);
+    if (lua_getfield(L, 3, "timeout") != LUA_TNIL) {
+      if (!lua_isnumber(L, -1))
+        luaL_error(L, "tls.wrap: option 'timeout' must be a number");
+      timeout = lua_tonumber(L, -1);
+      if (!(timeout >= 0 && timeout <= LSK_MAX_TIMEOUT))
+        luaL_error(L, "tls.wrap: option 'timeout' must be between 0 and "
+                      "1e9 seconds");
+    }
+    lua_pop(L, 1);
+  }
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    if (lsk_tls_newcontext(L, 2) != 1) {  /* nil, msg, "TLS_CONFIG" */
+      lua_getfield(L, TLS_UV_CORE, "close");
+      lua_pushvalue(L, 1);
+      lua_call(L, 1, 0);
+      return 3;
+    }
+    lua_replace(L, 2);
+  }
+  c = lsk_tls_toctx(L, 2);
+  luaL_argcheck(L, c->ctx != NULL, 2, "a usable context expected");
+  if (c->server) {
+    if (servername || host || nohost || !lua_isnil(L, 4) || !lua_isnil(L, 5))
+      luaL_error(L, "tls.wrap: servername, verify_host, alpn and session "
+                    "are for clients (a server's context has alpn and sni)");
+  }
+  else if (c->verify && !nohost) {
+    if (host == NULL) host = servername;
+    if (host == NULL)
+      luaL_error(L, "tls.wrap: a verifying client needs the name it dialled:"
+                    " opts.servername (or opts.verify_host; false checks the"
+                    " chain only)");
+  }
+  if (lua_type(L, 5) == LUA_TSTRING) {
+    size_t len;
+    const unsigned char *p = (const unsigned char *)lua_tolstring(L, 5, &len);
+    if (len > LONG_MAX || (sess = d2i_SSL_SESSION(NULL, &p, (long)len)) == NULL)
+      luaL_error(L, "tls.wrap: option 'session' is not a valid session");
+    SSL_SESSION_free(sess);  /* parsed again below, once nothing raises */
+    sess = NULL;
+  }
+  t = (lsk_tls *)lua_newuserdatauv(L, sizeof *t, 3);
+  memset(t, 0, sizeof *t);
+  t->sock = s;
+  t->server = c->server;
+  lua_pushvalue(L, TLS_UV_SOCKMT);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, -2, 2);
+  lua_replace(L, 1);  /* the core socket stays as user value 1 */
+  ERR_clear_error();
+  if ((t->ssl = SSL_new(c->ctx)) == NULL) {
+    lsk_tls_pushssl(L, "SSL_new", TLS_E_CONFIG);
+    lsk_tls_finish(L, t, 1);
+    return 3;
+  }
+  bio = BIO_new(*(BIO_METHOD **)lua_touserdata(L, TLS_UV_BIO));
+  if (bio == NULL) {
+    lsk_tls_pushssl(L, "BIO_new", TLS_E_CONFIG);
+    lsk_tls_finish(L, t, 1);
+    return 3;
+  }
+  BIO_set_data(bio, t);
+  SSL_set_bio(t->ssl, bio, bio);
+  SSL_set_app_data(t->ssl, t);
+  if (c->server)
+    SSL_set_accept_state(t->ssl);
+  else {
+    int ok = 1;
+    SSL_set_connect_state(t->ssl);
+    if (servername != NULL && !isip(servername))
+      ok = SSL_set_tlsext_host_name(t->ssl, servername);
+    if (ok && host != NULL) {
+      if (isip(host))
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host);
+      else {
+        ok = SSL_set1_host(t->ssl, host);
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      }
+    }
+    if (ok && lua_type(L, 4) == LUA_TSTRING) {
+      size_t len;
+      const char *p = lua_tolstring(L, 4, &len);
+      ok = SSL_set_alpn_protos(t->ssl, (const unsigned char *)p,
+                               (unsigned)len) == 0;
+    }
+    if (ok && lua_type(L, 5) == LUA_TSTRING) {
+      size_t len;
+      const unsigned char *p = (const unsigned char *)lua_tolstring(L, 5,
+                                                                    &len);
+      sess = d2i_SSL_SESSION(NULL, &p, (long)len);
+      ok = sess != NULL && SSL_set_session(t->ssl, sess);
+      SSL_SESSION_free(sess);
+    }
+    else if (ok && !lua_isnil(L, 5))
+      ok = SSL_set_session(t->ssl, lsk_tls_tosession(L, 5));
+    if (!ok) {
+      lsk_tls_pushssl(L, "tls.wrap: servername, verify_host, alpn or session",
+                      TLS_E_CONFIG);
+      lsk_tls_finish(L, t, 1);
+      return 3;
+    }
+  }
+  return lsk_tls_run(L, &op, t, timeout);
+}
+
+const luaL_Reg lsk_tls_wrap_funcs[] = {
+  {"wrap", tls_wrap},
+  {NULL, NULL}
+};
