@@ -318,9 +318,12 @@ describe("lunasock.tls versions, keys and identities", function()
   end)
 
   it("verifies ::1 against the IPv6 SAN", function()
-    local c, s = tls_pair(nil, nil, {servername = "::1"})
-    assert.is_true(c:info().verified)
-    c:close(); s:close()
+    for _, name in ipairs{"::1", "[::1]"} do
+      local c, s = tls_pair(nil, nil, {servername = name})
+      assert.is_true(c:info().verified)
+      assert.is_nil(c:info().servername)   -- no SNI for an address
+      c:close(); s:close()
+    end
     local a, b = assert(core.socketpair())
     assert(loop.run(function()
       loop.spawn(function() tls.wrap(b, SERVER, {timeout = TIMEOUT}) end)
