@@ -125,6 +125,63 @@ for _, src in ipairs(tls_srcs) do
   end
 end
 
+-- every exported Lua function is documented in docs/ (or is local): a
+-- function of a module's table (function M.name, M.name = local_fn) must
+-- appear there as "mod.name(" (mod: the module's last name, or the
+-- table path inside it: "tcp.connect("), a method of one of its classes
+-- (function Class:name / Class.name, Class a metatable's __index) as
+-- ":name(" or ".name(". A table call ("frame.lines{") counts.
+local alldocs = {}
+do
+  local dp = assert(io.popen("find docs -name '*.md' | sort"))
+  for path in dp:lines() do alldocs[#alldocs + 1] = read(path) end
+  dp:close()
+  alldocs[#alldocs + 1] = read("README.md")
+  alldocs = table.concat(alldocs, "\n")
+end
+local function documented(text)
+  return alldocs:find(text, 1, true) ~= nil
+end
+local lp = assert(io.popen("find lua -name '*.lua' | sort"))
+for path in lp:lines() do
+  local text = read(path)
+  local modname = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+  local short = modname:match("([%w_]+)$")
+  local ret = text:match("\nreturn ([%a_][%w_]*)%s*$")
+  local locals, classes = {}, {}
+  for name in text:gmatch("\n([%a_][%w_]*)%.__index%s*=") do classes[name] = true end
+  for name in text:gmatch("\n([%a_][%w_]*)%.__name%s*=") do classes[name] = true end
+  for name in text:gmatch("__index%s*=%s*([%a_][%w_]*)") do classes[name] = true end
+  for name in text:gmatch("\nlocal function ([%a_][%w_]*)") do locals[name] = true end
+  local function check_field(tpath, name)
+    if name:sub(1, 1) == "_" then return end
+    local inner = tpath:match("^[%a_][%w_]*%.(.*)$")
+    local want = (inner and (inner .. ".") or (short .. ".")) .. name .. "("
+    if not documented(want) and not documented(want:sub(1, -2) .. "{") then
+      finding("%s: %s.%s is exported but not documented in docs/ as `%s`",
+              path, modname, (inner and inner .. "." or "") .. name, want)
+    end
+  end
+  for line in text:gmatch("[^\n]+") do
+    local tpath, sep, name = line:match("^function ([%a_][%w_%.]*)([%.:])([%a_][%w_]*)%s*%(")
+    if tpath then
+      local root = tpath:match("^[%a_][%w_]*")
+      if root == ret and sep == "." then
+        check_field(tpath, name)
+      elseif classes[root] and name:sub(1, 1) ~= "_" then
+        if not documented(":" .. name .. "(") and not documented("." .. name .. "(") then
+          finding("%s: method %s%s%s is not documented in docs/ as `:%s(`",
+                  path, tpath, sep, name, name)
+        end
+      end
+    elseif ret then
+      local t, n, v = line:match("^([%a_][%w_%.]*)%.([%a_][%w_]*)%s*=%s*([%a_][%w_]*)%s*$")
+      if t and t:match("^[%a_][%w_]*") == ret and locals[v] then check_field(t, n) end
+    end
+  end
+end
+lp:close()
+
 if findings > 0 then
   io.stderr:write(("lint: %d finding(s)\n"):format(findings))
   os.exit(1)
