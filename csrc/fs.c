@@ -219,10 +219,18 @@ static int core_open(lua_State *L) {
   return 1;
 }
 
+/* core.isatty(fd | file | socket) -> whether it is a terminal (so a
+   program knows when a progress line would be seen). */
+static int core_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty(lsk_fdarg(L, 1)));
+  return 1;
+}
+
 const luaL_Reg lsk_fs_funcs[] = {
   {"stat", core_stat},
   {"realpath", core_realpath},
   {"readdir", core_readdir},
   {"open", core_open},
+  {"isatty", core_isatty},
   {NULL, NULL}
 };

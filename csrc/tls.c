@@ -137,12 +137,19 @@ static int bio_gc(lua_State *L) {
   return 0;
 }
 
-/* tls.type(x) -> "tls socket", "closed tls socket" or nil */
+/* tls.type(x) -> "tls socket", "closed tls socket", "tls context",
+   "tls session" or nil */
 static int tls_type(lua_State *L) {
   lsk_tls *t = (lsk_tls *)luaL_testudata(L, 1, LSK_TLS_SOCKET);
   luaL_checkany(L, 1);
-  if (t == NULL)
-    luaL_pushfail(L);
+  if (t == NULL) {
+    if (luaL_testudata(L, 1, LSK_TLS_CONTEXT) != NULL)
+      lua_pushliteral(L, "tls context");
+    else if (luaL_testudata(L, 1, LSK_TLS_SESSION) != NULL)
+      lua_pushliteral(L, "tls session");
+    else
+      luaL_pushfail(L);
+  }
   else if (t->ssl == NULL || t->sock == NULL || t->sock->fd < 0)
     lua_pushliteral(L, "closed tls socket");
   else

@@ -72,7 +72,7 @@ typedef struct lsk_tls {
   size_t outpos, outlen, outcap;
   lua_State *L;       /* during a handshake step: for the SNI callback */
   int selfidx;        /* ... and where this userdata is on L's stack */
-  char cberr[200];    /* an SNI callback's error, reported by the step */
+  int cbfailed;       /* the SNI callback failed: its error in fatalmsg */
 } lsk_tls;
 
 /* tls.c */

@@ -1,5 +1,6 @@
 /* lunasock.tls: contexts (tls.context). See LICENSE. */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,13 +120,22 @@ static int password_cb(char *buf, int size, int rwflag, void *u) {
   return (int)len;
 }
 
-/* A BIO over a path, or over PEM text itself when s holds "-----BEGIN". */
-static BIO *openpem(const char *s, size_t len) {
+/* A BIO over PEM text itself when s holds "-----BEGIN", else over the
+   file at path s (when paths are allowed). *label is "what" for text,
+   "what PATH" for a file (pushed on the stack). */
+static BIO *openpem(lua_State *L, const char *s, size_t len, int paths,
+                    const char *what, const char **label) {
   const char *mark = "-----BEGIN";
   size_t i, m = strlen(mark);
+  *label = what;
   for (i = 0; i + m <= len; i++)
     if (memcmp(s + i, mark, m) == 0)
       return BIO_new_mem_buf(s, len > (size_t)INT_MAX ? INT_MAX : (int)len);
+  if (!paths) {
+    *label = lua_pushfstring(L, "%s: no PEM text (-----BEGIN ...)", what);
+    return NULL;
+  }
+  *label = lua_pushfstring(L, "%s %s", what, s);
   if (strlen(s) != len) return NULL;
   return BIO_new_file(s, "r");
 }
@@ -147,10 +157,11 @@ static int pemend(void) {
 static int loadca(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
                   int server) {
   X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-  BIO *bio = openpem(s, len);
+  const char *label;
+  BIO *bio = openpem(L, s, len, 0, "ca", &label);
   X509 *x;
   int n = 0;
-  if (bio == NULL) return lsk_tls_pushssl(L, "ca", TLS_E_CONFIG);
+  if (bio == NULL) return lsk_tls_pushssl(L, label, TLS_E_CONFIG);
   while ((x = PEM_read_bio_X509(bio, NULL, password_cb, NULL)) != NULL) {
     int ok = X509_STORE_add_cert(store, x);
     if (ok && server) ok = SSL_CTX_add_client_CA(ctx, x);
@@ -171,14 +182,16 @@ static int loadca(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
 /* The certificate chain (leaf first) from a path or PEM text. */
 static int loadcert(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
                     const char *pw) {
-  BIO *bio = openpem(s, len);
+  const char *label;
+  BIO *bio = openpem(L, s, len, 1, "cert", &label);
   X509 *x;
-  if (bio == NULL) return lsk_tls_pushssl(L, "cert", TLS_E_CONFIG);
+  if (bio == NULL) return lsk_tls_pushssl(L, label, TLS_E_CONFIG);
   x = PEM_read_bio_X509_AUX(bio, NULL, password_cb, (void *)(size_t)pw);
   if (x == NULL || !SSL_CTX_use_certificate(ctx, x)) {
     X509_free(x);
     BIO_free(bio);
-    return lsk_tls_pushssl(L, "cert: no certificate could be read",
+    return lsk_tls_pushssl(L, lua_pushfstring(L, "%s: no certificate could "
+                                              "be read", label),
                            TLS_E_CONFIG);
   }
   X509_free(x);
@@ -188,25 +201,29 @@ static int loadcert(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
     if (!SSL_CTX_add0_chain_cert(ctx, x)) {
       X509_free(x);
       BIO_free(bio);
-      return lsk_tls_pushssl(L, "cert: bad chain", TLS_E_CONFIG);
+      return lsk_tls_pushssl(L, lua_pushfstring(L, "%s: bad chain", label),
+                             TLS_E_CONFIG);
     }
   }
   BIO_free(bio);
-  if (!pemend()) return lsk_tls_pushssl(L, "cert", TLS_E_CONFIG);
+  if (!pemend()) return lsk_tls_pushssl(L, label, TLS_E_CONFIG);
   return 0;
 }
 
 static int loadkey(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
                    const char *pw) {
-  BIO *bio = openpem(s, len);
+  const char *label;
+  BIO *bio = openpem(L, s, len, 1, "key", &label);
   EVP_PKEY *k;
   int ok;
-  if (bio == NULL) return lsk_tls_pushssl(L, "key", TLS_E_CONFIG);
+  if (bio == NULL) return lsk_tls_pushssl(L, label, TLS_E_CONFIG);
   k = PEM_read_bio_PrivateKey(bio, NULL, password_cb, (void *)(size_t)pw);
   BIO_free(bio);
   if (k == NULL)
-    return lsk_tls_pushssl(L, pw != NULL ? "key (wrong password?)"
-                                         : "key", TLS_E_CONFIG);
+    return lsk_tls_pushssl(L, lua_pushfstring(L, "%s (%s)", label,
+                                              pw != NULL ? "wrong password?"
+                                              : "encrypted? no password "
+                                                "given"), TLS_E_CONFIG);
   ok = SSL_CTX_use_PrivateKey(ctx, k);
   EVP_PKEY_free(k);
   if (!ok) return lsk_tls_pushssl(L, "key", TLS_E_CONFIG);
@@ -248,13 +265,19 @@ static int loadstore(lua_State *L, lsk_tlsctx *c, int opts) {
       if (names != NULL) SSL_CTX_set_client_CA_list(c->ctx, names);
     }
   }
+  if (capath != NULL && access(capath, R_OK | X_OK) != 0)
+    return lsk_tls_pushfail(L, lua_pushfstring(L, "capath %s: not a readable"
+                                               " directory", capath),
+                            TLS_E_CONFIG);
   if (capath != NULL && !SSL_CTX_load_verify_dir(c->ctx, capath))
     return lsk_tls_pushssl(L, lua_pushfstring(L, "capath %s", capath),
                            TLS_E_CONFIG);
   if (ca != NULL && loadca(L, c->ctx, ca, calen, c->server) != 0) return 3;
   if (cafile == NULL && capath == NULL && ca == NULL && c->verify) {
+    const char *def = getenv(X509_get_default_cert_file_env());
+    if (def == NULL) def = X509_get_default_cert_file();
     SSL_CTX_set_default_verify_paths(c->ctx);
-    if (access(TLS_SYSTEM_BUNDLE, R_OK) == 0)
+    if (access(def, R_OK) != 0 && access(TLS_SYSTEM_BUNDLE, R_OK) == 0)
       SSL_CTX_load_verify_file(c->ctx, TLS_SYSTEM_BUNDLE);
   }
   ERR_clear_error();
@@ -293,6 +316,9 @@ static int setup(lua_State *L, lsk_tlsctx *c, int opts) {
   SSL_CTX_set_max_proto_version(c->ctx, maxv);
   SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION
                       | (c->server ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+  /* read whole records (and what follows) per recv(2), not a header and
+     then a body: half the syscalls on a bulk read */
+  SSL_CTX_set_read_ahead(c->ctx, 1);
   SSL_CTX_set_mode(c->ctx, SSL_MODE_RELEASE_BUFFERS
                    | SSL_MODE_ENABLE_PARTIAL_WRITE
                    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

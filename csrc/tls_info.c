@@ -178,9 +178,11 @@ static int tls_session(lua_State *L) {
     p = (unsigned char *)luaL_buffinitsize(L, &b, (size_t)len);
     len = i2d_SSL_SESSION(sess, &p);
     luaL_pushresultsize(&b, len > 0 ? (size_t)len : 0);
+    ERR_clear_error();
     return 1;
   }
   u->sess = sess;
+  ERR_clear_error();
   return 1;
 }
 

@@ -144,7 +144,8 @@ int lsk_tls_pushfatal(lua_State *L, lsk_tls *t) {
 
 int lsk_tls_fail(lua_State *L, lsk_tls *t, const char *code, const char *msg) {
   t->fatal = code;
-  snprintf(t->fatalmsg, sizeof t->fatalmsg, "%s", msg);
+  if (msg != t->fatalmsg)
+    snprintf(t->fatalmsg, sizeof t->fatalmsg, "%s", msg);
   ERR_clear_error();
   return lsk_tls_pushfatal(L, t);
 }
@@ -190,7 +191,7 @@ int lsk_tls_failure(lua_State *L, lsk_tls *t, int r, int handshake) {
     ERR_clear_error();
     return 0;
   }
-  if (t->cberr[0] != '\0') return lsk_tls_fail(L, t, TLS_E_HANDSHAKE, t->cberr);
+  if (t->cbfailed) return lsk_tls_fail(L, t, TLS_E_HANDSHAKE, t->fatalmsg);
   if (t->err != 0) return lsk_tls_failerrno(L, t, t->err);
   err = ERR_peek_error();
   lib = ERR_GET_LIB(err);

@@ -47,6 +47,21 @@ static void notify(lsk_tls *t) {
   }
 }
 
+/* Reads and drops what has arrived and nobody will read. Closing a TCP
+   socket with unread data makes the kernel send RST instead of FIN, and
+   an RST makes the peer's kernel drop what it had received and not yet
+   handed over: a TLS 1.3 client that never reads gets the server's
+   session tickets, and its last writes were lost with them. Bounded. */
+static void drain(int fd) {
+  char buf[4096];
+  int i;
+  for (i = 0; fd >= 0 && i < 64; i++) {
+    ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+  }
+}
+
 /* Frees the TLS state and closes the core socket through its own close,
    so that the loop's close hook runs. The TLS socket is at idx. */
 void lsk_tls_finish(lua_State *L, lsk_tls *t, int idx) {
@@ -56,6 +71,7 @@ void lsk_tls_finish(lua_State *L, lsk_tls *t, int idx) {
     SSL_free(t->ssl);
     t->ssl = NULL;
     ERR_clear_error();
+    drain(lsk_tls_fd(t));
   }
   free(t->out);
   t->out = NULL;

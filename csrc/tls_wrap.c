@@ -11,10 +11,19 @@
 
 /* ---------------------------------------------------------------- wrap */
 
-static int isip(const char *name) {
+/* Whether name is an IP address literal ("127.0.0.1", "::1", or "[::1]"
+   as in URLs); if so, its text without brackets goes to ip (>= 64). */
+static int isip(const char *name, char *ip) {
   unsigned char buf[16];
-  return inet_pton(AF_INET, name, buf) == 1
-         || inet_pton(AF_INET6, name, buf) == 1;
+  size_t len = strlen(name);
+  if (len >= 2 && len < 64 && name[0] == '[' && name[len - 1] == ']') {
+    memcpy(ip, name + 1, len - 2);
+    ip[len - 2] = '\0';
+    return inet_pton(AF_INET6, ip, buf) == 1;
+  }
+  if (len >= 64) return 0;
+  memcpy(ip, name, len + 1);
+  return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
 }
 
 static int handshake_attempt(lua_State *L, lsk_tls *t) {
@@ -22,7 +31,7 @@ static int handshake_attempt(lua_State *L, lsk_tls *t) {
   if (!t->handshaken) {
     ERR_clear_error();
     t->err = 0;
-    t->cberr[0] = '\0';
+    t->cbfailed = 0;
     t->L = L;
     t->selfidx = 1;
     r = SSL_do_handshake(t->ssl);
@@ -95,8 +104,9 @@ int lsk_tls_sni(SSL *ssl, int *alert, void *arg) {
   lua_pushvalue(L, t->selfidx);
   lua_pushstring(L, name);
   if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
-    snprintf(t->cberr, sizeof t->cberr, "%s",
+    snprintf(t->fatalmsg, sizeof t->fatalmsg, "%s",
              lua_tostring(L, -1) ? lua_tostring(L, -1) : "sni: error");
+    t->cbfailed = 1;
     lua_pop(L, 1);
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -251,13 +261,14 @@ static int tls_wrap(lua_State *L) {
   if (c->server)
     SSL_set_accept_state(t->ssl);
   else {
+    char ip[64];
     int ok = 1;
     SSL_set_connect_state(t->ssl);
-    if (servername != NULL && !isip(servername))
+    if (servername != NULL && !isip(servername, ip))
       ok = SSL_set_tlsext_host_name(t->ssl, servername);
     if (ok && host != NULL) {
-      if (isip(host))
-        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host);
+      if (isip(host, ip))
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), ip);
       else {
         ok = SSL_set1_host(t->ssl, host);
         SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

@@ -323,3 +323,56 @@ describe("lunasock.http.client over https, a peer that closes without close_noti
     assert.is_nil(r)
   end)
 end)
+
+describe("lunasock.http.client over https against lunasock's own server", function()
+  local certs
+  setup(function() certs = tls_certs.get() end)
+
+  local function run(fn)
+    local result
+    local guard = loop.after(TIMEOUT * 2, function() loop.stop() end)
+    loop.run(function()
+      result = table.pack(pcall(fn))
+      guard:cancel()
+      loop.stop()
+    end)
+    assert(result, "the test did not finish in time")
+    if not result[1] then error(result[2], 0) end
+  end
+
+  it("sends a client certificate when the server asks (mutual TLS)", function()
+    run(function()
+      local http = require "lunasock.http"
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0,
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key, verify = true,
+               cafile = certs.ca.cert},
+        handler = function(req)
+          return 200, nil, tostring(req.tls.peer.subject)
+        end})
+      local base = "https://localhost:" .. srv.port .. "/"
+      local r = assert(client.get(base, {pool = false, timeout = TIMEOUT, tls = {
+        cafile = certs.ca.cert, cert = certs.client.cert, key = certs.client.key}}))
+      assert.matches("lunasock test client", r.body)
+      assert.is_true(r.tls.verified)
+      local none = client.get(base, {pool = false, timeout = TIMEOUT,
+                                     tls = {cafile = certs.ca.cert}})
+      assert.is_nil(none)
+    end)
+  end)
+
+  it("reports the connection's TLS details and resumes on a new pooled connection", function()
+    run(function()
+      local http = require "lunasock.http"
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0,
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key},
+        handler = function() return 200, {Connection = "close"}, "bye" end})
+      local pool <close> = client.pool{tls = {cafile = certs.ca.cert}}
+      local base = "https://localhost:" .. srv.port .. "/"
+      local r1 = assert(client.get(base, {pool = pool, timeout = TIMEOUT}))
+      assert.are.same({"bye", false, "localhost"},
+                      {r1.body, r1.tls.session_reused, r1.tls.servername})
+      local r2 = assert(client.get(base, {pool = pool, timeout = TIMEOUT}))
+      assert.is_true(r2.tls.session_reused)
+    end)
+  end)
+end)

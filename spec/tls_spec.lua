@@ -231,6 +231,28 @@ describe("lunasock.tls client against openssl s_server", function()
     t:close()
   end)
 
+  it("presents a client certificate to s_server -Verify, and learns of a refusal", function()
+    local srv = s_server(certs.leaf, "-www -Verify 1 -verify_return_error -CAfile "
+                                     .. certs.ca.cert)
+    local _ <close> = setmetatable({}, {__close = srv.close})
+    local with = client_ctx{cert = certs.client.cert, key = certs.client.key}
+    local t = assert(tls.wrap(dial(srv.port), with, {servername = "localhost"}))
+    assert.matches("^HTTP/1%.0 200", assert(get(t)))
+    t:close()
+    -- without: TLS 1.3 finishes the client's handshake first; the refusal
+    -- comes with the first read
+    local t2, err, code = tls.wrap(dial(srv.port), client_ctx(), {servername = "localhost"})
+    if t2 then
+      t2:send("GET / HTTP/1.0\r\n\r\n")
+      local data
+      data, err, code = t2:recv(100)
+      assert.is_nil(data)
+      t2:close()
+    end
+    assert.equal("TLS_VERIFY", code)
+    assert.matches("certificate required", err)
+  end)
+
   it("times out a recv outside the loop, and the connection goes on", function()
     local srv = s_server(certs.leaf)
     local _ <close> = setmetatable({}, {__close = srv.close})

@@ -2,10 +2,10 @@
  * tls_clients.c - TLS load for bench/tls.sh: full handshakes, or idle TLS
  * connections held open.  OpenSSL 3, epoll, one thread, non-blocking.
  *
- *   tls_clients -p PORT -m handshake [-c CONC] [-d SECS] [-C CAFILE]
+ *   tls_clients -p PORT -m handshake [-c CONC] [-d SECS] [-n COUNT] [-C CAFILE]
  *       CONC connections at a time, each: connect, a full handshake (no
  *       session is ever resumed), close_notify, close; again until SECS
- *       (default 3) have passed.  Prints
+ *       (default 3) have passed, or COUNT handshakes are done.  Prints
  *           handshakes=N failed=F secs=T
  *   tls_clients -p PORT -m idle -k COUNT [-h HOLD_SECS] [-t CONNECT_SECS]
  *       opens COUNT TLS connections (at most 64 handshakes in flight),
@@ -130,17 +130,18 @@ static int idle_read(int i) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: tls_clients -p PORT -m handshake|idle [-c CONC] [-d SECS] "
+  fprintf(stderr, "usage: tls_clients -p PORT -m handshake|idle [-c CONC] [-d SECS] [-n COUNT] "
                   "[-k COUNT] [-h HOLD] [-t CONNECT_SECS] [-H HOST] [-C CAFILE]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   int port = 0, conc = 8, count = 1000, opt, i, n, slots;
+  long limit = 0;
   double secs = 3, hold = 30, csecs = 60, t0, deadline;
   const char *mode = NULL, *host = "127.0.0.1", *cafile = NULL;
   struct epoll_event evs[256];
-  while ((opt = getopt(argc, argv, "p:m:c:d:k:h:t:H:C:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:m:c:d:k:h:t:H:C:n:")) != -1) {
     switch (opt) {
       case 'p': port = atoi(optarg); break;
       case 'm': mode = optarg; break;
@@ -151,6 +152,7 @@ int main(int argc, char **argv) {
       case 't': csecs = atof(optarg); break;
       case 'H': host = optarg; break;
       case 'C': cafile = optarg; break;
+      case 'n': limit = atol(optarg); break;
       default: usage();
     }
   }
@@ -184,7 +186,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "handshake") == 0) {
     deadline = t0 + secs;
     for (i = 0; i < conc; i++) start(i);
-    while (!stop && now() < deadline) {
+    while (!stop && now() < deadline && !(limit && handshakes >= limit)) {
       n = epoll_wait(ep, evs, 256, 100);
       for (int k = 0; k < n; k++) {
         int j = (int)evs[k].data.u32, r = step(j);
@@ -197,10 +199,11 @@ int main(int argc, char **argv) {
         }
         pending--;
         drop(j);
-        if (now() < deadline) start(j);
+        if (now() < deadline && !(limit && handshakes + pending >= limit)) start(j);
       }
       for (i = 0; i < conc; i++)             /* refill slots a failed start left */
-        if (conns[i].state == 0 && now() < deadline) start(i);
+        if (conns[i].state == 0 && now() < deadline && !(limit && handshakes + pending >= limit))
+          start(i);
     }
     printf("handshakes=%ld failed=%ld secs=%.3f\n", handshakes, failed, now() - t0);
     return 0;

@@ -79,8 +79,18 @@ function Fixed.__call(self)
     self.done = true
     return nil
   end
+  -- what has come, up to a piece: a slow body still arrives as it comes
+  -- (a sink sees progress), a fast one in pieces of up to M.PIECE
+  local st = self.stream
   local n = left < M.PIECE and left or M.PIECE
-  local piece, msg, code = self.stream:read(n)
+  local have = st:buffered()
+  if have == 0 then
+    local ok, msg, code = st:fill()
+    if not ok then return read_error(self, msg, code) end
+    have = st:buffered()
+  end
+  if have < n then n = have end
+  local piece, msg, code = st:read(n)
   if not piece then return read_error(self, msg, code) end
   self.left = left - n
   return piece

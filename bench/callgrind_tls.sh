@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# callgrind_tls.sh NAME [KEY] [N1] [N2] - noise-free cost of one full TLS
+# handshake in the server NAME (lunasock or nginx), as bench/tls.sh runs
+# them (TLS 1.3, TLS_AES_128_GCM_SHA256, X25519), with an ECDSA P-256
+# (KEY=ecdsa, default) or RSA-2048 (KEY=rsa) leaf.
+#
+# The server runs under callgrind while build/tls_clients makes exactly
+# N1 full handshakes (4 at a time; connect, handshake, close_notify,
+# close), then again with N2: (Ir at N2 - Ir at N1) / (N2 - N1) is the
+# user-space instructions per handshake (interpreter, OpenSSL, libc; not
+# the kernel), free of start-up cost and of the noise of a shared machine.
+# Every process of the server (nginx's master and worker) is counted.
+# Defaults: N1=100 N2=400. Port: $CG_PORT (default 19098), 127.0.0.1.
+# Output: one line "name key ir_per_handshake=... ir_n1=... ir_n2=...";
+# the profiles stay in out/callgrind/tls/ for callgrind_annotate.
+set -u -o pipefail
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+cd "$BENCH"
+name=${1:?usage: callgrind_tls.sh lunasock|nginx [ecdsa|rsa] [N1] [N2]}
+key=${2:-ecdsa} n1=${3:-100} n2=${4:-400}
+port=${CG_PORT:-19098} plain=$(( ${CG_PORT:-19098} + 100 ))
+SUITE=TLS_AES_128_GCM_SHA256
+out=$BENCH/out/callgrind/tls
+mkdir -p "$out" build
+chmod 1777 "$out"                # nginx's worker runs as another user
+[ -x build/tls_clients ] && [ build/tls_clients -nt c/tls_clients.c ] ||
+  gcc -O2 -Wall -Wextra -o build/tls_clients c/tls_clients.c -lssl -lcrypto || exit 1
+
+certs=$out/certs
+if [ ! -f "$certs/rsa.pem" ]; then
+  mkdir -p "$certs" "$out/www"
+  (
+    cd "$certs" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+      -out ca.pem -days 2 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > leaf.ext
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ecdsa.key \
+      -out ecdsa.csr -subj /CN=localhost
+    openssl x509 -req -in ecdsa.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+      -extfile leaf.ext -out ecdsa.pem
+    openssl req -new -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj /CN=localhost
+    openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2 \
+      -extfile leaf.ext -out rsa.pem
+  ) >"$out/openssl.log" 2>&1 || { echo "openssl failed: $out/openssl.log" >&2; exit 1; }
+  chmod 644 "$certs"/*
+fi
+
+case $name in
+  lunasock)
+    cmd="env 'LUA_PATH=$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;' 'LUA_CPATH=$ROOT/build/?.so;;' \
+lua5.4 $BENCH/servers/lunasock_https.lua $port $certs/$key.pem $certs/$key.key $out/www $SUITE" ;;
+  nginx)
+    d=$out/nginx; mkdir -p "$d"; chmod 1777 "$d"
+    sed -e "s|@PORT@|$port|g" -e "s|@PLAIN@|$plain|g" -e "s|@DIR@|$d|g" \
+        -e "s|@CERT@|$certs/$key.pem|g" -e "s|@KEY@|$certs/$key.key|g" \
+        -e "s|@SUITE@|$SUITE|g" -e "s|@ROOT@|$out/www|g" servers/nginx_tls.conf.in > "$d/nginx.conf"
+    cmd="$(command -v nginx || echo /usr/sbin/nginx) -p $d -c $d/nginx.conf -e $d/error.log" ;;
+  *) echo "callgrind_tls.sh: lunasock or nginx, not '$name'" >&2; exit 2 ;;
+esac
+
+is_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+
+measure() {                      # handshakes -> total Ir over the server's processes
+  local n=$1 base=$out/$name-$key.$1 pid i
+  rm -f "$base".*.out
+  if [ -n "$(ss -Hltn "sport = :$port")" ]; then echo "port $port busy" >&2; return 1; fi
+  sh -c "exec valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$base.%p.out $cmd" \
+    >"$base.log" 2>&1 </dev/null &
+  pid=$!
+  for i in $(seq 600); do [ -n "$(ss -Hltn "sport = :$port")" ] && break; is_alive "$pid" || break; sleep 0.1; done
+  sleep 1                                # a forking server: let the worker start
+  timeout -k 2 600 ./build/tls_clients -p "$port" -m handshake -c 4 -n "$n" -d 590 \
+    >"$base.load" 2>&1
+  kill -TERM "$pid" 2>/dev/null          # callgrind writes its profiles on exit
+  for i in $(seq 200); do is_alive "$pid" || break; sleep 0.1; done
+  is_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  sleep 0.3
+  local got
+  got=$(sed -n 's/^handshakes=\([0-9]*\) failed=0 .*/\1/p' "$base.load")
+  [ "${got:-0}" -ge "$n" ] || { echo "load run failed: $(cat "$base.load")" >&2; return 1; }
+  local f t=0 v
+  for f in "$base".*.out; do
+    [ -f "$f" ] || continue
+    v=$(awk '/^(summary|totals):/{print $2; exit}' "$f")
+    t=$((t + ${v:-0}))
+  done
+  [ "$t" -gt 0 ] && echo "$t $got"
+}
+
+read -r a an < <(measure "$n1") && read -r b bn < <(measure "$n2") || exit 1
+awk -v n="$name" -v k="$key" -v a="$a" -v b="$b" -v n1="$an" -v n2="$bn" \
+  'BEGIN{printf "%s %s ir_per_handshake=%.0f ir_n1=%s ir_n2=%s handshakes=%s,%s\n", n, k, (b - a) / (n2 - n1), a, b, n1, n2}'
