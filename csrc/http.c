@@ -13,7 +13,7 @@
  * a reason means (a status, an error code) is the caller's business.
  */
 
-#define MAX_STACK_FIELDS 64
+#define MAX_STACK_FIELDS 128   /* 4 KiB of C stack: max_headers 100 fits */
 #define MAX_LIMIT 0x7fffffff
 
 /* Fields at hand for a parse: on the C stack for the usual count, in a
@@ -114,21 +114,38 @@ static void push_fields(lua_State *L, const lsk_http_field *f, long n,
 #define F_CONNECTION 32
 #define F_EXPECT 64
 #define F_FRAGMENT 128       /* "#" in the target */
+#define F_ORIGIN 256         /* the target starts with "/" */
+#define F_NEEDED (F_LENGTH | F_TE | F_CONNECTION | F_EXPECT)
 
 static int name_is(const lsk_http_field *f, const char *lname, size_t n) {
   return f->name_len == n && strncasecmp(f->name, lname, n) == 0;
 }
 
-/* A Host value's bytes (RFC 3986 reg-name, IP literal, port). */
+/* A Host value's bytes (RFC 3986 reg-name, IP literal, port): letters,
+   digits and ".:-_~%!$&'()*+,;=[]". */
+static const unsigned char hostchar[256] = {
+  ['.'] = 1, [':'] = 1, ['-'] = 1, ['_'] = 1, ['~'] = 1, ['%'] = 1,
+  ['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
+  ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1, ['='] = 1, ['['] = 1,
+  [']'] = 1,
+  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+  ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+  ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+  ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+  ['Y'] = 1, ['Z'] = 1,
+  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+  ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+  ['y'] = 1, ['z'] = 1,
+};
+
 static int host_ok(const char *v, size_t n) {
-  static const char extra[] = ".:-_~%!$&'()*+,;=[]";
   size_t i;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)v[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-          || (c >= '0' && c <= '9') || (c && strchr(extra, c))))
-      return 0;
-  }
+  for (i = 0; i < n; i++)
+    if (!hostchar[(unsigned char)v[i]]) return 0;
   return 1;
 }
 
@@ -162,8 +179,10 @@ static int field_mask(const lsk_http_field *f, long n) {
   return mask;
 }
 
-/* core.http_request(buf, init, state, max_line, max_head, max_fields)
-   -> see docs/core.md */
+/* core.http_request(buf, init, state, max_line, max_head, max_fields
+   [, all]) -> see docs/core.md. The field list is made only when asked
+   (all) or when it holds a field the server must read: a request with
+   Host alone costs no table and no strings for its fields. */
 static int core_http_request(lua_State *L) {
   lsk_http_limits lim = {0, 0, 0, 0, 1};
   lsk_http_field local[MAX_STACK_FIELDS], *fields;
@@ -171,7 +190,7 @@ static int core_http_request(lua_State *L) {
   const char *s, *q;
   size_t len, skip = 0;
   long end, n;
-  int mask;
+  int mask, all = lua_toboolean(L, 7);
   head_args(L, &s, &len, &lim, 1);
   end = find_head(L, s, len, &skip, &lim);
   if (end <= 0) return 2;
@@ -180,12 +199,14 @@ static int core_http_request(lua_State *L) {
   if (n < 0) return push_reason(L, n);
   mask = field_mask(fields, n);
   if (memchr(req.target, '#', req.target_len)) mask |= F_FRAGMENT;
+  if (req.target[0] == '/') mask |= F_ORIGIN;
   q = memchr(req.target, '?', req.target_len);
   lua_pushinteger(L, lua_tointeger(L, 2) + end);           /* stop */
   lua_pushlstring(L, req.method, req.method_len);
   lua_pushlstring(L, req.target, req.target_len);
   lua_pushinteger(L, req.minor);
-  push_fields(L, fields, n, 1);
+  if (all || (mask & F_NEEDED)) push_fields(L, fields, n, 1);
+  else lua_pushboolean(L, 0);
   lua_pushinteger(L, mask);
   lua_pushinteger(L, q ? (lua_Integer)(q - req.target) + 1 : 0);
   return 7;

@@ -7,7 +7,7 @@ local http_request, http_response = core.http_request, core.http_response
 local http_trailers, http_chunked = core.http_trailers, core.http_chunked
 
 local function req(buf, max_line, max_head, max_fields)
-  return http_request(buf, 1, 0, max_line or 8192, max_head or 32768, max_fields or 100)
+  return http_request(buf, 1, 0, max_line or 8192, max_head or 32768, max_fields or 100, true)
 end
 
 local function res(buf, max_line, max_head, max_fields)
@@ -28,15 +28,27 @@ describe("core.http_request", function()
     assert.are.equal("rest", buf:sub(stop))
     assert.are.same({"GET", "/a?b", 1}, {method, target, minor})
     assert.are.same({"host", "x", "x-tag", "v 1", "empty", ""}, fields)
-    assert.are.equal(1, mask)          -- Host, once, valid
+    assert.are.equal(1 | 256, mask)    -- Host, once, valid; origin-form
     assert.are.equal(3, q)
+  end)
+
+  it("makes the field list only when asked or when a field the server reads is there", function()
+    local buf = "GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: y\r\n\r\n"
+    assert.is_false((select(5, http_request(buf, 1, 0, 8192, 32768, 100))))
+    assert.are.same({"host", "x", "user-agent", "y"},
+                    (select(5, http_request(buf, 1, 0, 8192, 32768, 100, true))))
+    buf = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert.are.same({"host", "x", "connection", "close"},
+                    (select(5, http_request(buf, 1, 0, 8192, 32768, 100))))
   end)
 
   it("flags the fields a server must look at in its mask", function()
     local function mask_of(fields)
-      return select(6, req("POST /#f HTTP/1.0\r\n" .. fields .. "\r\n\r\n"))
+      return select(6, req("POST /#f HTTP/1.0\r\n" .. fields .. "\r\n\r\n")) & ~256
     end
     assert.are.equal(128, mask_of("X: 1"))
+    assert.are.equal(256, select(6, req("GET /x HTTP/1.0\r\n\r\n")))
+    assert.are.equal(0, select(6, req("GET * HTTP/1.0\r\n\r\n")))
     assert.are.equal(128 | 1 | 2, mask_of("Host: a\r\nhost: b"))
     assert.are.equal(128 | 1 | 4, mask_of("Host: a b"))
     assert.are.equal(128 | 8 | 16 | 32 | 64, mask_of("content-length: 1\r\nTRANSFER-ENCODING: x"

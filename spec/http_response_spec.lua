@@ -10,7 +10,8 @@ local function recorder()
     settimeout = function() end,
   }
   local st = {write = function(_, data) out[#out + 1] = data return true end}
-  local conn = {sock = sock, stream = st, closing = false, timed = false,
+  local conn = {sock = sock, stream = st, closing = false, timed = false, buf = "", pos = 1,
+                out = false, plain = true,
                 server = {opts = {body_timeout = 1}}}
   return conn, out
 end

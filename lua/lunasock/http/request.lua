@@ -27,7 +27,8 @@ local response = require "lunasock.http.response"
 
 local find, sub, match, lower, byte = string.find, string.sub, string.match,
                                       string.lower, string.byte
-local setmetatable, rawget, rawset, error = setmetatable, rawget, rawset, error
+local setmetatable, rawget, rawset, error, select = setmetatable, rawget, rawset, error,
+                                                    select
 local math_type = math.type
 local http_request, field, has_token = core.http_request, h1.field, h1.has_token
 
@@ -37,6 +38,7 @@ M.MAX_REQUEST_LINE = 8192
 M.MAX_HEAD = 32768
 M.MAX_HEADERS = 100
 M.MAX_BODY = 10 * 1024 * 1024
+local CHUNK = 16384             -- bytes asked of one recv for a head
 
 -- Methods a server accepts by default; any other token gets 501.
 -- CONNECT is left out: this server is no proxy.
@@ -61,20 +63,42 @@ local REFUSED = {
 M.REFUSED = REFUSED
 
 -- bits of core.http_request's mask
-local HOST, HOSTS, BADHOST, LENGTH, TE, CONNECTION, EXPECT, FRAGMENT =
-  1, 2, 4, 8, 16, 32, 64, 128
+local HOST, HOSTS, BADHOST, LENGTH, TE, CONNECTION, EXPECT, FRAGMENT, ORIGIN =
+  1, 2, 4, 8, 16, 32, 64, 128, 256
+local SPECIAL = LENGTH | TE | CONNECTION | EXPECT
 
 local Request = {__name = "lunasock.http.request"}
 local methods = {}
 M.Request = Request
 
+-- The field list, made from the head again (core.http_request with all)
+-- when the first parse did not need it.
+local function fields_of(req)
+  local f = rawget(req, "fields")
+  if not f then
+    local opts = req.conn and req.conn.server.opts or M
+    f = select(5, http_request(req.head, req.at, 0, opts.max_request_line or M.MAX_REQUEST_LINE,
+                               0x7fffffff, opts.max_headers or M.MAX_HEADERS, true))
+    rawset(req, "fields", f)
+  end
+  return f
+end
+
+-- what a request without a body has
+local DEFAULTS = {chunked = false, length = 0, expect_continue = false}
+
 function Request.__index(req, k)
-  local m = methods[k]
-  if m then return m end
-  if k == "headers" then
-    local h = h1.headers(rawget(req, "fields"))
+  local m = methods[k] or DEFAULTS[k]
+  if m ~= nil then return m end
+  if k == "peer" then
+    local conn = rawget(req, "conn")
+    return conn and conn.peer
+  elseif k == "headers" then
+    local h = h1.headers(fields_of(req))
     rawset(req, "headers", h)
     return h
+  elseif k == "fields" then
+    return fields_of(req)
   elseif k == "query" then
     local q = url.query(rawget(req, "query_string"))
     rawset(req, "query", q)
@@ -115,9 +139,17 @@ end
 
 -- The request a parsed head makes, or nil, status, reason. The fields
 -- the server needs are looked for only when the mask says they are there.
-local function new(conn, peer, method, target, minor, fields, mask, q, opts)
+local function new(conn, head, at, method, target, minor, fields, mask, q, opts)
   if not (opts.methods or M.METHODS)[method] then
     return nil, 501, "method not implemented"
+  end
+  if mask == HOST | ORIGIN and q == 0 then
+    -- the common request: an origin-form path, one valid Host, no field
+    -- about framing, connection or expectations, no body
+    if conn then conn.body = false end
+    return setmetatable({method = method, target = target, path = target,
+                         version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
+                         conn = conn, head = head, at = at}, Request)
   end
   local version = minor == 0 and "1.0" or "1.1"
   if mask & (HOST | HOSTS | BADHOST) ~= HOST then
@@ -128,7 +160,7 @@ local function new(conn, peer, method, target, minor, fields, mask, q, opts)
 
   -- the target's form (RFC 9112 section 3.2)
   local path, query, authority = target, nil, nil
-  if byte(target, 1) == 47 then                  -- "/": origin-form
+  if mask & ORIGIN ~= 0 then                     -- "/": origin-form
     if q > 0 then path, query = sub(target, 1, q - 1), sub(target, q + 1) end
   elseif target == "*" then
     if method ~= "OPTIONS" then return nil, 400, "asterisk-form is for OPTIONS" end
@@ -147,7 +179,7 @@ local function new(conn, peer, method, target, minor, fields, mask, q, opts)
 
   local chunked, length, expect_continue = false, 0, false
   local keep = version == "1.1"
-  if mask >= LENGTH then
+  if mask & SPECIAL ~= 0 then
     -- framing (RFC 9112 section 6)
     local te = mask & TE ~= 0 and field(fields, "transfer-encoding")
     local cl = mask & LENGTH ~= 0 and field(fields, "content-length")
@@ -184,20 +216,30 @@ local function new(conn, peer, method, target, minor, fields, mask, q, opts)
       expect_continue = version == "1.1"   -- ignored from 1.0 clients
     end
   end
-  return setmetatable({
-    method = method, target = target, path = path, query_string = query,
-    authority = authority, version = version, keep_alive = keep,
-    chunked = chunked, length = length, expect_continue = expect_continue,
-    fields = fields, conn = conn, peer = peer, status = false,
-    responded = false, reader = false, body = false,
-  }, Request)
+  -- eight fields (the table's smallest hash size that holds them); the
+  -- others only when they differ from their defaults (DEFAULTS)
+  local req = setmetatable({method = method, target = target, path = path,
+                            version = version, keep_alive = keep, conn = conn,
+                            head = head, at = at}, Request)
+  if query then req.query_string = query end
+  if authority then req.authority = authority end
+  if fields then req.fields = fields end
+  if expect_continue then req.expect_continue = true end
+  if chunked or length > 0 then
+    req.chunked, req.length = chunked, length
+    if conn then conn.body = true end
+  elseif conn then
+    conn.body = false
+  end
+  return req
 end
 
--- The next request on conn (see the top). A bare LF (a client typing
--- into nc) is refused as soon as it comes, not after header_timeout; the
--- scan state makes a head that trickles in cost one pass over its bytes.
-function M.read(conn)
-  local st, opts = conn.stream, conn.server.opts
+-- A head that did not come whole: the stream collects the rest (in
+-- O(bytes) however it trickles in) and the scan state makes the grammar
+-- look at each byte once. The connection reads through the stream until
+-- it has given out everything it held.
+local function read_slow(conn, opts)
+  local st = conn.stream
   local max_line, max_head, max_fields = opts.max_request_line, opts.max_head,
                                          opts.max_headers
   local state = 0
@@ -208,8 +250,9 @@ function M.read(conn)
         http_request(buf, pos, state, max_line, max_head, max_fields)
       if stop then
         st:skip(stop - pos)
+        if st:buffered() == 0 then conn.slow = false end
         conn.deadline, conn.waiting = false, false
-        return new(conn, conn.peer, method, target, minor, fields, mask, q, opts)
+        return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
       elseif stop == false then
         state = method
       else
@@ -217,6 +260,7 @@ function M.read(conn)
         return nil, r[1], r[2]
       end
     end
+    if conn.out and not response.flush(conn) then return nil end
     if not st:fill() then
       buf, pos = st:buffer()
       if conn.timed_out and find(buf, "[^\r\n]", pos) then
@@ -227,17 +271,60 @@ function M.read(conn)
   end
 end
 
+-- The next request on conn (see the top). Heads are read into the
+-- connection's own buffer (conn.buf from conn.pos): one recv straight
+-- from the socket while the stream holds nothing, and the requests
+-- pipelined in it are parsed from it in turn, with no copy. A head that
+-- is not whole there goes to the stream (read_slow); so does what is
+-- left before a body is read (to_stream). A bare LF (a client typing
+-- into nc) is refused as soon as it comes, not after header_timeout.
+function M.read(conn)
+  local opts = conn.server.opts
+  if conn.slow then return read_slow(conn, opts) end
+  local buf, pos = conn.buf, conn.pos
+  if pos > #buf then
+    if conn.out and not response.flush(conn) then return nil end
+    buf = conn.sock:recv(CHUNK)
+    if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
+    pos = 1
+  end
+  local stop, method, target, minor, fields, mask, q =
+    http_request(buf, pos, 0, opts.max_request_line, opts.max_head, opts.max_headers)
+  if stop then
+    conn.buf, conn.pos = buf, stop
+    conn.deadline, conn.waiting = false, false
+    return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
+  elseif stop == nil then
+    local r = REFUSED[method]
+    return nil, r[1], r[2]
+  end
+  conn.stream:unread(pos == 1 and buf or sub(buf, pos))
+  conn.buf, conn.pos, conn.slow = "", 1, true
+  return read_slow(conn, opts)
+end
+
+-- Hands what the connection's buffer still holds to the stream, which
+-- reads bodies.
+local function to_stream(conn)
+  local buf, pos = conn.buf, conn.pos
+  if pos <= #buf then
+    conn.stream:unread(pos == 1 and buf or sub(buf, pos))
+    conn.buf, conn.pos, conn.slow = "", 1, true
+  end
+end
+
 -- The same decisions on a whole head.
 function M.parse(head, opts)
   opts = opts or M
+  local buf = head .. "\r\n\r\n"
   local stop, method, target, minor, fields, mask, q =
-    http_request(head .. "\r\n\r\n", 1, 0, opts.max_request_line or M.MAX_REQUEST_LINE,
+    http_request(buf, 1, 0, opts.max_request_line or M.MAX_REQUEST_LINE,
                  opts.max_head or (#head + 4), opts.max_headers or M.MAX_HEADERS)
   if not stop then
     local r = REFUSED[method] or {400, "incomplete head"}
     return nil, r[1], r[2]
   end
-  return new(nil, nil, method, target, minor, fields, mask, q, opts)
+  return new(nil, buf, 1, method, target, minor, fields, mask, q, opts)
 end
 
 ---------------------------------------------------------------- the body
@@ -250,10 +337,11 @@ function methods.body_reader(req)
   local r = rawget(req, "reader")
   if r then return r end
   local conn = req.conn
+  to_stream(conn)
   response.timed(conn)
   if req.expect_continue and not req.continued then
     req.continued = true
-    conn.stream:write("HTTP/1.1 100 Continue\r\n\r\n")
+    if response.flush(conn) then conn.stream:write("HTTP/1.1 100 Continue\r\n\r\n") end
   end
   if req.chunked then
     r = body.chunked(conn.stream, {max_body = conn.server.opts.max_body})
@@ -279,6 +367,7 @@ function methods.read_body(req, max)
                               max or req.conn.server.opts.max_body or nil)
   if not b then
     req.body_error = code
+    req.conn.special = true
     return nil, err, code
   end
   req.body = b
@@ -329,6 +418,7 @@ function methods.respond(req, status, headers)
     error("bad argument #1 to 'respond' (status 200-999 expected)", 2)
   end
   req.responded = true
+  req.conn.special = true
   local w = response.start(req.conn, req, status, headers)
   req.writer = w
   return w

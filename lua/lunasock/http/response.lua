@@ -16,12 +16,14 @@
 --       HTTP/1.1, written whole as one string kept for the current second;
 --       its output is byte for byte what the general branch makes for the
 --       same response with headers {}.
+--   response.flush(conn): sends the answers held for pipelined requests.
 --   response.timed(conn): from here on the connection's reads and writes
 --       wait at most body_timeout each.
 --   response.tick(): refreshes the Date text (the server's reaper calls
 --       it, so that a response takes it as it is).
 --   response.SERVER: the Server field's value (false: none). A handler's
 --       own Server field replaces it.
+local core = require "lunasock.core"
 local h1 = require "lunasock.http.h1"
 local body = require "lunasock.http.body"
 
@@ -31,6 +33,7 @@ local type, pairs, tostring, setmetatable, error, pcall, rawget =
 local math_type, tointeger, tonumber = math.type, math.tointeger, tonumber
 local os_time, os_date, io_type = os.time, os.date, io.type
 local REASON, check_field, has_token = h1.REASON, h1.check_field, h1.has_token
+local MSG_DONTWAIT = core.MSG_DONTWAIT
 
 local M = {}
 
@@ -50,6 +53,10 @@ M.tick = tick
 M.http_date = tick
 
 local NO_BODY = {[204] = true, [304] = true}
+local FAST = {}   -- the statuses with a reason and a body: the fast path's
+for status in pairs(REASON) do
+  if status >= 200 and not NO_BODY[status] then FAST[status] = true end
+end
 local TEXT = "text/plain; charset=utf-8"
 
 -- "HTTP/1.1 200 OK\r\n" per status, and the same with the Server field
@@ -58,7 +65,7 @@ local status_lines, head_starts, server_of = {}, {}, nil
 local function status_line(status)
   local l = status_lines[status]
   if not l then
-    l = "HTTP/1.1 " .. status .. " " .. (REASON[status] or "Unknown") .. "\r\n"
+    l = format("HTTP/1.1 %d %s\r\n", status, REASON[status] or "Unknown")
     if REASON[status] then status_lines[status] = l end
   end
   return l
@@ -108,15 +115,50 @@ local function fields_text(headers)
   return table.concat(out, "", 1, n), clen, ctype, te, conn, server
 end
 
+local HOLD = 16384   -- bytes of answers held for pipelined requests, at most
+
+-- Sends data now: one send that does not wait, which is all it takes
+-- unless the client is slow to read; then the rest through the stream,
+-- with the body timeout (restored after, when this is not the body phase).
+local function send_now(conn, data)
+  if conn.plain then
+    local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+    if sent == #data then return true end
+    if not (sent or code == "EAGAIN") then
+      conn.closing = true
+      return nil, err, code
+    end
+    if sent then data = sub(data, sent + 1) end
+  end
+  local timed = conn.timed
+  M.timed(conn)
+  local ok, err, code = conn.stream:write(data)
+  if not timed then
+    conn.timed = false
+    conn.sock:settimeout(nil)
+  end
+  if not ok then conn.closing = true end
+  return ok, err, code
+end
+
+-- response.flush(conn) -> true, or nil, msg, code: sends the answers
+-- held for pipelined requests (before the connection waits, or writes
+-- anything else).
+function M.flush(conn)
+  local out = conn.out
+  if not out then return true end
+  conn.out = false
+  return send_now(conn, out)
+end
+
 -- The response head for req (and a string body, sent with it). Returns
 -- the framing of a streamed body ("length", "chunked", "close" or "none")
 -- and, for "length", the Content-Length promised; nil, msg, code when the
 -- write failed. Raises for a response that cannot be framed.
 function M.write_head(conn, req, status, headers, str, streamed)
   -- the fast path: one string, kept whole for the current second
-  if headers == nil and str and REASON[status] and status >= 200 and not NO_BODY[status]
-     and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
-     and not conn.closing then
+  if headers == nil and FAST[status] and req.keep_alive and req.version == "1.1"
+     and req.method ~= "HEAD" and not conn.closing and type(str) == "string" then
     if cached_date ~= date_str or server_of ~= M.SERVER then
       head_start(status)
       cached_date, cached, ncached = date_str, {}, 0
@@ -138,16 +180,25 @@ function M.write_head(conn, req, status, headers, str, streamed)
       end
     end
     req.status = status
-    -- into the stream's write buffer: out when the connection next waits
-    -- for a request (one send for a batch of pipelined answers); a body
-    -- big enough to go out now gets the body timeout first
-    if #data > 16384 then M.timed(conn) end
-    local ok, err, code = conn.stream:write(data)
+    -- while more pipelined requests are buffered, the answers are held
+    -- (conn.out) and leave in one send when the connection next waits
+    local out = conn.out
+    if out then data = out .. data end
+    if conn.pos <= #conn.buf and #data < HOLD then
+      conn.out = data
+      return "none"
+    end
+    conn.out = false
+    local ok, err, code = send_now(conn, data)
     if ok then return "none" end
     return nil, err, code
   end
 
   -- the general path
+  if conn.out then
+    local ok, err, code = M.flush(conn)
+    if not ok then return nil, err, code end
+  end
   local keep = req.keep_alive and not conn.closing
   local extra, clen, ctype, te, cconn, server = "", nil, false, false, nil, false
   if headers then extra, clen, ctype, te, cconn, server = fields_text(headers) end
@@ -337,14 +388,15 @@ end
 
 local INTERNAL = "Internal Server Error\n"
 
+-- (conn.special: the handler streamed, or reading the body failed)
 function M.send(conn, req, ok, status, headers, res_body)
-  if ok and math_type(status) == "integer" and headers == nil and type(res_body) == "string"
-     and not rawget(req, "responded") and not rawget(req, "body_error") then
+  if ok and headers == nil and FAST[status] and not conn.special and type(res_body) == "string" then
     local framing, err, code = write_head(conn, req, status, nil, res_body)
     if framing then return status, #res_body end
     conn.closing = true
     return status, nil, err, code
   end
+  conn.special = false
   M.timed(conn)
   if not ok then
     log_error(conn, "handler error: " .. tostring(status))
@@ -378,7 +430,7 @@ function M.send(conn, req, ok, status, headers, res_body)
     log_error(conn, "handler returned no response for " .. req.method .. " " .. req.target)
     status, headers, res_body = 500, nil, INTERNAL
   end
-  if math_type(status) ~= "integer" or status < 100 or status > 999 then
+  if math_type(status) == nil or status % 1 ~= 0 or status < 100 or status > 999 then
     log_error(conn, "handler returned an invalid status: " .. tostring(status))
     status, headers, res_body = 500, nil, INTERNAL
   end

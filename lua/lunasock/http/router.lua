@@ -19,8 +19,8 @@ local url = require "lunasock.http.url"
 
 local find, gsub, match, sub, concat, sort = string.find, string.gsub, string.match,
                                              string.sub, table.concat, table.sort
-local setmetatable, error, type, pairs, select, rawget, ipairs, getmetatable =
-  setmetatable, error, type, pairs, select, rawget, ipairs, getmetatable
+local setmetatable, error, type, pairs, select, ipairs, getmetatable =
+  setmetatable, error, type, pairs, select, ipairs, getmetatable
 local decode_path, decode_segment = url.decode_path, url.decode_segment
 
 local M = {}
@@ -139,7 +139,7 @@ function Router:dispatch(req)
   end
   if handlers then
     local fn = handlers[method] or (method == "HEAD" and handlers.GET) or handlers.ANY
-    if fn then return fn(req, rawget(req, "params")) end
+    if fn then return fn(req) end   -- a literal path has no params
   end
   -- patterns: the first with a handler for the method wins; the others
   -- contribute to Allow

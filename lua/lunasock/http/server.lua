@@ -18,9 +18,8 @@
 --
 -- Connections are accepted by lunasock.tcp.serve (lunasock.serve: the
 -- one accept loop, TLS, max_conns), which runs serve_conn per connection
--- and closes its stream after it. Responses go into the stream's write
--- buffer and out when the connection next waits for a request, so the
--- answers to pipelined requests leave in one send.
+-- and closes its stream after it. The answers to pipelined requests are
+-- held while more requests are buffered and leave in one send.
 --
 -- Timeouts without a timer per request: a reaper task wakes every TICK
 -- seconds, refreshes a coarse clock and shuts down connections past their
@@ -33,7 +32,11 @@
 -- The connection record the request and response modules share: server,
 -- sock, stream, peer; deadline and waiting (for the reaper), timed_out
 -- (the reaper ended the wait), closing (close after this response), timed
--- (the socket has the body timeout).
+-- (the socket has the body timeout); buf and pos (the head buffer), slow
+-- (heads are read through the stream) and body (this request has one),
+-- owned by request.lua; out
+-- (answers held), plain (a core socket, not TLS) and special (this
+-- request's handler streamed, or its body failed), by response.lua.
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local serve = require "lunasock.serve"
@@ -118,7 +121,10 @@ local function serve_conn(server, st, peer)
   local sock = st:socket()
   local conn = {server = server, sock = sock, stream = st, peer = peer,
                 deadline = server.now + opts.header_timeout, waiting = true,
-                closing = false, timed_out = false, timed = false}
+                closing = false, timed_out = false, timed = false,
+                buf = "", pos = 1, slow = false, out = false, special = false,
+                body = false,
+                plain = core.type(sock) == "socket"}
   server.conns[sock] = conn
   local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
   while true do
@@ -132,7 +138,7 @@ local function serve_conn(server, st, peer)
     end
     local rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
     if log and rstatus then access_log(server, req, rstatus, bytes) end
-    if not conn.closing and (req.chunked or req.length ~= 0) then finish_body(conn, req) end
+    if conn.body and not conn.closing then finish_body(conn, req) end
     if conn.closing or server.closed then break end
     if conn.timed then
       conn.timed = false
@@ -140,6 +146,7 @@ local function serve_conn(server, st, peer)
     end
     conn.deadline, conn.waiting = server.now + idle, true
   end
+  if conn.out then response.flush(conn) end
   if conn.closing and not server.closed then linger(server, conn) end
   server.conns[sock] = nil
 end
@@ -265,7 +272,8 @@ function M.serve_socket(sock, o, handler)
                                now = monotime(), closed = false,
                                tick = math.min(0.5, smallest / 4)}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
-  local sopts = {tls = o.tls, max_conns = o.max_conns, handshake_timeout = o.handshake_timeout}
+  local sopts = {tls = o.tls, max_conns = o.max_conns, handshake_timeout = o.handshake_timeout,
+                 stream = {write_buffer = false}}
   local listener, err, code
   if sock then
     listener, err, code = serve.listener(sock, on_conn, sopts)
