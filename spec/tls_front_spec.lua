@@ -303,6 +303,26 @@ describe("lunasock servers with tls against real clients", function()
     end)
   end)
 
+  it("http.server with workers serves TLS from each, and refuses a bad key at once", function()
+    if not peers.have("curl") then return pending("curl is not installed") end
+    run(function()
+      local http = require "lunasock.http"
+      local srv, msg, code = http.server{host = "127.0.0.1", port = 0, workers = 2,
+                                         tls = {cert = certs.leaf.cert, key = certs.dir .. "/none"},
+                                         handler = function() return 200, nil, "w\n" end}
+      assert.is_nil(srv)
+      assert.are.equal("TLS_CONFIG", code, msg)
+      srv = assert(http.server{host = "127.0.0.1", port = 0, workers = 2, tls = leaf(),
+                               handler = function() return 200, nil, "w\n" end})
+      local url = ("https://localhost:%d/"):format(srv.port)
+      local ok, out = peers.run(("curl -sS --cacert %s %s %s %s"):format(certs.ca.cert, url, url,
+                                                                         url))
+      srv:close()
+      assert.is_true(ok, out)
+      assert.are.equal("w\nw\nw\n", out)
+    end)
+  end)
+
   it("echo.serve and chat.serve speak TLS to Python's default context", function()
     if not peers.have("python3") then return pending("python3 is not installed") end
     run(function()

@@ -240,5 +240,11 @@ function M.listener(sock, handler, opts)
   return server
 end
 
+-- serve.tls_context(spec) -> the server context for a tls option as
+-- listener takes it (a context, or a table of tls.context options), false
+-- for none, or nil, msg, code: for a caller that must check it early (a
+-- prefork server, before its workers start).
+M.tls_context = tls_context
+
 M.Server = Server
 return M

@@ -255,6 +255,11 @@ function M.new(opts)
     error(("http.server: workers must be at most %d"):format(M.MAX_WORKERS), 2)
   end
   if workers > 1 then
+    -- the TLS context is made here, once, before the fork: a bad
+    -- certificate fails this call rather than every worker, again and again
+    local ctx, err, code = serve.tls_context(o.tls)
+    if ctx == nil then return nil, err, code end
+    o.tls = ctx or nil
     return require("lunasock.workers").start{
       n = workers, host = o.host, port = o.port, backlog = o.backlog,
       on_error = o.on_error, name = "lunasock.http",
