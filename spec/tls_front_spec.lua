@@ -219,7 +219,7 @@ describe("lunasock.tcp.serve with tls", function()
         return st, until_line
       end
       local a, a_until = join("alice")
-      local b <close>, b_until = join("bob")
+      local b, b_until = join("bob")
       a_until("bob joined")
       assert(a:write("hello over tls\r\n"))
       assert.are.equal("<alice> hello over tls", b_until("hello over tls"))
@@ -228,6 +228,7 @@ describe("lunasock.tcp.serve with tls", function()
       assert.is_nil(a:readline())          -- the server closed it
       a:close()
       b_until("alice left")
+      b:close()
     end)
   end)
 
