@@ -271,7 +271,10 @@ static int tls_wrap(lua_State *L) {
         ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), ip);
       else {
         ok = SSL_set1_host(t->ssl, host);
-        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        /* RFC 6125 and browsers: names come from the subjectAltName only,
+           never the subject's CN; no partial wildcards (x*.example) */
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+                          | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       }
     }
     if (ok && lua_type(L, 4) == LUA_TSTRING) {

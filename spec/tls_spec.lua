@@ -218,6 +218,10 @@ describe("lunasock.tls client against openssl s_server", function()
     end
   end)
 
+  it("takes names from the subjectAltName only, never the CN", function()
+    refused(certs.nosan, nil, "TLS_HOSTNAME", "hostname mismatch")
+  end)
+
   it("checks verify_host when it differs from servername", function()
     local srv = s_server(certs.other)
     local _ <close> = setmetatable({}, {__close = srv.close})

@@ -469,6 +469,23 @@ local function on_resumed(t, ok, a, b, c)
   return handle(t, ok, a, b, c)
 end
 
+-- The same turn as poller:dispatch, all in Lua (loop.C_DISPATCH = false):
+-- every event goes to on_event. The contract poller:dispatch relies on
+-- is the one of its comment in csrc/poller.c: readers/writers map fd to
+-- the first waiting task, whose chain, timer and co fields are false,
+-- false and the coroutine (never nil) when it is alone and untimed.
+local function lua_dispatch(p, timeout)
+  local fds, revents, n = p:wait(timeout)
+  if not fds then return nil, revents, n end
+  for i = 1, n do on_event(fds[i], revents[i]) end
+  return n
+end
+
+-- loop.C_DISPATCH: true (the default) lets poller:dispatch resume a task
+-- parked alone on its descriptor without running the scheduler's Lua;
+-- false does every turn in Lua. Read when run() starts.
+M.C_DISPATCH = true
+
 local function run_ready()
   -- only what is queued now; tasks queued meanwhile run next turn
   local last = ready_tail
@@ -556,7 +573,7 @@ function M.run(fn, ...)
   -- the interest table, or a new socket given its number would be taken
   -- for registered and never wake its task.
   core.setclosehook(on_close)
-  local dispatch = poller.dispatch
+  local dispatch = M.C_DISPATCH and poller.dispatch or lua_dispatch
   local ok, err = pcall(function()
     while not stopping and (alive > 0 or pending_fns > 0) do
       if ready_head <= ready_tail then run_ready() end
