@@ -428,58 +428,47 @@ end
 -- The next input line (CRLF or LF taken off), or nil, msg, code: "EOF" at
 -- the end, "EMSGSIZE" once for each line over max_line bytes, which is
 -- discarded to its end (the next call returns the line after it), so the
--- stream never loses its place. At most max_line + 1 bytes plus one read
--- are held, however long the line.
+-- stream never loses its place. Only the stream's public calls are used:
+-- readuntil with a limit, and buffer/skip to drop a long line's bytes; at
+-- most max_line + 1 bytes plus one read are held, however long the line.
 local function read_line(c)
   local s, max = c.stream, c.server.max_line
-  local from = c.pos
   while true do
-    local buf, pos = c.buf, c.pos
-    local i = find(buf, "\n", from, true)
-    if i then
-      c.pos = i + 1
-      local e = i - 1
-      if e >= pos and byte(buf, e) == 13 then e = e - 1 end
-      if c.skipping then
-        c.skipping = false
-        from = i + 1
-      elseif e - pos + 1 > max then
-        return nil, "line too long", "EMSGSIZE"
-      else
-        return sub(buf, pos, e)
-      end
-    else
-      local over = #buf - pos + 1 > max + 1    -- max bytes, and a CR
-      if over or c.skipping then c.buf, c.pos = "", 1 end
-      if over and not c.skipping then
-        c.skipping = true
-        return nil, "line too long", "EMSGSIZE"
-      end
-      if c.burst > 0 then
-        -- let the writers drain what these lines queued before reading
-        -- more: a fast sender then cannot outrun a reader that keeps up
+    if c.burst > 0 then
+      -- let the writers drain what these lines queued before waiting for
+      -- more input: a fast sender then cannot outrun a reader that keeps up
+      local data, first = s:buffer()
+      if not find(data, "\n", first, true) then
         c.burst = 0
         coroutine.yield()
         if c.closed then return nil, "closed", "EBADF" end
       end
-      local data, err, code = s:read()
-      if not data then
-        buf, pos = c.buf, c.pos
-        if code == "EOF" and pos <= #buf and not c.skipping then   -- a last line
-          c.buf, c.pos = "", 1
-          local line = sub(buf, pos)
-          if #line > max then return nil, "line too long", "EMSGSIZE" end
-          return line
-        end
-        return nil, err, code
-      end
-      if c.pos > #c.buf then
-        c.buf = data
+    end
+    local line, err, code, partial = s:readuntil("\n", max + 1)  -- + a CR
+    if line then
+      if c.skipping then
+        c.skipping = false      -- the end of a long line: dropped
       else
-        c.buf = sub(c.buf, c.pos) .. data
+        if byte(line, -1) == 13 then line = sub(line, 1, -2) end
+        if #line > max then return nil, "line too long", "EMSGSIZE" end
+        return line
       end
-      c.pos = 1
-      from = #c.buf - #data + 1
+    elseif code == "EMSGSIZE" then
+      -- too long: drop it to its end if that has come (a bounded scan:
+      -- at most max_line + 1 bytes and one read are buffered), else drop
+      -- what came and the rest as it comes
+      local data, first = s:buffer()
+      local e = find(data, "\n", first, true)
+      s:skip(e and e - first + 1 or #data - first + 1)
+      local reported = c.skipping
+      c.skipping = not e
+      if not reported then return nil, err, code end
+    else
+      if code == "EOF" and partial and not c.skipping then   -- a last line
+        if #partial > max then return nil, "line too long", "EMSGSIZE" end
+        return partial
+      end
+      return nil, err, code
     end
   end
 end
@@ -795,7 +784,7 @@ local function handler(server)
     sock:setopt("sndbuf", server.sndbuf)
     local c = setmetatable({
       server = server, sock = sock, host = host, port = port, stream = st,
-      buf = "", pos = 1, skipping = false, burst = 0, released = false,
+      skipping = false, burst = 0, released = false,
       queue = {}, qhead = 1, qtail = 0, qbytes = 0,
       nick = false, key = false, room = false,
       closing = false, closed = false, reader = false, writer = false,
