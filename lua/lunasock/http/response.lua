@@ -18,7 +18,8 @@
 --       same response with headers {}.
 --   response.flush(conn): sends the answers held for pipelined requests.
 --   response.timed(conn): from here on the connection's reads and writes
---       wait at most body_timeout each.
+--       wait at most body_timeout each, and all of them end by
+--       request_timeout (the reaper shuts the connection).
 --   response.tick(): refreshes the Date text (the server's reaper calls
 --       it, so that a response takes it as it is).
 --   response.SERVER: the Server field's value (false: none). A handler's
@@ -121,7 +122,7 @@ local HOLD = 16384   -- bytes of answers held for pipelined requests, at most
 -- unless the client is slow to read; then the rest through the stream,
 -- with the body timeout (restored after, when this is not the body phase).
 local function send_now(conn, data)
-  if conn.plain then
+  if conn.server.plain then
     local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
     if sent == #data then return true end
     if not (sent or code == "EAGAIN") then
@@ -248,11 +249,14 @@ function M.write_head(conn, req, status, headers, str, streamed)
 end
 local write_head = M.write_head
 
--- The body phase: reads and writes wait at most body_timeout each.
+-- The body phase: reads and writes wait at most body_timeout each, and
+-- the reaper ends the phase request_timeout after it began.
 function M.timed(conn)
   if not conn.timed then
+    local server = conn.server
     conn.timed = true
-    conn.sock:settimeout(conn.server.opts.body_timeout)
+    conn.phase_end = server.now + server.opts.request_timeout   -- for the reaper
+    conn.sock:settimeout(server.opts.body_timeout)
   end
 end
 
