@@ -197,6 +197,41 @@ describe("lunasock.tcp.serve with tls", function()
     end)
   end)
 
+  it("runs a chat room over TLS: joins, messages, /quit, leave notices", function()
+    run(function()
+      local chat = require "lunasock.chat"
+      local stream = require "lunasock.stream"
+      local room <close> = assert(chat.serve{host = "127.0.0.1", port = 0,
+                                             tls = {cert = certs.leaf.cert, key = certs.leaf.key}})
+      local function join(nick)
+        local s = assert(lunasock.tcp.connect("localhost", room.port, {
+          tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+        local st = stream.new(s)
+        local function until_line(pattern)
+          while true do
+            local line = assert(st:readline())
+            if line:find(pattern) then return line end
+          end
+        end
+        until_line("choose a nickname")
+        assert(st:write(nick, "\r\n"))
+        until_line("you are " .. nick)
+        return st, until_line
+      end
+      local a, a_until = join("alice")
+      local b, b_until = join("bob")
+      a_until("bob joined")
+      assert(a:write("hello over tls\r\n"))
+      assert.are.equal("<alice> hello over tls", b_until("hello over tls"))
+      assert(a:write("/quit done\r\n"))
+      a_until("bye")
+      assert.is_nil(a:readline())          -- the server closed it
+      a:close()
+      b_until("alice left")
+      b:close()
+    end)
+  end)
+
   it("takes a server tls.context as well as a table (regression: locked metatable)", function()
     run(function()
       local tls = require "lunasock.tls"
