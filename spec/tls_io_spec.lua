@@ -421,6 +421,21 @@ describe("lunasock.tls lifetimes", function()
     a:close()
   end)
 
+  it("keeps sockets working when the module is loaded again", function()
+    -- regression: busted's insulation clears package.loaded between
+    -- files; a second luaopen freed the BIO method of the sockets made
+    -- before (a use after free under valgrind)
+    local c, s = tls_pair()
+    package.loaded["lunasock.tls"] = nil
+    local again = require "lunasock.tls"
+    assert.equal("tls socket", again.type(c))
+    for _ = 1, 3 do collectgarbage() end
+    assert(c:send("still"))
+    assert.equal("still", s:recv(10))
+    c:close(); s:close()
+    package.loaded["lunasock.tls"] = tls
+  end)
+
   it("shows what it is in tostring and tls.type", function()
     local c, s = tls_pair()
     assert.matches("^lunasock%.tls%.socket %(client TLSv1%.3, fd %d+%)$", tostring(c))
