@@ -154,7 +154,8 @@ end
 
 local function chat_tour()
   section("lunasock.chat: three users, a private message, a slow client dropped")
-  local server = assert(chat.serve{port = 0, max_queue = 8192, sndbuf = 4096, eol = "\n"})
+  local server = assert(chat.serve{port = 0, max_queue = 8192, sndbuf = 4096, eol = "\n",
+                                   stall_timeout = 1})
   say("  chat listening on %s:%d", server.host, server.port)
   local alice = chat_user(server.port, "alice")
   local bob = chat_user(server.port, "bob")
@@ -174,10 +175,11 @@ local function chat_tour()
   say("  bob asks /who: %s", who)
   check(who and who:find("alice") and who:find("carol"), "/who lists the room")
 
-  -- dave joins, then stops reading: once what is queued for him passes
-  -- max_queue the server drops him, while bob and carol, reading, stay
+  -- dave joins, then stops reading: the room holds alice back while his
+  -- queue is over its mark, and once he has taken nothing for
+  -- stall_timeout (1 s here) the server drops him; bob and carol stay
   local dave = chat_user(server.port, "dave")
-  dave.st.sock:setopt("rcvbuf", 4096)
+  dave.st:socket():setopt("rcvbuf", 4096)
   local watchers = {}
   for i, u in ipairs{bob, carol} do
     watchers[i] = loop.spawn(function() return u:expect("dave left") end)

@@ -121,34 +121,6 @@ static int name_is(const lsk_http_field *f, const char *lname, size_t n) {
   return f->name_len == n && strncasecmp(f->name, lname, n) == 0;
 }
 
-/* A Host value's bytes (RFC 3986 reg-name, IP literal, port): letters,
-   digits and ".:-_~%!$&'()*+,;=[]". */
-static const unsigned char hostchar[256] = {
-  ['.'] = 1, [':'] = 1, ['-'] = 1, ['_'] = 1, ['~'] = 1, ['%'] = 1,
-  ['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
-  ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1, ['='] = 1, ['['] = 1,
-  [']'] = 1,
-  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-  ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-  ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-  ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-  ['Y'] = 1, ['Z'] = 1,
-  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-  ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-  ['y'] = 1, ['z'] = 1,
-};
-
-static int host_ok(const char *v, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (!hostchar[(unsigned char)v[i]]) return 0;
-  return 1;
-}
-
 static int field_mask(const lsk_http_field *f, long n) {
   int mask = 0;
   long i;
@@ -157,7 +129,7 @@ static int field_mask(const lsk_http_field *f, long n) {
     case 4:
       if (name_is(f, "host", 4)) {
         mask |= (mask & F_HOST) ? F_HOSTS : F_HOST;
-        if (!host_ok(f->value, f->value_len)) mask |= F_BADHOST;
+        if (!lsk_http_valid_host(f->value, f->value_len)) mask |= F_BADHOST;
       }
       break;
     case 6:

@@ -24,26 +24,42 @@ const char *lsk_http_reason_name(int reason) {
   return reason_names[reason];
 }
 
-/* tchar (RFC 9110 5.6.2): "!#$%&'*+-.^_`|~", digits and letters */
-static const unsigned char tchar[256] = {
-  ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-  ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-  ['`'] = 1, ['|'] = 1, ['~'] = 1,
-  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-  ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-  ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-  ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-  ['Y'] = 1, ['Z'] = 1,
-  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-  ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-  ['y'] = 1, ['z'] = 1,
+/* Byte classes: T a tchar (RFC 9110 5.6.2: "!#$%&'*+-.^_`|~", digits,
+   letters); H a byte of a Host value (RFC 3986 reg-name, IP-literal and
+   port: letters, digits and ".:-_~%!$&'()*+,;=[]"). */
+#define T 1
+#define H 2
+static const unsigned char cclass[256] = {
+  ['!'] = T | H, ['#'] = T, ['$'] = T | H, ['%'] = T | H, ['&'] = T | H,
+  ['\''] = T | H, ['*'] = T | H, ['+'] = T | H, ['-'] = T | H,
+  ['.'] = T | H, ['^'] = T, ['_'] = T | H, ['`'] = T, ['|'] = T,
+  ['~'] = T | H, ['('] = H, [')'] = H, [','] = H, [':'] = H, [';'] = H,
+  ['='] = H, ['['] = H, [']'] = H,
+  ['0'] = T | H, ['1'] = T | H, ['2'] = T | H, ['3'] = T | H,
+  ['4'] = T | H, ['5'] = T | H, ['6'] = T | H, ['7'] = T | H,
+  ['8'] = T | H, ['9'] = T | H,
+  ['A'] = T | H, ['B'] = T | H, ['C'] = T | H, ['D'] = T | H, ['E'] = T | H,
+  ['F'] = T | H, ['G'] = T | H, ['H'] = T | H, ['I'] = T | H, ['J'] = T | H,
+  ['K'] = T | H, ['L'] = T | H, ['M'] = T | H, ['N'] = T | H, ['O'] = T | H,
+  ['P'] = T | H, ['Q'] = T | H, ['R'] = T | H, ['S'] = T | H, ['T'] = T | H,
+  ['U'] = T | H, ['V'] = T | H, ['W'] = T | H, ['X'] = T | H, ['Y'] = T | H,
+  ['Z'] = T | H,
+  ['a'] = T | H, ['b'] = T | H, ['c'] = T | H, ['d'] = T | H, ['e'] = T | H,
+  ['f'] = T | H, ['g'] = T | H, ['h'] = T | H, ['i'] = T | H, ['j'] = T | H,
+  ['k'] = T | H, ['l'] = T | H, ['m'] = T | H, ['n'] = T | H, ['o'] = T | H,
+  ['p'] = T | H, ['q'] = T | H, ['r'] = T | H, ['s'] = T | H, ['t'] = T | H,
+  ['u'] = T | H, ['v'] = T | H, ['w'] = T | H, ['x'] = T | H, ['y'] = T | H,
+  ['z'] = T | H,
 };
 
-#define TCHAR(c) (tchar[(unsigned char)(c)])
+int lsk_http_valid_host(const char *v, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (!(cclass[(unsigned char)v[i]] & H)) return 0;
+  return 1;
+}
+
+#define TCHAR(c) (cclass[(unsigned char)(c)] & T)
 /* A field value byte: HTAB, SP, VCHAR or obs-text (RFC 9110 5.5). */
 #define VALUECHAR(c) ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f))
 #define OWS(c) ((c) == ' ' || (c) == '\t')

@@ -36,6 +36,10 @@ enum lsk_http_reason {
   LSK_HTTP_NREASONS
 };
 
+/* Whether v[0..n) has only bytes a Host field may have (RFC 3986
+   reg-name, IP-literal, port). */
+int lsk_http_valid_host(const char *v, size_t n);
+
 /* The reason's name ("BARE_LF", ...), for Lua. */
 const char *lsk_http_reason_name(int reason);
 

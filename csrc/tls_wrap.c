@@ -227,8 +227,11 @@ static int tls_wrap(lua_State *L) {
   if (lua_type(L, 5) == LUA_TSTRING) {
     size_t len;
     const unsigned char *p = (const unsigned char *)lua_tolstring(L, 5, &len);
-    if (len > LONG_MAX || (sess = d2i_SSL_SESSION(NULL, &p, (long)len)) == NULL)
+    if (len > LONG_MAX
+        || (sess = d2i_SSL_SESSION(NULL, &p, (long)len)) == NULL) {
+      ERR_clear_error();
       luaL_error(L, "tls.wrap: option 'session' is not a valid session");
+    }
     SSL_SESSION_free(sess);  /* parsed again below, once nothing raises */
     sess = NULL;
   }
@@ -271,7 +274,10 @@ static int tls_wrap(lua_State *L) {
         ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), ip);
       else {
         ok = SSL_set1_host(t->ssl, host);
-        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        /* RFC 6125 and browsers: names come from the subjectAltName only,
+           never the subject's CN; no partial wildcards (x*.example) */
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+                          | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       }
     }
     if (ok && lua_type(L, 4) == LUA_TSTRING) {

@@ -36,10 +36,10 @@ local function handle(body)
   return string.pack(">I4 B s2", id, 1, err)
 end
 
--- One task per connection: a reply per frame until the client closes or
--- sends something that is not a frame we accept (then it is dropped).
-local function serve(c)
-  local st = stream.new(c)
+-- One connection (lunasock.tcp.serve runs it in a task of its own and
+-- closes it after): a reply per frame until the client closes or sends
+-- something that is not a frame we accept (then it is dropped).
+local function serve(st)
   while true do
     local body, err, code = framer:read(st)
     if not body then
@@ -48,15 +48,11 @@ local function serve(c)
     end
     framer:write(st, handle(body))
   end
-  c:close()
 end
 
-local l = assert(lunasock.tcp.listen("127.0.0.1", 0))
-local host, port = l:getsockname()
+local server = assert(lunasock.tcp.serve("127.0.0.1", 0, serve))
+local host, port = server.host, server.port
 print(("server on %s:%d, frames: >I4 length + string.pack body"):format(host, port))
-loop.spawn(function()
-  for c in function() return l:accept() end do loop.spawn(serve, c) end
-end)
 
 loop.run(function()
   local st = stream.new(assert(lunasock.tcp.connect(host, port, {timeout = 5})))
@@ -86,5 +82,5 @@ loop.run(function()
   bad:write(string.pack(">I4", 0xffffffff))
   print("hostile client, after a 4 GiB length prefix: " .. select(2, bad:read(1)))
   bad:close()
-  l:close()
+  server:close()
 end)

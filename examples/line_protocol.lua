@@ -17,15 +17,12 @@ local function serve(st)
     if cmd:upper() == "QUIT" then break end
     local fn = commands[cmd:upper()] or function() return "ERR unknown command" end
     if not lines:write(st, fn(k, v ~= "" and v or nil)) then break end
-  end
-  st:close()
+  end                                    -- tcp.serve closes st after
 end
 local args = " " .. table.concat(arg, " ") .. " "
-local l = assert(lunasock.tcp.listen(args:match(" %-%-host (%S+) ") or "127.0.0.1",
-                                     tonumber(args:match(" %-%-port (%d+) ")) or 0))
-local host, port = l:getsockname()
-loop.spawn(function()
-  for c in function() return l:accept() end do loop.spawn(serve, stream.new(c)) end end)
+local server = assert(lunasock.tcp.serve(args:match(" %-%-host (%S+) ") or "127.0.0.1",
+                                         tonumber(args:match(" %-%-port (%d+) ")) or 0, serve))
+local host, port = server.host, server.port
 if args:find(" %-%-serve ") then                     -- serve until killed
   print(("listening on %s:%d"):format(host, port)) io.stdout:flush() return loop.run() end
 loop.run(function()
@@ -35,5 +32,5 @@ loop.run(function()
     assert(lines:write(st, req)) local reply, err = lines:read(st)
     print(("> %-16s < %s"):format(req, reply or err))
   end
-  st:close() l:close()
+  st:close() server:close()
 end)

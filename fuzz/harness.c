@@ -2,8 +2,8 @@
  *
  * One binary per harness: FUZZ_SCRIPT names fuzz/<harness>.lua, a chunk
  * that returns function(data). Each input is passed to it as a string.
- * lunasock.core is linked in (built with the fuzzer's coverage and
- * sanitizers), and the Lua modules come from lua/.
+ * lunasock.core and lunasock.tls are linked in (built with the fuzzer's
+ * coverage and sanitizers), and the Lua modules come from lua/.
  *
  * The harness script decides what a failure is. It calls FUZZ_FAIL
  * (error with a message starting "FUZZ FAIL") for a broken invariant; any
@@ -29,6 +29,7 @@
 #endif
 
 int luaopen_lunasock_core(lua_State *L);
+int luaopen_lunasock_tls(lua_State *L);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,6 +62,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   L = luaL_newstate();
   luaL_openlibs(L);
   luaL_requiref(L, "lunasock.core", luaopen_lunasock_core, 0);
+  lua_pop(L, 1);
+  luaL_requiref(L, "lunasock.tls", luaopen_lunasock_tls, 0);
   lua_pop(L, 1);
   lua_getglobal(L, "package");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/fuzz/?.lua",

@@ -14,7 +14,8 @@
 -- server's descriptors back to their count before the load; RSS growth
 -- under 10% over the second half (median of the samples in 40-60% of the
 -- run against 90-100%); no task failure reported by a server; every
--- server still alive.
+-- server still alive. (Under 120 s the heap is still warming up: the RSS
+-- growth is then shown but not held against the bound.)
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 package.cpath = (os.getenv("LUNASOCK_BUILD") or "build") .. "/?.so;" .. package.cpath
 
@@ -480,6 +481,7 @@ loop.run(function()
       for _, kind in ipairs(order) do
         local s = servers[kind]
         s.rss[#s.rss + 1] = {t = t, kb = rss_kb(s)}
+        s.peak = math.max(s.peak or 0, fd_count(s) or 0)
       end
       loop.sleep(1)
     end
@@ -522,11 +524,11 @@ for _, kind in ipairs(order) do
   local nfaults = 0
   for _, n in pairs(s.faults) do nfaults = nfaults + n end
   local ok = was_alive and s.lost == 0 and settled[kind] == base[kind]
-             and growth < 0.10 and task_failures == 0
+             and (growth < 0.10 or TIME < 120) and task_failures == 0
   failed = failed or not ok
   rows[#rows + 1] = {
     kind, s.ok, ("%.0f"):format(s.ok / TIME), nfaults,
-    ("%d/%d"):format(base[kind], settled[kind] or -1),
+    ("%d/%d/%d"):format(base[kind], s.peak or -1, settled[kind] or -1),
     ("%d/%d"):format(rmid // 1024, rend // 1024), ("%+.1f%%"):format(growth * 100), s.lost,
     ("%.1f"):format(percentile(s.lat, 0.5) * 1000), ("%.1f"):format(percentile(s.lat, 0.99) * 1000),
     ("%.0f"):format(percentile(s.lat, 1) * 1000), task_failures, ok and "ok" or "FAIL",
@@ -543,7 +545,7 @@ os.execute("rm -rf '" .. tmp .. "'")
 
 print(("soak: %d s of load and faults, servers at ulimit -n %d, loopback"):format(TIME, FDLIMIT))
 print()
-print("| server | answered | req/s | faults | fds base/end | RSS MiB mid/end | RSS growth"
+print("| server | answered | req/s | faults | fds base/peak/end | RSS MiB mid/end | RSS growth"
       .. " | lost | p50 ms | p99 ms | max ms | task errors | result |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for _, r in ipairs(rows) do

@@ -454,7 +454,7 @@ describe("lunasock.chat", function()
                      a:expect("error", true))
         assert.equal("<alice> after the huge line", b:expect("<alice>", true))
         for c in pairs(env.server.clients) do
-          assert.is_true(#c.buf < 100 + 2 + stream.DEFAULT_CHUNK)
+          assert.is_true(c.stream:buffered() < 100 + 2 + stream.DEFAULT_CHUNK)
         end
         a:send("/who")       -- one error only, for the whole line
         assert.equal("*** 2 users in lobby: alice, bob", a:line())

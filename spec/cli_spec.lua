@@ -684,6 +684,30 @@ print("still here")
   end)
 
   describe("chat", function()
+    it("takes every chat.serve option as a flag (issue 10)", function()
+      local server, host, port = start_server{"chat", "--max-line", "5", "--greeting", "",
+                                              "--eol", "lf", "--room", "hall",
+                                              "--stall-timeout", "3", "--max-queue", "100000"}
+      local c <close> = tcp_client(host, port)
+      local got = ""
+      local function upto(text)
+        while not got:find(text, 1, true) do got = got .. assert(c:recv(1000)) end
+      end
+      assert(c:send("ann\n"))
+      upto("in hall: ann\n")                    -- the room's name, LF line ends
+      assert.equal("*** choose a nickname:\n", got:sub(1, 23))   -- no greeting
+      assert.is_nil(got:find("\r", 1, true))
+      assert(c:send("123456\n"))
+      upto("over 5 bytes")
+      assert.equal(0, (interrupt(server)))   -- Ctrl-C: status 0
+      local status, _, err = run{"chat", "--max-queue", "lots"}
+      assert.equal(2, status)
+      assert.truthy(err:find("--max-queue needs an integer", 1, true), err)
+      status, _, err = run{"chat", "--eol", "cr"}
+      assert.equal(2, status)
+      assert.truthy(err:find("--eol takes crlf or lf", 1, true), err)
+    end)
+
     -- Two clients in Python, speaking lunasock.chat's protocol: the first
     -- line is the nickname, then lines go to the room; /nick, /msg and
     -- /quit are checked, and the join and leave notices.

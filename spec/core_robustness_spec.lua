@@ -453,3 +453,55 @@ describe("lunasock Lua layers robustness", function()
     assert.equal("end", tail)
   end)
 end)
+
+describe("lunasock CPU per byte", function()
+  local lunasock = require "lunasock"
+  local loop = require "lunasock.loop"
+  local chat = require "lunasock.chat"
+
+  -- With the quadratic patterns these lines took 61 s and 26 s of CPU,
+  -- during which the loop ran nothing else: the bounded wait below fails.
+  it("issue 11: chat trims lines and strips telnet in linear time", function()
+    local out
+    assert(loop.run(function()
+      local srv <close> = assert(chat.serve{port = 0, max_line = 300000})
+      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", srv.port))
+      c:settimeout(helper.TIMEOUT)
+      local lines = {"bob", "/me a" .. string.rep(" ", 100000) .. "b",
+                     "  " .. string.rep(" ", 100000) .. "x" .. string.rep("\t", 100000),
+                     string.rep("\255\250", 50000), "/quit"}
+      for _, line in ipairs(lines) do assert(c:send(line .. "\r\n")) end
+      local got, deadline = {}, loop.now() + helper.TIMEOUT
+      while loop.now() < deadline do
+        local d = c:recv(65536)
+        if not d or d == "" then break end
+        got[#got + 1] = d
+      end
+      out = table.concat(got)
+      return true
+    end))
+    assert.matches("*** you are bob", out, 1, true)
+    assert.matches("*** bye", out, 1, true)
+    assert.equal("", chat.strip_telnet(string.rep("\255\250", 50000)))
+  end)
+end)
+
+describe("lunasock.frame limits at the top of the range", function()
+  local frame = require "lunasock.frame"
+  local stream = require "lunasock.stream"
+
+  it("issue 11: frame.netstring{max = math.maxinteger} refuses a 2^63-1 length instead of raising",
+     function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    b:settimeout(helper.TIMEOUT)
+    local f = frame.netstring{max = math.maxinteger}
+    local st = stream.new(b)
+    assert(a:send("3:abc,9223372036854775807:x"))
+    assert.equal("abc", f:read(st))
+    local ok, msg, code = f:read(st)
+    assert.is_nil(ok)
+    assert.is_string(msg)
+    assert.equal("EMSGSIZE", code)
+  end)
+end)

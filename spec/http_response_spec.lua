@@ -11,8 +11,7 @@ local function recorder()
   }
   local st = {write = function(_, data) out[#out + 1] = data return true end}
   local conn = {sock = sock, stream = st, closing = false, timed = false, buf = "", pos = 1,
-                out = false, plain = true,
-                server = {opts = {body_timeout = 1}}}
+                out = false, server = {opts = {body_timeout = 1}, plain = true}}
   return conn, out
 end
 

@@ -572,6 +572,22 @@ describe("lunasock.http.server regressions", function()
   end)
 end)
 
+describe("lunasock.http.server request_timeout", function()
+  it("issue 11: bounds a body trickled a byte at a time as a whole, not per read", function()
+    with_server({handler = app(), body_timeout = 5, request_timeout = 0.3}, function(srv)
+      local s <close>, st = connect(srv)
+      assert(st:write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"))
+      local t0 = loop.now()
+      local ok = true
+      while ok and loop.now() - t0 < 3 do
+        ok = s:send("x")
+        loop.sleep(0.05)
+      end
+      assert.is_true(loop.now() - t0 < 2.5, "the body phase was not bounded")
+    end)
+  end)
+end)
+
 describe("lunasock.http.router", function()
   it("routes params, splats and queries; 404 and 405 with Allow", function()
     with_server({handler = app()}, function(srv)

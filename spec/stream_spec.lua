@@ -237,6 +237,40 @@ describe("lunasock.stream", function()
       end
     end)
 
+    it("readuntil agrees with a plain split, whatever the piece sizes", function()
+      local rand = 12345   -- a fixed LCG: the same cases every run
+      local function random(lo, hi)
+        rand = (rand * 1103515245 + 12345) % 2147483648
+        return lo + rand % (hi - lo + 1)
+      end
+      local alphabet = {"a", "b", "\r", "\n", "-", "x"}
+      for _ = 1, 300 do
+        local delim = ({"\n", "\r\n", "\r\n\r\n", "ab", "aba", "--x--"})[random(1, 6)]
+        local text = {}
+        for k = 1, random(1, 20) do
+          local t = {}
+          for q = 1, random(0, 30) do t[q] = alphabet[random(1, 6)] end
+          text[k] = table.concat(t)
+        end
+        local whole = table.concat(text, delim) .. delim
+        local expect, at = {}, 1
+        while true do
+          local i, j = whole:find(delim, at, true)
+          if not i then break end
+          expect[#expect + 1] = whole:sub(at, i - 1)
+          at = j + 1
+        end
+        local pos = 1
+        local st = stream.new({recv = function()
+          if pos > #whole then return "" end
+          local n = random(1, 5)
+          pos = pos + n
+          return whole:sub(pos - n, pos - 1)
+        end}, {max_line = 100000})
+        for k = 1, #expect do assert.equal(expect[k], st:readuntil(delim)) end
+      end
+    end)
+
     it("refuses a line past its limit while it trickles in", function()
       local s = stream.new(trickle(string.rep("y", 100) .. "\n"))
       assert.same({nil, "line too long", "EMSGSIZE"}, {s:readuntil("\n", 10)})

@@ -20,6 +20,7 @@
 --               example.test or a.b.example.test)
 --   selfsigned  localhost/127.0.0.1, self-signed (untrusted)
 --   untrusted   localhost/127.0.0.1, signed by a CA nobody trusts
+--   nosan       CN=localhost and no subjectAltName (names only in the CN)
 --   client      client cert (clientAuth), CN=lunasock test client, by ca
 --   client_rsa  the same with an RSA-2048 key
 --   client_untrusted  a client cert signed by the untrusted CA
@@ -61,6 +62,7 @@ local function script()
       .. "subjectAltName=DNS:*.example.test\\n' > wildcard.ext",
     "printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,"
       .. "digitalSignature,keyEncipherment\\nextendedKeyUsage=clientAuth\\n' > client.ext",
+    "printf 'basicConstraints=critical,CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > nosan.ext",
   }
   local function add(s) lines[#lines + 1] = s end
   local serial = 1
@@ -88,6 +90,7 @@ local function script()
   leaf("other", EC, "other.test", "other", "ca", 30)
   leaf("wildcard", EC, "*.example.test", "wildcard", "ca", 30)
   leaf("untrusted", EC, "localhost", "local", "evil_ca", 30)
+  leaf("nosan", EC, "localhost", "nosan", "ca", 30)
   leaf("client", EC, "lunasock test client", "client", "ca", 30)
   leaf("client_rsa", RSA, "lunasock test client", "client", "ca", 30)
   leaf("client_untrusted", EC, "lunasock untrusted client", "client", "evil_ca", 30)
@@ -101,7 +104,7 @@ local function script()
 end
 
 local NAMES = {"ca", "ca_rsa", "leaf", "leaf_rsa", "leaf_rsa2", "leaf_pw", "expired",
-               "other", "wildcard", "selfsigned", "untrusted", "client",
+               "other", "wildcard", "selfsigned", "untrusted", "nosan", "client",
                "client_rsa", "client_untrusted"}
 
 local function make()

@@ -19,8 +19,8 @@
 -- exchange never deadlocks), and on close().
 --
 -- Inside a loop task every wait suspends only that task.
-local find, sub, concat, select, type = string.find, string.sub,
-                                        table.concat, select, type
+local find, sub, byte, concat, select, type = string.find, string.sub, string.byte,
+                                              table.concat, select, type
 local setmetatable, error, tostring, pcall, pairs = setmetatable, error, tostring,
                                                    pcall, pairs
 local math_type = math.type
@@ -178,6 +178,34 @@ local function failure(self, err, code)
   return nil, err, code, rest
 end
 
+-- The k bytes buffered before the last skip ones (fewer if fewer are),
+-- found from the end of the pieces without joining them.
+local function bytes_before(self, skip, k)
+  local out, want = "", k
+  local function take(piece)
+    local n = #piece
+    if skip >= n then skip = skip - n return false end
+    local stop = n - skip
+    skip = 0
+    local from = stop - want + 1
+    if from < 1 then from = 1 end
+    out = sub(piece, from, stop) .. out
+    want = want - (stop - from + 1)
+    return want == 0
+  end
+  local g, p = self.stage, self.pend
+  for n = self.nstage, 1, -1 do if take(g[n]) then return out end end
+  for n = self.npend, 1, -1 do if take(p[n]) then return out end end
+  local buf, pos = self.buf, self.pos   -- no copy of buf: indices
+  local stop = #buf - skip
+  if stop >= pos then
+    local from = stop - want + 1
+    if from < pos then from = pos end
+    out = sub(buf, from, stop) .. out
+  end
+  return out
+end
+
 -- Where delim is first found among the buffered bytes, waiting for more
 -- while it is not: i, j (positions in self.buf, joined) or nil, msg,
 -- code. EMSGSIZE when more than max bytes would come before delim (the
@@ -185,12 +213,10 @@ end
 local function locate(self, delim, max)
   join(self)
   local d = #delim
+  local last = sub(delim, -1)
   local buf, pos = self.buf, self.pos
   local i, j = find(buf, delim, pos, true)
   local have = #buf - pos + 1
-  -- the last d - 1 bytes buffered: a delimiter may start among them
-  local tail = (d > 1 and have > 0) and sub(buf, -(d - 1)) or ""
-  if #tail > have then tail = sub(tail, -have) end
   while not i do
     if have - (d - 1) > max then return nil, "line too long", "EMSGSIZE" end
     local data, err, code = recv_more(self)
@@ -201,23 +227,20 @@ local function locate(self, delim, max)
     if have == 0 then                     -- data is the whole buffer
       buf, pos = self.buf, self.pos
       i, j = find(buf, delim, pos, true)
-    else
-      local seen = tail .. data
-      local k = find(seen, delim, 1, true)
+    elseif d == 1 or find(data, last, 1, true) then
+      -- a delimiter can end only in data: search data and the d - 1
+      -- bytes before it (a piece of one byte costs one find, no copy)
+      local tail = d > 1 and bytes_before(self, #data, d - 1) or ""
+      local k = find(tail .. data, delim, 1, true)
       if k then
         join(self)
         pos = self.pos
         -- logical offset have - #tail + k, 1-based from pos
         i = pos + have - #tail + k - 1
         j = i + d - 1
-      elseif d > 1 then
-        tail = #seen < d and seen or sub(seen, -(d - 1))
       end
     end
     have = have + #data
-    if have == #data and d > 1 and not i then
-      tail = #data < d and data or sub(data, -(d - 1))
-    end
   end
   if i - pos > max then return nil, "line too long", "EMSGSIZE" end
   return i, j
@@ -229,6 +252,12 @@ end
 -- EOF before n; nil, msg, code, partial on error or timeout. read() with
 -- no count returns whatever is buffered, or one recv's worth.
 function Stream:read(n)
+  local buf, pos = self.buf, self.pos
+  -- the usual case: n bytes are there, in buf
+  if self.pbytes == 0 and math_type(n) == "integer" and n >= 0 and #buf - pos + 1 >= n then
+    self.pos = pos + n
+    return sub(buf, pos, pos + n - 1)
+  end
   if n == nil then
     if buffered(self) == 0 then
       local ok, err, code = recv_more(self)
@@ -245,7 +274,7 @@ function Stream:read(n)
     if not data then return failure(self, err, code) end
     need = need - #data
   end
-  local pos = self.pos
+  pos = self.pos
   if #self.buf - pos + 1 < n then
     join(self)
     pos = 1
@@ -269,6 +298,16 @@ end
 -- come before delim (the buffer is kept: the caller may drop the
 -- connection, skip or read on).
 function Stream:readuntil(delim, max)
+  -- the usual case: delim is in buf, within the limit
+  if self.pbytes == 0 and type(delim) == "string" and delim ~= ""
+     and (max == nil or (math_type(max) == "integer" and max >= 0)) then
+    local buf, pos = self.buf, self.pos
+    local i, j = find(buf, delim, pos, true)
+    if i and i - pos <= (max or self.max_line) then
+      self.pos = j + 1
+      return sub(buf, pos, i - 1)
+    end
+  end
   check_delim(delim, max, "readuntil")
   local i, j, code = locate(self, delim, max or self.max_line)
   if not i then
@@ -283,6 +322,16 @@ end
 -- stream:readline([max]) -> the next line without its end (LF or CRLF).
 -- At EOF a last line without an end is returned; after it, nil, "closed".
 function Stream:readline(max)
+  -- the usual case: a line is in buf, within the limit
+  if self.pbytes == 0 and (max == nil or (math_type(max) == "integer" and max >= 0)) then
+    local buf, pos = self.buf, self.pos
+    local i = find(buf, "\n", pos, true)
+    if i and i - pos <= (max or self.max_line) then
+      self.pos = i + 1
+      if i > pos and byte(buf, i - 1) == 13 then return sub(buf, pos, i - 2) end
+      return sub(buf, pos, i - 1)
+    end
+  end
   local line, err, code, partial = self:readuntil("\n", max)
   if line then
     if find(line, "\r", #line, true) then line = sub(line, 1, -2) end
@@ -406,6 +455,14 @@ end
 function Stream:write(...)
   local nargs = select("#", ...)
   local limit = self.wlimit
+  if limit and nargs == 1 then   -- the usual buffered case
+    local data = ...
+    if type(data) ~= "string" then data = tostring(data) end
+    local n, bytes = self.nw + 1, self.wbytes + #data
+    self.wq[n], self.nw, self.wbytes = data, n, bytes
+    if bytes >= limit then return flush_out(self) end
+    return true
+  end
   if limit then
     local q, n, bytes = self.wq, self.nw, self.wbytes
     for k = 1, nargs do

@@ -143,14 +143,6 @@ local function new(conn, head, at, method, target, minor, fields, mask, q, opts)
   if not (opts.methods or M.METHODS)[method] then
     return nil, 501, "method not implemented"
   end
-  if mask == HOST | ORIGIN and q == 0 then
-    -- the common request: an origin-form path, one valid Host, no field
-    -- about framing, connection or expectations, no body
-    if conn then conn.body = false end
-    return setmetatable({method = method, target = target, path = target,
-                         version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
-                         conn = conn, head = head, at = at}, Request)
-  end
   local version = minor == 0 and "1.0" or "1.1"
   if mask & (HOST | HOSTS | BADHOST) ~= HOST then
     if mask & HOST == 0 and version == "1.1" then return nil, 400, "missing Host" end
@@ -216,21 +208,16 @@ local function new(conn, head, at, method, target, minor, fields, mask, q, opts)
       expect_continue = version == "1.1"   -- ignored from 1.0 clients
     end
   end
-  -- eight fields (the table's smallest hash size that holds them); the
-  -- others only when they differ from their defaults (DEFAULTS)
+  -- the fields that differ from their defaults (DEFAULTS) are set, the
+  -- others nil; listed all the same, so that the table is made large
+  -- enough for them and for what a handler adds (params, body, status)
+  if conn then conn.body = chunked or length > 0 end
   local req = setmetatable({method = method, target = target, path = path,
                             version = version, keep_alive = keep, conn = conn,
-                            head = head, at = at}, Request)
-  if query then req.query_string = query end
-  if authority then req.authority = authority end
-  if fields then req.fields = fields end
-  if expect_continue then req.expect_continue = true end
-  if chunked or length > 0 then
-    req.chunked, req.length = chunked, length
-    if conn then conn.body = true end
-  elseif conn then
-    conn.body = false
-  end
+                            head = head, at = at, query_string = query, authority = authority,
+                            fields = fields or nil, chunked = chunked or nil,
+                            length = length > 0 and length or nil,
+                            expect_continue = expect_continue or nil}, Request)
   return req
 end
 
@@ -293,6 +280,15 @@ function M.read(conn)
   if stop then
     conn.buf, conn.pos = buf, stop
     conn.deadline, conn.waiting = false, false
+    if mask == HOST | ORIGIN and q == 0 and (opts.methods or M.METHODS)[method] then
+      -- the common request (new() would make the same): an origin-form
+      -- path, one valid Host, no field about framing, connection or
+      -- expectations, so no body; its eight fields are the table's size
+      conn.body = false
+      return setmetatable({method = method, target = target, path = target,
+                           version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
+                           conn = conn, head = buf, at = pos}, Request)
+    end
     return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
   elseif stop == nil then
     local r = REFUSED[method]

@@ -18,7 +18,8 @@
 --       same response with headers {}.
 --   response.flush(conn): sends the answers held for pipelined requests.
 --   response.timed(conn): from here on the connection's reads and writes
---       wait at most body_timeout each.
+--       wait at most body_timeout each, and all of them end by
+--       request_timeout (the reaper shuts the connection).
 --   response.tick(): refreshes the Date text (the server's reaper calls
 --       it, so that a response takes it as it is).
 --   response.SERVER: the Server field's value (false: none). A handler's
@@ -141,28 +142,36 @@ end
 
 local HOLD = 16384   -- bytes of answers held for pipelined requests, at most
 
--- Sends data now: one send that does not wait, which is all it takes
--- unless the client is slow to read; then the rest through the stream,
--- with the body timeout (restored after, when this is not the body phase).
-local function send_now(conn, data)
-  if conn.plain then
-    local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
-    if sent == #data then return true end
-    if not (sent or code == "EAGAIN") then
-      conn.closing = true
-      return nil, err, code
-    end
-    if sent then data = sub(data, sent + 1) end
+-- What one send that did not wait left (sent bytes of data went, or
+-- none: nil, err, code): the rest through the stream, with the body
+-- timeout (restored after, when this is not the body phase).
+local function send_rest(conn, data, sent, err, code)
+  if not (sent or code == "EAGAIN") then
+    conn.closing = true
+    return nil, err, code
   end
+  if sent then data = sub(data, sent + 1) end
   local timed = conn.timed
   M.timed(conn)
-  local ok, err, code = conn.stream:write(data)
+  local ok
+  ok, err, code = conn.stream:write(data)
   if not timed then
     conn.timed = false
     conn.sock:settimeout(nil)
   end
   if not ok then conn.closing = true end
   return ok, err, code
+end
+
+-- Sends data now: one send that does not wait, which is all it takes
+-- unless the client is slow to read (a TLS socket: the stream at once).
+local function send_now(conn, data)
+  if conn.server.plain then
+    local sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+    if sent == #data then return true end
+    return send_rest(conn, data, sent, err, code)
+  end
+  return send_rest(conn, data, 0)
 end
 
 -- response.flush(conn) -> true, or nil, msg, code: sends the answers
@@ -175,14 +184,14 @@ function M.flush(conn)
   return send_now(conn, out)
 end
 
--- The response head for req (and a string body, sent with it). Returns
+-- The response head for req (and str, a string body or nil, sent with it). Returns
 -- the framing of a streamed body ("length", "chunked", "close" or "none")
 -- and, for "length", the Content-Length promised; nil, msg, code when the
 -- write failed. Raises for a response that cannot be framed.
 function M.write_head(conn, req, status, headers, str, streamed)
   -- the fast path: one string, kept whole for the current second
-  if headers == nil and FAST[status] and req.keep_alive and req.version == "1.1"
-     and req.method ~= "HEAD" and not conn.closing and type(str) == "string" then
+  if headers == nil and str and FAST[status] and req.keep_alive and req.version == "1.1"
+     and req.method ~= "HEAD" and not conn.closing then
     if cached_date ~= date_str or server_of ~= M.SERVER then
       head_start(status)
       cached_date, cached, ncached = date_str, {}, 0
@@ -203,17 +212,28 @@ function M.write_head(conn, req, status, headers, str, streamed)
         by_body[str], ncached = data, ncached + 1
       end
     end
-    req.status = status
+    -- (req.status is not set here: a ninth field would make the request
+    -- table grow, on every request)
     -- while more pipelined requests are buffered, the answers are held
     -- (conn.out) and leave in one send when the connection next waits
     local out = conn.out
-    if out then data = out .. data end
+    if out then
+      data = out .. data
+      conn.out = false
+    end
     if conn.pos <= #conn.buf and #data < HOLD then
       conn.out = data
       return "none"
     end
-    conn.out = false
-    local ok, err, code = send_now(conn, data)
+    local ok, err, code
+    if conn.server.plain then   -- send_now, inlined: hot
+      local sent
+      sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+      if sent == #data then return "none" end
+      ok, err, code = send_rest(conn, data, sent, err, code)
+    else
+      ok, err, code = send_rest(conn, data, 0)
+    end
     if ok then return "none" end
     return nil, err, code
   end
@@ -272,11 +292,14 @@ function M.write_head(conn, req, status, headers, str, streamed)
 end
 local write_head = M.write_head
 
--- The body phase: reads and writes wait at most body_timeout each.
+-- The body phase: reads and writes wait at most body_timeout each, and
+-- the reaper ends the phase request_timeout after it began.
 function M.timed(conn)
   if not conn.timed then
+    local server = conn.server
     conn.timed = true
-    conn.sock:settimeout(conn.server.opts.body_timeout)
+    conn.phase_end = server.now + server.opts.request_timeout   -- for the reaper
+    conn.sock:settimeout(server.opts.body_timeout)
   end
 end
 

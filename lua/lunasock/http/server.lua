@@ -26,8 +26,9 @@
 -- deadline (idle keep-alive, the whole head, the linger after an error);
 -- the connection's task then wakes from its read and ends (a connection
 -- still there a tick later, stuck writing to a client that reads
--- nothing, is shut down both ways). Bodies use the socket timeout
--- (body_timeout: the longest wait for one read or write).
+-- nothing, is shut down both ways). Bodies and response writes use the
+-- socket timeout (body_timeout: the longest wait for one read or write)
+-- and, as a whole, request_timeout (the reaper again).
 --
 -- The connection record the request and response modules share: server,
 -- sock, stream, peer; deadline and waiting (for the reaper), timed_out
@@ -35,8 +36,9 @@
 -- (the socket has the body timeout); buf and pos (the head buffer), slow
 -- (heads are read through the stream) and body (this request has one),
 -- owned by request.lua; out
--- (answers held), plain (a core socket, not TLS) and special (this
--- request's handler streamed, or its body failed), by response.lua.
+-- (answers held) and special (this request's handler streamed, or its
+-- body failed), by response.lua. server.plain: its sockets are core
+-- sockets (not TLS).
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local serve = require "lunasock.serve"
@@ -55,7 +57,7 @@ local read_request, send_response, finish_body = request.read, response.send,
 
 local M = {}
 
-M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start
+M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start (workers.MAX_WORKERS)
 
 M.DEFAULTS = {
   max_request_line = 8192,      -- bytes: 414 past it
@@ -65,6 +67,7 @@ M.DEFAULTS = {
   header_timeout = 10,          -- seconds for the whole head
   idle_timeout = 60,            -- seconds between keep-alive requests
   body_timeout = 30,            -- seconds one body read or response write may wait
+  request_timeout = 300,        -- seconds for reading a body and writing a response, in all
   drain = 65536,                -- unread request body drained to keep the connection
   linger_timeout = 1,           -- seconds, in all, read after an error response
   linger_bytes = 262144,        -- bytes, in all, read after an error response
@@ -119,12 +122,12 @@ end
 local function serve_conn(server, st, peer)
   local opts = server.opts
   local sock = st:socket()
+  -- eight fields (the smallest hash that holds them: an idle connection
+  -- costs little); the flags (closing, timed_out, timed, slow, out,
+  -- special, body, head_started) are nil until first set
   local conn = {server = server, sock = sock, stream = st, peer = peer,
                 deadline = server.now + opts.header_timeout, waiting = true,
-                closing = false, timed_out = false, timed = false,
-                buf = "", pos = 1, slow = false, out = false, special = false,
-                body = false,
-                plain = core.type(sock) == "socket"}
+                buf = "", pos = 1}
   server.conns[sock] = conn
   local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
   while true do
@@ -166,6 +169,12 @@ local function reaper(server)
       if conn.timed_out then
         -- still here a tick after its deadline: stuck writing
         pcall(sock.shutdown, sock, "rw")
+      elseif conn.timed then
+        -- reading a body, writing a response: bounded as a whole
+        if conn.phase_end <= now then
+          conn.timed_out = true
+          pcall(sock.shutdown, sock, "rw")
+        end
       elseif conn.waiting and conn.deadline then
         if conn.deadline <= now then
           conn.timed_out, conn.deadline = true, false
@@ -216,7 +225,8 @@ local function check_limits(opts)
   if o.max_body ~= false and (math_type(o.max_body) ~= "integer" or o.max_body < 0) then
     error("http.server: max_body must be a non-negative integer or false", 3)
   end
-  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "linger_timeout"} do
+  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "linger_timeout",
+                     "request_timeout"} do
     if type(o[k]) ~= "number" or o[k] ~= o[k] or o[k] <= 0 or o[k] > 1e9 then
       error(("http.server: %s must be a positive number of seconds"):format(k), 3)
     end
@@ -274,7 +284,7 @@ end
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
   local server = setmetatable({opts = o, handler = handler, conns = {},
-                               now = monotime(), closed = false,
+                               now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4)}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
   local sopts = {tls = o.tls, max_conns = o.max_conns, handshake_timeout = o.handshake_timeout,
