@@ -18,7 +18,7 @@ local check = require "lunasock.check"
 
 local error, type, pairs, xpcall, pcall, require, tostring =
   error, type, pairs, xpcall, pcall, require, tostring
-local setmetatable, math_type = setmetatable, math.type
+local setmetatable = setmetatable
 local debug_getmetatable = debug.getmetatable
 local traceback, format = debug.traceback, string.format
 
@@ -214,11 +214,7 @@ function M.listener(sock, handler, opts)
   for k in pairs(opts) do
     if not M.OPTIONS[k] then error(format("unknown option '%s' to 'serve'", tostring(k)), 2) end
   end
-  local max = opts.max_conns
-  if max ~= nil and (math_type(max) ~= "integer" or max < 1) then
-    error("bad option 'max_conns' to 'serve' (positive integer expected)", 2)
-  end
-  check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
+  local max = check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT
   if opts.stream ~= nil and type(opts.stream) ~= "table" then

@@ -57,7 +57,7 @@ local read_request, send_response, finish_body = request.read, response.send,
 
 local M = {}
 
-M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start
+M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start (workers.MAX_WORKERS)
 
 M.DEFAULTS = {
   max_request_line = 8192,      -- bytes: 414 past it
