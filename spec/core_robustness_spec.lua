@@ -485,3 +485,23 @@ describe("lunasock CPU per byte", function()
     assert.equal("", chat.strip_telnet(string.rep("\255\250", 50000)))
   end)
 end)
+
+describe("lunasock.frame limits at the top of the range", function()
+  local frame = require "lunasock.frame"
+  local stream = require "lunasock.stream"
+
+  it("issue 11: frame.netstring{max = math.maxinteger} refuses a 2^63-1 length instead of raising",
+     function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    b:settimeout(helper.TIMEOUT)
+    local f = frame.netstring{max = math.maxinteger}
+    local st = stream.new(b)
+    assert(a:send("3:abc,9223372036854775807:x"))
+    assert.equal("abc", f:read(st))
+    local ok, msg, code = f:read(st)
+    assert.is_nil(ok)
+    assert.is_string(msg)
+    assert.equal("EMSGSIZE", code)
+  end)
+end)
