@@ -109,6 +109,8 @@ local function accept_loop(server)
       server.paused = true        -- at the limit: accept nothing more
       loop.suspend()
       server.paused = false
+    elseif core.type(l) ~= "socket" then
+      return                      -- the listener was closed directly
     else
       local c, host, port = l:accept()
       if c then
