@@ -139,7 +139,7 @@ function M.read(conn)
     http_request(buf, pos, 0, opts.max_request_line, opts.max_head, opts.max_headers)
   if stop then
     conn.buf, conn.pos = buf, stop
-    conn.deadline, conn.waiting = false, false
+    conn.deadline = false
     if mask == HOST | ORIGIN and q == 0 and (opts.methods or M.METHODS)[method] then
       -- the common request (new() would make the same): an origin-form
       -- path, one valid Host, no field about framing, connection or
@@ -176,7 +176,7 @@ function read_slow(conn, opts)
       if stop then
         st:skip(stop - pos)
         if st:buffered() == 0 then conn.slow = false end
-        conn.deadline, conn.waiting = false, false
+        conn.deadline = false
         return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
       elseif stop == false then
         state = method

@@ -31,7 +31,8 @@
 -- and, as a whole, request_timeout (the reaper again).
 --
 -- The connection record the request and response modules share: server,
--- sock, stream, peer; deadline and waiting (for the reaper), timed_out
+-- sock, stream, peer; deadline (while waiting for a head or lingering;
+-- false otherwise: for the reaper), timed_out
 -- (the reaper ended the wait), closing (close after this response), timed
 -- and phase_end (the body phase); buf and pos (the head buffer), slow
 -- (heads are read through the stream) and body (this request has one),
@@ -214,7 +215,7 @@ function reaper(server)
           conn.timed_out = true
           pcall(sock.shutdown, sock, "rw")
         end
-      elseif conn.waiting and conn.deadline then
+      elseif conn.deadline then
         if conn.deadline <= now then
           conn.timed_out, conn.deadline = true, false
           pcall(sock.shutdown, sock, "r")
@@ -225,7 +226,7 @@ function reaper(server)
           if d < conn.deadline then conn.deadline = d end
         end
       end
-      if not conn.waiting then conn.head_started = false end
+      if not conn.deadline then conn.head_started = false end
     end
   end
 end
@@ -237,11 +238,11 @@ end
 function serve_conn(server, st, peer)
   local opts = server.opts
   local sock = st:socket()
-  -- eight fields (the smallest hash that holds them: an idle connection
+  -- seven fields (a hash of eight holds them: an idle connection
   -- costs little); the flags (closing, timed_out, timed, slow, out,
   -- special, body, head_started) are nil until first set
   local conn = {server = server, sock = sock, stream = st, peer = peer,
-                deadline = server.now + opts.header_timeout, waiting = true,
+                deadline = server.now + opts.header_timeout,
                 buf = "", pos = 1}
   server.conns[sock] = conn
   local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
@@ -262,7 +263,7 @@ function serve_conn(server, st, peer)
       conn.timed = false
       sock:settimeout(nil)
     end
-    conn.deadline, conn.waiting = server.now + idle, true
+    conn.deadline = server.now + idle
   end
   if conn.out then response.flush(conn) end
   if conn.closing and not server.closed then linger(server, conn) end
@@ -277,7 +278,7 @@ function linger(server, conn)
   local sock, st, opts = conn.sock, conn.stream, server.opts
   if not st:flush() or not pcall(sock.shutdown, sock, "w") then return end
   local deadline = monotime() + opts.linger_timeout
-  conn.deadline, conn.waiting = server.now + opts.linger_timeout, true
+  conn.deadline = server.now + opts.linger_timeout
   local got = 0
   while got < opts.linger_bytes and not server.closed do
     local left = deadline - monotime()
