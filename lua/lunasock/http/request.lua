@@ -63,9 +63,11 @@ local REFUSED = {
 M.REFUSED = REFUSED
 
 -- bits of core.http_request's mask
-local HOST, HOSTS, BADHOST, LENGTH, TE, CONNECTION, EXPECT, FRAGMENT, ORIGIN =
-  1, 2, 4, 8, 16, 32, 64, 128, 256
-local SPECIAL = LENGTH | TE | CONNECTION | EXPECT
+local HOST <const>, HOSTS <const>, BADHOST <const>, LENGTH <const> = 1, 2, 4, 8
+local TE <const>, CONNECTION <const>, EXPECT <const>, FRAGMENT <const> = 16, 32, 64, 128
+local ORIGIN <const> = 256
+local SPECIAL <const> = LENGTH | TE | CONNECTION | EXPECT
+local COMMON <const> = HOST | ORIGIN
 
 local Request = {__name = "lunasock.http.request"}
 local methods = {}
@@ -140,7 +142,7 @@ function M.read(conn)
   if stop then
     conn.buf, conn.pos = buf, stop
     conn.deadline = false
-    if mask == HOST | ORIGIN and q == 0 and (opts.methods or M.METHODS)[method] then
+    if mask == COMMON and q == 0 and (opts.methods or M.METHODS)[method] then
       -- the common request (new() would make the same): an origin-form
       -- path, one valid Host, no field about framing, connection or
       -- expectations, so no body; its eight fields are the table's size
