@@ -465,6 +465,17 @@ describe("lunasock.http.server regressions", function()
     end)
   end)
 
+  it("builds headers on demand, right for each of several pipelined requests", function()
+    local handler = function(req) return 200, nil, req.headers["x-n"] .. "|" .. req.fields[1] end
+    with_server({handler = handler}, function(srv)
+      local _s <close>, st = connect(srv)
+      local batch = {}
+      for i = 1, 3 do batch[i] = "GET / HTTP/1.1\r\nHost: x\r\nX-N: " .. i .. "\r\n\r\n" end
+      assert(st:write(table.concat(batch)))
+      for i = 1, 3 do assert.are.equal(i .. "|host", select(3, read_response(st))) end
+    end)
+  end)
+
   it("issue 12: a handler's Server field replaces the default, and SERVER changes it", function()
     local response = require "lunasock.http.response"
     local handler = function(req)

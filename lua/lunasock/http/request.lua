@@ -79,7 +79,8 @@ local function fields_of(req)
   local f = rawget(req, "fields")
   if not f then
     local opts = req.conn and req.conn.server.opts or M
-    f = select(5, http_request(req.head, req.at, 0, opts.max_request_line or M.MAX_REQUEST_LINE,
+    f = select(5, http_request(req.head, rawget(req, "at") or 1, 0,
+                               opts.max_request_line or M.MAX_REQUEST_LINE,
                                0x7fffffff, opts.max_headers or M.MAX_HEADERS, true))
     rawset(req, "fields", f)
   end
@@ -149,7 +150,7 @@ function M.read(conn)
       conn.body = false
       return setmetatable({method = method, target = target, path = target,
                            version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
-                           conn = conn, head = buf, at = pos}, Request)
+                           conn = conn, head = buf, at = pos ~= 1 and pos or nil}, Request)
     end
     return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
   elseif stop == nil then
@@ -275,7 +276,8 @@ function new(conn, head, at, method, target, minor, fields, mask, q, opts)
   if conn then conn.body = chunked or length > 0 end
   local req = setmetatable({method = method, target = target, path = path,
                             version = version, keep_alive = keep, conn = conn,
-                            head = head, at = at, query_string = query, authority = authority,
+                            head = head, at = at ~= 1 and at or nil, query_string = query,
+                            authority = authority,
                             fields = fields or nil, chunked = chunked or nil,
                             length = length > 0 and length or nil,
                             expect_continue = expect_continue or nil}, Request)
