@@ -2,7 +2,11 @@
 # callgrind_tls.sh NAME [KEY] [N1] [N2] - noise-free cost of one full TLS
 # handshake in the server NAME (lunasock or nginx), as bench/tls.sh runs
 # them (TLS 1.3, TLS_AES_128_GCM_SHA256, X25519), with an ECDSA P-256
-# (KEY=ecdsa, default) or RSA-2048 (KEY=rsa) leaf.
+# (KEY=ecdsa, default) or RSA-2048 (KEY=rsa) leaf. KEY=get measures one
+# keep-alive HTTPS "GET /" instead (ECDSA leaf, 50 connections, each
+# primed by one uncounted request: handshakes cancel out); KEY=bulk one
+# MiB of a 32 MiB file sent over TLS (curl fetches it N1, then N2 times
+# on one connection; defaults 1 and 3).
 #
 # The server runs under callgrind while build/tls_clients makes exactly
 # N1 full handshakes (4 at a time; connect, handshake, close_notify,
@@ -11,7 +15,8 @@
 # the kernel), free of start-up cost and of the noise of a shared machine.
 # Every process of the server (nginx's master and worker) is counted.
 # Defaults: N1=100 N2=400. Port: $CG_PORT (default 19098), 127.0.0.1.
-# Output: one line "name key ir_per_handshake=... ir_n1=... ir_n2=...";
+# Output: one line "name key ir_per_handshake=... (or ir_per_request=...)
+# ir_n1=... ir_n2=... counts=N1,N2";
 # the profiles stay in out/callgrind/tls/ for callgrind_annotate.
 set -u -o pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +24,9 @@ ROOT=$(dirname "$BENCH")
 cd "$BENCH"
 name=${1:?usage: callgrind_tls.sh lunasock|nginx [ecdsa|rsa] [N1] [N2]}
 key=${2:-ecdsa} n1=${3:-100} n2=${4:-400}
+mode=handshake
+if [ "$key" = get ]; then mode=get key=ecdsa; n1=${3:-2000} n2=${4:-6000}; fi
+if [ "$key" = bulk ]; then mode=bulk key=ecdsa; n1=${3:-1} n2=${4:-3}; fi
 port=${CG_PORT:-19098} plain=$(( ${CG_PORT:-19098} + 100 ))
 SUITE=TLS_AES_128_GCM_SHA256
 out=$BENCH/out/callgrind/tls
@@ -45,6 +53,7 @@ if [ ! -f "$certs/rsa.pem" ]; then
   ) >"$out/openssl.log" 2>&1 || { echo "openssl failed: $out/openssl.log" >&2; exit 1; }
   chmod 644 "$certs"/*
 fi
+[ -f "$out/www/bulk.bin" ] || head -c $((32 * 1024 * 1024)) /dev/urandom > "$out/www/bulk.bin"
 
 case $name in
   lunasock)
@@ -62,7 +71,7 @@ esac
 is_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
 
 measure() {                      # handshakes -> total Ir over the server's processes
-  local n=$1 base=$out/$name-$key.$1 pid i
+  local n=$1 base=$out/$name-$key-$mode.$1 pid i
   rm -f "$base".*.out
   if [ -n "$(ss -Hltn "sport = :$port")" ]; then echo "port $port busy" >&2; return 1; fi
   sh -c "exec valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$base.%p.out $cmd" \
@@ -70,15 +79,27 @@ measure() {                      # handshakes -> total Ir over the server's proc
   pid=$!
   for i in $(seq 600); do [ -n "$(ss -Hltn "sport = :$port")" ] && break; is_alive "$pid" || break; sleep 0.1; done
   sleep 1                                # a forking server: let the worker start
-  timeout -k 2 600 ./build/tls_clients -p "$port" -m handshake -c 4 -n "$n" -d 590 \
-    >"$base.load" 2>&1
+  if [ "$mode" = bulk ]; then
+    local urls="" k
+    for k in $(seq "$n"); do urls+=" https://localhost:$port/bulk.bin"; done
+    # shellcheck disable=SC2086
+    timeout -k 2 600 curl -sS --cacert "$certs/ca.pem" --tls13-ciphers "$SUITE" \
+      -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null $urls \
+      -w 'x%{size_download}\n' >"$base.curl" 2>&1
+    echo "requests=$(grep -c "^x$((32 * 1024 * 1024))\$" "$base.curl") errors=0 " >"$base.load"
+  elif [ "$mode" = get ]; then
+    timeout -k 2 600 ./build/tls_clients -p "$port" -m get -c 50 -n "$n" -d 590 >"$base.load" 2>&1
+  else
+    timeout -k 2 600 ./build/tls_clients -p "$port" -m handshake -c 4 -n "$n" -d 590 \
+      >"$base.load" 2>&1
+  fi
   kill -TERM "$pid" 2>/dev/null          # callgrind writes its profiles on exit
   for i in $(seq 200); do is_alive "$pid" || break; sleep 0.1; done
   is_alive "$pid" && kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   sleep 0.3
   local got
-  got=$(sed -n 's/^handshakes=\([0-9]*\) failed=0 .*/\1/p' "$base.load")
+  got=$(sed -n 's/^\(handshakes\|requests\)=\([0-9]*\) \(failed\|errors\)=0 .*/\2/p' "$base.load")
   [ "${got:-0}" -ge "$n" ] || { echo "load run failed: $(cat "$base.load")" >&2; return 1; }
   local f t=0 v
   for f in "$base".*.out; do
@@ -90,5 +111,7 @@ measure() {                      # handshakes -> total Ir over the server's proc
 }
 
 read -r a an < <(measure "$n1") && read -r b bn < <(measure "$n2") || exit 1
-awk -v n="$name" -v k="$key" -v a="$a" -v b="$b" -v n1="$an" -v n2="$bn" \
-  'BEGIN{printf "%s %s ir_per_handshake=%.0f ir_n1=%s ir_n2=%s handshakes=%s,%s\n", n, k, (b - a) / (n2 - n1), a, b, n1, n2}'
+what=$(case $mode in get) echo request ;; bulk) echo mib ;; *) echo handshake ;; esac)
+[ "$mode" = bulk ] && { an=$((an * 32)); bn=$((bn * 32)); }
+awk -v n="$name" -v k="$key" -v w="$what" -v a="$a" -v b="$b" -v n1="$an" -v n2="$bn" \
+  'BEGIN{printf "%s %s ir_per_%s=%.0f ir_n1=%s ir_n2=%s counts=%s,%s\n", n, k, w, (b - a) / (n2 - n1), a, b, n1, n2}'

@@ -15,6 +15,17 @@
 
 #include <lualib.h>
 
+/* Linux 5.6's openat2 resolves a path beneath a directory in the kernel:
+   no "..", absolute path or symlink may leave it (core.open's second
+   argument). Elsewhere that call reports ENOSYS. */
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+#if defined(SYS_openat2) && defined(RESOLVE_BENEATH)
+#define LSK_HAVE_OPENAT2 1
+#endif
+#endif
+
 /* Shims: O_CLOEXEC and O_NOCTTY where the platform lacks them (fcntl
    then sets close-on-exec right after open). */
 #if !defined(O_CLOEXEC)
@@ -184,13 +195,58 @@ static int file_close(lua_State *L) {
   return luaL_fileresult(L, fclose(p->f) == 0, NULL);
 }
 
-/* core.open(path) -> a Lua file, read-only, close-on-exec, never the
-   process's controlling terminal. The open itself does not wait (a FIFO
-   without a writer would hang it); the descriptor is made blocking again
-   afterwards, as a file read expects. The userdata is made closed first,
-   so nothing can raise while the descriptor is not yet owned. */
+/* open(2); or, when dirfd >= 0 or dir is not NULL, beneath that
+   directory (openat2 RESOLVE_BENEATH; magic links such as
+   /proc/self/fd/N are refused too). A directory given by path is opened
+   (O_PATH) for the call only. */
+static int open_ro(const char *path, int dirfd, const char *dir) {
+  int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, fd;
+  if (dirfd < 0 && dir == NULL) {
+    do fd = open(path, flags);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+  }
+#if defined(LSK_HAVE_OPENAT2)
+  {
+    struct open_how how;
+    int own = -1, err;
+    if (dir != NULL) {
+      do own = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      while (own < 0 && errno == EINTR);
+      if (own < 0) return -1;
+      dirfd = own;
+    }
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned)flags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    do fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    err = errno;
+    if (own >= 0) close(own);
+    errno = err;
+    return fd;
+  }
+#else
+  (void)dirfd;
+  (void)dir;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* core.open(path[, dir]) -> a Lua file, read-only, close-on-exec, never
+   the process's controlling terminal. With dir (a directory's path, or a
+   file or descriptor open on one), path is resolved beneath dir by the
+   kernel: a path
+   that would leave it fails with EXDEV (ENOSYS where the platform cannot
+   do that). The open itself does not wait (a FIFO without a writer would
+   hang it); the descriptor is made blocking again afterwards, as a file
+   read expects. The userdata is made closed first, so nothing can raise
+   while the descriptor is not yet owned. */
 static int core_open(lua_State *L) {
   const char *path = checkpath(L, 1);
+  const char *dir = lua_type(L, 2) == LUA_TSTRING ? checkpath(L, 2) : NULL;
+  int dirfd = dir != NULL || lua_isnoneornil(L, 2) ? -1 : lsk_fdarg(L, 2);
   luaL_Stream *p;
   int fd, fl, err;
   if (luaL_getmetatable(L, LUA_FILEHANDLE) != LUA_TTABLE)
@@ -200,8 +256,7 @@ static int core_open(lua_State *L) {
   p->f = NULL;
   p->closef = NULL;  /* closed until fdopen succeeds */
   luaL_setmetatable(L, LUA_FILEHANDLE);
-  do fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  while (fd < 0 && errno == EINTR);
+  fd = open_ro(path, dirfd, dir);
   if (fd < 0) return lsk_pusherror(L, errno, path);
   err = 0;
 #if defined(LSK_NO_O_CLOEXEC)

@@ -130,6 +130,8 @@ static void coreuses(lua_State *L, int core, int coremt) {
   lua_setfield(L, uses, "errnames");
 }
 
+#define TLS_BIO_KEY "lunasock.tls.biomethod"
+
 static int bio_gc(lua_State *L) {
   BIO_METHOD **m = (BIO_METHOD **)lua_touserdata(L, 1);
   BIO_meth_free(*m);
@@ -179,7 +181,7 @@ static void fillclass(lua_State *L, int mt, const luaL_Reg *meta,
 }
 
 LUNASOCK_API int luaopen_lunasock_tls(lua_State *L) {
-  BIO_METHOD **bio;
+  BIO_METHOD **bio;  /* one per state: see below */
   if (OPENSSL_init_ssl(0, NULL) != 1)
     return luaL_error(L, "lunasock.tls: OpenSSL failed to initialise");
   ERR_clear_error();
@@ -194,14 +196,23 @@ LUNASOCK_API int luaopen_lunasock_tls(lua_State *L) {
     return luaL_error(L, "lunasock.tls: lunasock.core did not load");
   coreuses(L, 4, 5);                      /* 6 */
   lua_remove(L, 4);     /* 4: TLS_UV_COREMT, 5: TLS_UV_CORE */
-  bio = (BIO_METHOD **)lua_newuserdatauv(L, sizeof *bio, 0);  /* 6 */
-  *bio = NULL;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, bio_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  if ((*bio = lsk_tls_biomethod()) == NULL)
-    return luaL_error(L, "lunasock.tls: BIO_meth_new failed");
+  /* 6: the BIO_METHOD, one per Lua state, kept in the registry: loading
+     the module again (busted's insulation clears package.loaded) must
+     not free it under the sockets made before, which the registry's
+     reference outlives until lua_close finalizes them first */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, TLS_BIO_KEY) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    bio = (BIO_METHOD **)lua_newuserdatauv(L, sizeof *bio, 0);
+    *bio = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, bio_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    if ((*bio = lsk_tls_biomethod()) == NULL)
+      return luaL_error(L, "lunasock.tls: BIO_meth_new failed");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, TLS_BIO_KEY);
+  }
   fillclass(L, 1, lsk_tls_socket_meta, lsk_tls_socket_methods,
             lsk_tls_info_methods);
   fillclass(L, 2, lsk_tls_context_meta, NULL, NULL);

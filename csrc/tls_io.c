@@ -33,9 +33,13 @@ int lsk_tls_fd(lsk_tls *t) {
   return t->sock != NULL ? t->sock->fd : -1;
 }
 
+/* Appends to t->out (what is pending moved to the front first). */
 static int keep(lsk_tls *t, const char *data, size_t len) {
-  if (t->outpos > 0 && t->outpos == t->outlen)
-    t->outpos = t->outlen = 0;
+  if (t->outpos > 0) {
+    memmove(t->out, t->out + t->outpos, t->outlen - t->outpos);
+    t->outlen -= t->outpos;
+    t->outpos = 0;
+  }
   if (t->outlen + len > t->outcap) {
     size_t cap = t->outcap ? t->outcap : 4096;
     char *p;
@@ -131,7 +135,11 @@ int lsk_tls_flush(lsk_tls *t) {
     }
     t->outpos += (size_t)r;
   }
-  t->outpos = t->outlen = 0;
+  /* nothing pending: the buffer goes too (it is needed only while the
+     socket is full; idle connections hold none) */
+  free(t->out);
+  t->out = NULL;
+  t->outpos = t->outlen = t->outcap = 0;
   return 0;
 }
 

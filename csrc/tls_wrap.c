@@ -227,8 +227,11 @@ static int tls_wrap(lua_State *L) {
   if (lua_type(L, 5) == LUA_TSTRING) {
     size_t len;
     const unsigned char *p = (const unsigned char *)lua_tolstring(L, 5, &len);
-    if (len > LONG_MAX || (sess = d2i_SSL_SESSION(NULL, &p, (long)len)) == NULL)
+    if (len > LONG_MAX
+        || (sess = d2i_SSL_SESSION(NULL, &p, (long)len)) == NULL) {
+      ERR_clear_error();
       luaL_error(L, "tls.wrap: option 'session' is not a valid session");
+    }
     SSL_SESSION_free(sess);  /* parsed again below, once nothing raises */
     sess = NULL;
   }

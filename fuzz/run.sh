@@ -27,11 +27,12 @@ for h in $list; do
   esac
   mkdir -p "build-fuzz/corpus/$h" "fuzz/corpus/$h"
   log=build-fuzz/logs/$h.log
+  dict=; [ -f "fuzz/$h.dict" ] && dict="-dict=fuzz/$h.dict"
   start=$(date +%s)
   LUNASOCK_ROOT=$PWD ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     timeout $(( each + 120 )) "build-fuzz/$h" -max_total_time="$each" \
-      -max_len="$maxlen" -timeout=10 -detect_leaks=0 -print_final_stats=1 \
+      -max_len="$maxlen" -timeout=10 -detect_leaks=0 -print_final_stats=1 $dict \
       -artifact_prefix="build-fuzz/artifacts/$h-" \
       "build-fuzz/corpus/$h" "fuzz/corpus/$h" >"$log" 2>&1
   rc=$?

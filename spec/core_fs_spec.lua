@@ -183,6 +183,40 @@ describe("lunasock.core file system", function()
     it("raises for a path with a NUL byte", function()
       assert.has_error(function() core.open(dir .. "/a\0b") end)
       assert.has_error(function() core.open() end)
+      assert.has_error(function() core.open("a", {}) end)
+    end)
+
+    it("opens beneath a directory only, given by path or descriptor", function()
+      assert(lfs.mkdir(dir .. "/root"))
+      assert(lfs.mkdir(dir .. "/root/sub"))
+      write(dir .. "/root/sub/f", "inside")
+      write(dir .. "/secret", "outside")
+      assert(lfs.link("sub/f", dir .. "/root/in", true))
+      assert(lfs.link(dir .. "/secret", dir .. "/root/out", true))
+      assert(lfs.link("../secret", dir .. "/root/up", true))
+      local root = dir .. "/root"
+      local probe, _, code = core.open(".", root)
+      if not probe and code == "ENOSYS" then
+        pending("no openat2 here")
+        return
+      end
+      probe:close()
+      local d <close> = assert(core.open(root))
+      for _, base in ipairs{root, d} do
+        local f = assert(core.open("sub/f", base))
+        assert.equal("inside", f:read("a"))
+        f:close()
+        f = assert(core.open("in", base))
+        assert.equal("inside", f:read("a"))
+        f:close()
+        for _, escape in ipairs{"../secret", "out", "up", dir .. "/secret", "sub/../../secret"} do
+          local g, msg, c = core.open(escape, base)
+          assert.is_nil(g, escape)
+          assert.equal("EXDEV", c, escape .. ": " .. tostring(msg))
+        end
+        assert.equal("ENOENT", select(3, core.open("missing", base)))
+      end
+      assert.equal("ENOENT", select(3, core.open("f", dir .. "/nope")))
     end)
   end)
 end)

@@ -485,3 +485,57 @@ describe("lunasock CPU per byte", function()
     assert.equal("", chat.strip_telnet(string.rep("\255\250", 50000)))
   end)
 end)
+
+describe("lunasock.frame limits at the top of the range", function()
+  local frame = require "lunasock.frame"
+  local stream = require "lunasock.stream"
+
+  it("issue 11: frame.netstring{max = math.maxinteger} refuses a 2^63-1 length instead of raising",
+     function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    b:settimeout(helper.TIMEOUT)
+    local f = frame.netstring{max = math.maxinteger}
+    local st = stream.new(b)
+    assert(a:send("3:abc,9223372036854775807:x"))
+    assert.equal("abc", f:read(st))
+    local ok, msg, code = f:read(st)
+    assert.is_nil(ok)
+    assert.is_string(msg)
+    assert.equal("EMSGSIZE", code)
+  end)
+end)
+
+describe("lunasock.http handler arguments", function()
+  local lunasock = require "lunasock"
+  local loop = require "lunasock.loop"
+  local http = require "lunasock.http"
+
+  it("issue 11: req:read_body(0/0) raises instead of reading without a limit", function()
+    local results = {}
+    local out
+    assert(loop.run(function()
+      local srv <close> = assert(http.server{port = 0, handler = function(req)
+        for _, v in ipairs{0 / 0, math.huge, -1, 1.5, "9"} do
+          results[#results + 1] = (pcall(req.read_body, req, v))
+        end
+        return 200, nil, assert(req:read_body(10))
+      end})
+      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", srv.port))
+      c:settimeout(helper.TIMEOUT)
+      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                    .. "Connection: close\r\n\r\nabc"))
+      local got = {}
+      while true do
+        local d = c:recv(4096)
+        if not d or d == "" then break end
+        got[#got + 1] = d
+      end
+      out = table.concat(got)
+      return true
+    end))
+    assert.same({false, false, false, false, false}, results)
+    assert.matches("^HTTP/1.1 200", out)
+    assert.matches("\r\n\r\nabc$", out)
+  end)
+end)

@@ -157,6 +157,28 @@ describe("lunasock.http.static", function()
     end)
   end)
 
+  it("serves a changed file's new content and validators", function()
+    local path = dir .. "/changing.txt"
+    local past = os.time() - 100
+    write(path, "first")
+    assert(os.execute(("touch -d @%d %s"):format(past, path)))
+    with_server({root = dir}, function(srv)
+      local _, h1, b1 = fetch(srv, "/changing.txt")
+      assert.equal("first", b1)
+      assert.equal("first", select(3, fetch(srv, "/changing.txt")))  -- kept
+      write(path, "later")   -- same size, new time
+      assert(os.execute(("touch -d @%d %s"):format(past + 50, path)))
+      local _, h2, b2 = fetch(srv, "/changing.txt")
+      assert.equal("later", b2)
+      assert.is_not.equal(h1.etag, h2.etag)
+      assert.is_not.equal(h1["last-modified"], h2["last-modified"])
+      write(path, "now fresh")  -- just written: read from the file each time
+      assert.equal("now fresh", select(3, fetch(srv, "/changing.txt")))
+      write(path, "now FRESH")
+      assert.equal("now FRESH", select(3, fetch(srv, "/changing.txt")))
+    end)
+  end)
+
   describe("ranges and large files", function()
     it("serves a range of a large file through sendfile", function()
       with_server({root = dir}, function(srv)

@@ -255,6 +255,65 @@ describe("lunasock.tcp.serve with tls", function()
   end)
 end)
 
+describe("TLS servers and a client that stops reading", function()
+  -- A TLS socket's shutdown and close first flush what it holds; with a
+  -- peer that does not read, that waits (up to 2 s). The server's own
+  -- housekeeping must never wait on it.
+
+  -- A TLS client on a small receive buffer that asks for big and never
+  -- reads; returns the TLS socket.
+  local function greedy(port, request)
+    local c = assert(core.socket("inet", "stream"))
+    c:setopt("rcvbuf", 4096)
+    c:settimeout(TIMEOUT)
+    assert(c:connect("127.0.0.1", port))
+    local tls = require "lunasock.tls"
+    local t = assert(tls.wrap(c, {cafile = certs.ca.cert}, {servername = "localhost",
+                                                            timeout = TIMEOUT}))
+    assert(t:send(request))
+    return t
+  end
+
+  it("http.server still cuts an idle connection on time (the reaper never waits)", function()
+    run(function()
+      local http = require "lunasock.http"
+      local big = string.rep("x", 4 * 1024 * 1024)
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0,
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key},
+        idle_timeout = 0.4, header_timeout = 0.4, body_timeout = 0.3, request_timeout = 0.5,
+        handler = function() return 200, nil, big end})
+      local stuck = {}
+      for i = 1, 3 do stuck[i] = greedy(srv.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") end
+      loop.sleep(0.7)                          -- past their request_timeout: cut
+      local idle <close> = assert(lunasock.tcp.connect("localhost", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      local t0 = core.monotime()
+      local data, _, code = idle:recv(1)       -- "" or an error when the server cuts it
+      local took = core.monotime() - t0
+      assert.is_true(data == "" or data == nil, tostring(code))
+      assert.is_true(took < 0.4 + 1.5, ("the idle connection was cut after %.2f s"):format(took))
+      for _, t in ipairs(stuck) do t:close() end
+    end)
+  end)
+
+  it("tcp.serve closes at once with connections that do not read", function()
+    run(function()
+      local chunk = string.rep("y", 65536)
+      local srv = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        while st:write(chunk) and st:flush() do end
+      end, {tls = {cert = certs.leaf.cert, key = certs.leaf.key}}))
+      local stuck = {}
+      for i = 1, 3 do stuck[i] = greedy(srv.port, "go") end
+      loop.sleep(0.3)                          -- their buffers fill
+      local t0 = core.monotime()
+      srv:close()
+      local took = core.monotime() - t0
+      assert.is_true(took < 1, ("close took %.2f s"):format(took))
+      for _, t in ipairs(stuck) do t:close() end
+    end)
+  end)
+end)
+
 ---------------------------------------------------------------- real clients
 
 local PY_CLIENT = [[

@@ -240,6 +240,31 @@ describe("lunasock.tls transfer", function()
     assert.equal(total, got)
   end)
 
+  it("passes the socket's errors through: ECONNRESET when the peer resets", function()
+    local l, port = helper.listener()
+    assert(loop.run(function()
+      local c = assert(core.socket("inet", "stream"))
+      c:settimeout(TIMEOUT)
+      assert(c:connect("127.0.0.1", port))
+      local raw = assert(l:accept())
+      raw:settimeout(TIMEOUT)
+      local st = loop.spawn(function() return assert(tls.wrap(raw, SERVER)) end)
+      local t = assert(tls.wrap(c, CLIENT, {servername = "localhost"}))
+      local s = st:join()
+      assert(raw:setopt("linger", 0))   -- close sends RST
+      raw:close()
+      assert.equal("closed tls socket", tls.type(s))
+      local data, _, code = t:recv(10)
+      assert.is_nil(data)
+      assert.equal("ECONNRESET", code)
+      local _, _, again = t:send("x")   -- and every call after it
+      assert.equal("ECONNRESET", again)
+      t:close()
+      return true
+    end))
+    l:close()
+  end)
+
   it("returns '' from recv after shutdown('r'), and for recv(0)", function()
     local c, s = tls_pair()
     assert.equal("", c:recv(0))
@@ -394,6 +419,21 @@ describe("lunasock.tls lifetimes", function()
     collectgarbage(); collectgarbage()
     assert.equal("closed socket", core.type(b))
     a:close()
+  end)
+
+  it("keeps sockets working when the module is loaded again", function()
+    -- regression: busted's insulation clears package.loaded between
+    -- files; a second luaopen freed the BIO method of the sockets made
+    -- before (a use after free under valgrind)
+    local c, s = tls_pair()
+    package.loaded["lunasock.tls"] = nil
+    local again = require "lunasock.tls"
+    assert.equal("tls socket", again.type(c))
+    for _ = 1, 3 do collectgarbage() end
+    assert(c:send("still"))
+    assert.equal("still", s:recv(10))
+    c:close(); s:close()
+    package.loaded["lunasock.tls"] = tls
   end)
 
   it("shows what it is in tostring and tls.type", function()

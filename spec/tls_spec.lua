@@ -580,6 +580,8 @@ end)
 
 ---------------------------------------------------------------- robustness
 
+local CLIENT_NOVERIFY = assert(tls.context{verify = false})
+
 describe("lunasock.tls robustness", function()
   it("raises, never crashes, whatever the arguments", function()
     local a, b = core.socketpair()
@@ -593,6 +595,33 @@ describe("lunasock.tls robustness", function()
           local ok, err = pcall(f, values[i], values[j])
           if not ok then assert.is_string(err) end
         end
+      end
+    end
+    -- every option, given every junk value
+    local ctx_options = {"mode", "verify", "cafile", "capath", "ca", "cert", "key", "password",
+                         "min_version", "max_version", "ciphers", "ciphersuites", "alpn", "sni"}
+    for _, name in ipairs(ctx_options) do
+      for i = 1, values.n do
+        local ok, err = pcall(tls.context, {[name] = values[i]})
+        if not ok then assert.is_string(err) end
+        ok, err = pcall(tls.context, {mode = "server", cert = certs.leaf.cert,
+                                      key = certs.leaf.key, [name] = values[i]})
+        if not ok then assert.is_string(err) end
+        ok, err = pcall(tls.context, {alpn = {values[i]}})
+        if not ok then assert.is_string(err) end
+      end
+    end
+    for _, name in ipairs{"servername", "verify_host", "alpn", "session", "timeout"} do
+      for i = 1, values.n do
+        local x, y = core.socketpair()
+        -- a handshake with nobody: it must not wait (the socket's timeout
+        -- is 0; a timeout option can only be 0 here, or invalid)
+        x:settimeout(0)
+        local opts = {[name] = values[i]}
+        if name ~= "timeout" then opts.timeout = 0 end
+        local ok, err = pcall(tls.wrap, x, CLIENT_NOVERIFY, opts)
+        if not ok then assert.is_string(err) end
+        x:close(); y:close()
       end
     end
     -- methods, on a live and on a closed TLS socket, given junk

@@ -7,6 +7,12 @@
  *       session is ever resumed), close_notify, close; again until SECS
  *       (default 3) have passed, or COUNT handshakes are done.  Prints
  *           handshakes=N failed=F secs=T
+ *   tls_clients -p PORT -m get -c CONNS -n COUNT [-d SECS]
+ *       CONNS keep-alive TLS connections, each primed by one uncounted
+ *       "GET / HTTP/1.1" (Host only, as wrk sends), then exactly COUNT
+ *       more requests over them, one at a time per connection (responses
+ *       framed by Content-Length).  Prints
+ *           requests=N errors=E secs=T
  *   tls_clients -p PORT -m idle -k COUNT [-h HOLD_SECS] [-t CONNECT_SECS]
  *       opens COUNT TLS connections (at most 64 handshakes in flight),
  *       sends nothing after the handshake, holds them HOLD seconds (default
@@ -40,6 +46,9 @@ typedef struct conn {
   int fd;
   SSL *ssl;
   int state;          /* 0 free, 1 connecting, 2 handshaking, 3 open */
+  char buf[4096];     /* -m get: the response read so far */
+  size_t got;
+  int primed;         /* -m get: the uncounted first response came */
 } conn;
 
 static volatile sig_atomic_t stop;
@@ -129,6 +138,48 @@ static int idle_read(int i) {
   return 0;
 }
 
+static const char REQUEST[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+static long requests, errors, sent_reqs, limit_reqs;
+
+/* -m get: sends the next request on i. 0, or -1 (failed). */
+static int send_request(int i) {
+  conn *c = &conns[i];
+  size_t w = 0;
+  c->got = 0;
+  if (SSL_write_ex(c->ssl, REQUEST, sizeof REQUEST - 1, &w) != 1 || w != sizeof REQUEST - 1) {
+    ERR_clear_error();
+    return -1;   /* 40 bytes on an idle connection: never WANT_WRITE here */
+  }
+  if (c->primed) sent_reqs++;
+  watch(i, EPOLLIN, EPOLL_CTL_MOD);
+  return 0;
+}
+
+/* -m get: reads what has come on i; 1 when a whole response is in, 0
+   to wait, -1 failed. */
+static int read_response(int i) {
+  conn *c = &conns[i];
+  for (;;) {
+    size_t n = 0;
+    char *end, *cl;
+    long len;
+    if (c->got == sizeof c->buf) return -1;
+    if (SSL_read_ex(c->ssl, c->buf + c->got, sizeof c->buf - c->got, &n) != 1) {
+      int e = SSL_get_error(c->ssl, 0);
+      ERR_clear_error();
+      return e == SSL_ERROR_WANT_READ ? 0 : -1;
+    }
+    c->got += n;
+    end = memmem(c->buf, c->got, "\r\n\r\n", 4);
+    if (!end) continue;
+    cl = memmem(c->buf, (size_t)(end - c->buf), "Content-Length: ", 16);
+    if (!cl) cl = memmem(c->buf, (size_t)(end - c->buf), "content-length: ", 16);
+    if (!cl) return -1;
+    len = atol(cl + 16);
+    if ((long)c->got >= (end + 4 - c->buf) + len) return 1;
+  }
+}
+
 static void usage(void) {
   fprintf(stderr, "usage: tls_clients -p PORT -m handshake|idle [-c CONC] [-d SECS] [-n COUNT] "
                   "[-k COUNT] [-h HOLD] [-t CONNECT_SECS] [-H HOST] [-C CAFILE]\n");
@@ -156,7 +207,8 @@ int main(int argc, char **argv) {
       default: usage();
     }
   }
-  if (port <= 0 || !mode || (strcmp(mode, "handshake") && strcmp(mode, "idle"))) usage();
+  if (port <= 0 || !mode || (strcmp(mode, "handshake") && strcmp(mode, "idle")
+                            && strcmp(mode, "get"))) usage();
   if (conc < 1 || conc > 4096 || count < 1 || count > 1000000) usage();
   signal(SIGPIPE, SIG_IGN);
   signal(SIGTERM, on_signal);
@@ -206,6 +258,36 @@ int main(int argc, char **argv) {
           start(i);
     }
     printf("handshakes=%ld failed=%ld secs=%.3f\n", handshakes, failed, now() - t0);
+    return 0;
+  }
+
+  if (strcmp(mode, "get") == 0) {
+    int live = 0;
+    limit_reqs = limit > 0 ? limit : 1000;
+    deadline = t0 + secs;
+    for (i = 0; i < conc; i++) if (start(i) == 0) live++;
+    while (!stop && now() < deadline && requests < limit_reqs && live > 0) {
+      n = epoll_wait(ep, evs, 256, 100);
+      for (int k = 0; k < n; k++) {
+        int j = (int)evs[k].data.u32, r;
+        conn *c = &conns[j];
+        if (c->state != 3) {
+          r = step(j);
+          if (r == 0) continue;
+          pending--;
+          if (r < 0 || (c->state = 3, send_request(j) < 0)) { errors++; drop(j); live--; }
+          continue;
+        }
+        r = read_response(j);
+        if (r == 0) continue;
+        if (r < 0) { errors++; drop(j); live--; continue; }
+        if (c->primed) requests++; else c->primed = 1;
+        if (sent_reqs < limit_reqs) {
+          if (send_request(j) < 0) { errors++; drop(j); live--; }
+        }
+      }
+    }
+    printf("requests=%ld errors=%ld secs=%.3f\n", requests, errors, now() - t0);
     return 0;
   }
 

@@ -19,7 +19,7 @@ end
 
 local static = http.static(root)
 local app = http.router()
-app:get("/", function() return 200, {["Content-Type"] = "text/plain"}, "hello world" end)
+app:get("/", function() return 200, nil, "hello world" end)   -- as examples/http_server.lua
 app:get("/*", static)
 
 local server = assert(http.server{host = "127.0.0.1", port = port, handler = app, tls = tls,

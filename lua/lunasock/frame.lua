@@ -210,7 +210,10 @@ Netstring.__name = "lunasock.frame.netstring"
 -- no leading zeros (except "0"), a colon, the data, a comma.
 function M.netstring(opts)
   opts = opts or {}
-  return setmetatable({max = checkmax(opts.max, "netstring")}, Netstring)
+  -- at most maxinteger - 1: the data and its comma are read as one count
+  local max = checkmax(opts.max, "netstring")
+  if max == maxinteger then max = maxinteger - 1 end
+  return setmetatable({max = max}, Netstring)
 end
 
 -- The length is read one byte at a time from the stream's buffer, so a

@@ -18,7 +18,7 @@ local check = require "lunasock.check"
 
 local error, type, pairs, xpcall, pcall, require, tostring =
   error, type, pairs, xpcall, pcall, require, tostring
-local setmetatable, math_type = setmetatable, math.type
+local setmetatable = setmetatable
 local debug_getmetatable = debug.getmetatable
 local traceback, format = debug.traceback, string.format
 
@@ -109,6 +109,8 @@ local function accept_loop(server)
       server.paused = true        -- at the limit: accept nothing more
       loop.suspend()
       server.paused = false
+    elseif core.type(l) ~= "socket" then
+      return                      -- the listener was closed directly
     else
       local c, host, port = l:accept()
       if c then
@@ -141,10 +143,15 @@ function Server:close()
   self.closed = true
   self.sock:close()
   if self.paused then loop.wake(self.task) end
-  -- the sockets only: each session's task closes its stream and record
+  -- the sockets only: each session's task closes its stream and record.
+  -- Timeout 0 first: a TLS socket's close flushes what it holds and would
+  -- wait (up to 2 s each) on a peer that does not read
   for s in pairs(self.conns) do
     local sock = s.sock
-    if sock then pcall(sock.close, sock) end
+    if sock then
+      pcall(sock.settimeout, sock, 0)
+      pcall(sock.close, sock)
+    end
   end
   if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end
 end
@@ -209,11 +216,7 @@ function M.listener(sock, handler, opts)
   for k in pairs(opts) do
     if not M.OPTIONS[k] then error(format("unknown option '%s' to 'serve'", tostring(k)), 2) end
   end
-  local max = opts.max_conns
-  if max ~= nil and (math_type(max) ~= "integer" or max < 1) then
-    error("bad option 'max_conns' to 'serve' (positive integer expected)", 2)
-  end
-  check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
+  local max = check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT
   if opts.stream ~= nil and type(opts.stream) ~= "table" then

@@ -10,6 +10,7 @@
 --   loop.run()                   -- the parent supervises while it runs
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
+local check = require "lunasock.check"
 
 local core = lunasock.core
 local setmetatable, pairs, ipairs, tostring, pcall, type, error =
@@ -45,6 +46,8 @@ end
 -- sends SIGTERM, whose default action ends a worker at once.
 local Workers = {__name = "lunasock.workers"}
 Workers.__index = Workers
+
+M.MAX_WORKERS = 1024   -- processes one start may fork (the CLI's bound too)
 
 M.WORKERS = {
   start_timeout = 30,   -- seconds a new worker has to report it listens
@@ -258,6 +261,7 @@ function M.start(o)
   if math.type(n) ~= "integer" or n < 1 then
     error("bad field 'n' (positive integer expected)", 2)
   end
+  check.integer(n, "n", "start", 1, M.MAX_WORKERS)   -- each is a process
   if type(o.serve) ~= "function" then error("bad field 'serve' (function expected)", 2) end
   local s, err, code = reserve(o.host or "127.0.0.1", o.port or 0)
   if not s then return nil, err, code end

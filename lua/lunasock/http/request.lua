@@ -24,6 +24,7 @@ local h1 = require "lunasock.http.h1"
 local url = require "lunasock.http.url"
 local body = require "lunasock.http.body"
 local response = require "lunasock.http.response"
+local check = require "lunasock.check"
 
 local find, sub, match, lower, byte = string.find, string.sub, string.match,
                                       string.lower, string.byte
@@ -359,6 +360,7 @@ end
 
 -- req:read_body([max]) -> the whole body, or nil, msg, code
 function methods.read_body(req, max)
+  if max ~= nil then check.integer(max, 1, "read_body", 0, math.maxinteger) end
   local b = rawget(req, "body")
   if b then return b end
   if not req.chunked and req.length == 0 then

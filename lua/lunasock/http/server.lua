@@ -57,7 +57,7 @@ local read_request, send_response, finish_body = request.read, response.send,
 
 local M = {}
 
-M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start
+M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start (workers.MAX_WORKERS)
 
 M.DEFAULTS = {
   max_request_line = 8192,      -- bytes: 414 past it
@@ -196,6 +196,15 @@ function Server:log_error(msg)
   end
 end
 
+-- Shuts both ways down a connection that ran out of time, without
+-- waiting: its timeout goes to 0 first, since a TLS socket flushes what
+-- it holds before its shutdown and would park the reaper, and every
+-- connection's deadline with it, on a peer that does not read.
+local function cut(sock)
+  pcall(sock.settimeout, sock, 0)
+  pcall(sock.shutdown, sock, "rw")
+end
+
 -- The reaper: a coarse clock, the Date text, and the deadlines.
 function reaper(server)
   local tick = server.tick
@@ -208,12 +217,12 @@ function reaper(server)
     for sock, conn in pairs(server.conns) do
       if conn.timed_out then
         -- still here a tick after its deadline: stuck writing
-        pcall(sock.shutdown, sock, "rw")
+        cut(sock)
       elseif conn.timed then
         -- reading a body, writing a response: bounded as a whole
         if conn.phase_end <= now then
           conn.timed_out = true
-          pcall(sock.shutdown, sock, "rw")
+          cut(sock)
         end
       elseif conn.deadline then
         if conn.deadline <= now then

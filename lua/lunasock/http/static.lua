@@ -34,7 +34,7 @@ local find, sub, match, gsub, gmatch, format, lower = string.find, string.sub,
 local concat, sort, tointeger, tonumber, tostring, type, error, pairs, ipairs =
   table.concat, table.sort, math.tointeger, tonumber, tostring, type, error,
   pairs, ipairs
-local os_date = os.date
+local os_date, os_time = os.date, os.time
 local realpath, open, stat, readdir = core.realpath, core.open, core.stat,
                                       core.readdir
 local unescape = parse.unescape
@@ -60,6 +60,10 @@ M.DEFAULT_TYPE = "application/octet-stream"
 M.INLINE_MAX = 16384
 -- Names a listing shows at most (opts.listing_max overrides).
 M.LISTING_MAX = 10000
+-- Per handler: checked paths and file entries kept (each), and the bytes
+-- of small files' content kept with them.
+M.CACHE_ENTRIES = 1024
+M.CACHE_BYTES = 4 * 1024 * 1024
 
 local function html_escape(s)
   return (gsub(s, "[&<>\"']", {["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
@@ -190,26 +194,21 @@ local function listing(real, path, top, opts)
   return 200, {["Content-Type"] = "text/html; charset=utf-8"}, concat(out)
 end
 
--- The response for the opened file f (its stat st, real path real).
--- Returns status, headers, body (a string, or f itself positioned at the
--- first byte to send, which the server sends and closes).
-local function respond_file(req, f, st, real, types, inline_max)
-  local tag, mtime = etag(st), st.mtime
-  local ext = lower(match(real, "%.([^./]+)$") or "")
-  local headers = {
-    ["Content-Type"] = types[ext] or M.TYPES[ext] or M.DEFAULT_TYPE,
-    ["Last-Modified"] = http_date(mtime),
-    ["ETag"] = tag,
-    ["Accept-Ranges"] = "bytes",
-  }
+-- The response for the opened file f (its stat st, its entry e: see
+-- file_entry). Returns status, headers, body (a string, or f itself
+-- positioned at the first byte to send, which the server sends and
+-- closes).
+local function respond_file(req, f, st, e)
+  local tag = e.tag
   local h = req.headers
-  local pre = preconditions(h, tag, mtime)
+  local pre = preconditions(h, tag, e.mtime)
   if pre then
     f:close()
     if pre == 412 then return text(412, "Precondition Failed\n") end
-    headers["Content-Type"], headers["Accept-Ranges"] = nil, nil
-    return 304, headers
+    return 304, {["Last-Modified"] = e.lastmod, ETag = tag}
   end
+  local headers = {["Content-Type"] = e.ctype, ["Last-Modified"] = e.lastmod, ETag = tag,
+                   ["Accept-Ranges"] = "bytes"}
   local size = st.size
   local status, first, last = 200, 0, size - 1
   local range = h["range"]
@@ -217,7 +216,7 @@ local function respond_file(req, f, st, real, types, inline_max)
     -- If-Range: an entity tag compares strongly, a date must be exactly
     -- Last-Modified; anything else sends the whole file
     local ir = h["if-range"]
-    if not ir or ir == tag or ir == headers["Last-Modified"] then
+    if not ir or ir == tag or ir == e.lastmod then
       local a, b = byte_range(range, size)
       if a == false then
         f:close()
@@ -229,19 +228,43 @@ local function respond_file(req, f, st, real, types, inline_max)
     end
   end
   local n = last - first + 1
-  headers["Content-Length"] = tostring(n)
+  headers["Content-Length"] = status == 200 and e.clen or tostring(n)
   if req.method == "HEAD" or n <= 0 then
     f:close()
     return status, headers, ""
   end
-  if first > 0 then f:seek("set", first) end
-  if n <= inline_max then
-    local data = f:read(n)
+  local data = e.data
+  if data then
+    f:close()
+    if status == 200 then return status, headers, data end
+    return status, headers, sub(data, first + 1, last + 1)
+  end
+  if n <= e.inline_max then
+    if first > 0 then f:seek("set", first) end
+    data = f:read(n)
     f:close()
     if not data or #data ~= n then return text(500, "Internal Server Error\n") end
     return status, headers, data
   end
+  if first > 0 then f:seek("set", first) end
   return status, headers, f
+end
+
+-- The path part of a request target, checked: the relative path under the
+-- root ("" for the root itself), or the status refusing it (403, 404).
+local function check_path(raw, dotfiles)
+  if raw == "*" then return 404 end
+  local path = unescape(raw)
+  if find(path, "[%z\\]") then return 403 end
+  local segs = {}
+  for seg in gmatch(path, "[^/]+") do
+    if seg == ".." then return 403 end
+    if seg ~= "." then
+      if sub(seg, 1, 1) == "." and not dotfiles then return 404 end
+      segs[#segs + 1] = seg
+    end
+  end
+  return concat(segs, "/")
 end
 
 -- static.handler(dir[, opts]) -> handler(req). opts: listing (directory
@@ -263,22 +286,84 @@ function M.handler(dir, opts)
   if index == nil then index = "index.html" end
   local types = opts.types or {}
   local inline_max = opts.inline_max or M.INLINE_MAX
+  local dotfiles = opts.dotfiles
+
+  -- Where the kernel can resolve a path beneath a directory (Linux's
+  -- openat2), the open itself does the symlink check; elsewhere realpath
+  -- and a prefix comparison do, before the open. (The root is named by
+  -- its path, so the handler holds no descriptor of its own.)
+  local beneath = false
+  local probe = open(".", root_real)
+  if probe then
+    probe:close()
+    beneath = true
+  end
 
   local function within(real)
     return real == root_real or sub(real, 1, #prefix) == prefix
   end
 
-  -- The real path of p if it exists under the root, opened, with its
-  -- stat; or nil and the status to answer (404, or 403 when the file
-  -- cannot be read).
-  local function lookup(p)
-    local real = realpath(p)
-    if not real or not within(real) then return nil, 404 end
-    local f, _, code = open(real)
-    if not f then return nil, code == "EACCES" and 403 or 404 end
+  local function refused(code)
+    if code == "EACCES" then return 403 end
+    return 404
+  end
+
+  -- The file at rel under the root, opened, with its stat; or nil and
+  -- the status to answer (404, or 403 when the file cannot be read).
+  local function lookup(rel)
+    local f, code, _
+    if beneath then
+      f, _, code = open(rel == "" and "." or rel, root_real)
+    else
+      local real = realpath(rel == "" and root_real or prefix .. rel)
+      if not real or not within(real) then return nil, 404 end
+      f, _, code = open(real)
+    end
+    if not f then return nil, refused(code) end
     local st = stat(f)
-    if not st then f:close() return nil, 404 end
-    return real, f, st
+    if not st then
+      f:close()
+      return nil, 404
+    end
+    return f, st
+  end
+
+  -- Checked request paths (raw target path -> rel or a status) and file
+  -- entries (rel -> validators, header texts and, for a small file, its
+  -- content), each bounded: when full, it starts again empty.
+  local paths, npaths = {}, 0
+  local entries, nentries, cached_bytes = {}, 0, 0
+
+  -- The entry for the file rel whose stat is st: the one kept, if the
+  -- file is still the same (inode, size, mtime to the nanosecond), else
+  -- a new one. A small file's content is kept too, unless it changed in
+  -- the last two seconds: a rewrite of the same size within the file
+  -- system's timestamp granularity would otherwise go unseen (Git's
+  -- "racy clean" rule).
+  local function file_entry(rel, st, f)
+    local e = entries[rel]
+    if e and e.ino == st.ino and e.size == st.size and e.mtime == st.mtime
+       and e.mtime_ns == st.mtime_ns then
+      return e
+    end
+    local ext = lower(match(rel, "%.([^./]+)$") or "")
+    e = {ino = st.ino, size = st.size, mtime = st.mtime, mtime_ns = st.mtime_ns,
+         tag = etag(st), lastmod = http_date(st.mtime), clen = tostring(st.size),
+         ctype = types[ext] or M.TYPES[ext] or M.DEFAULT_TYPE, inline_max = inline_max}
+    if nentries >= M.CACHE_ENTRIES then
+      entries, nentries, cached_bytes = {}, 0, 0
+    end
+    if st.size <= inline_max and cached_bytes + st.size <= M.CACHE_BYTES
+       and os_time() - st.mtime >= 2 then
+      local data = f:read(st.size)
+      f:seek("set", 0)
+      if data and #data == st.size then
+        e.data = data
+        cached_bytes = cached_bytes + st.size
+      end
+    end
+    entries[rel], nentries = e, nentries + 1
+    return e
   end
 
   return function(req)
@@ -287,35 +372,34 @@ function M.handler(dir, opts)
       return text(405, "Method Not Allowed\n", {Allow = "GET, HEAD"})
     end
     local raw = req.path
-    if raw == "*" then return text(404, "Not Found\n") end
-    local path = unescape(raw)
-    if find(path, "[%z\\]") then return text(403, "Forbidden\n") end
-    local segs = {}
-    for seg in gmatch(path, "[^/]+") do
-      if seg == ".." then return text(403, "Forbidden\n") end
-      if seg ~= "." then
-        if sub(seg, 1, 1) == "." and not opts.dotfiles then return text(404, "Not Found\n") end
-        segs[#segs + 1] = seg
-      end
+    local rel = paths[raw]
+    if rel == nil then
+      rel = check_path(raw, dotfiles)
+      if npaths >= M.CACHE_ENTRIES then paths, npaths = {}, 0 end
+      paths[raw], npaths = rel, npaths + 1
     end
-    local rel = concat(segs, "/")
-    local real, f, st = lookup(rel == "" and root_real or prefix .. rel)
-    if not real then
-      if f == 403 then return text(403, "Forbidden\n") end
+    if rel == 403 then return text(403, "Forbidden\n") end
+    if rel == 404 then return text(404, "Not Found\n") end
+    local f, st = lookup(rel)
+    if not f then
+      if st == 403 then return text(403, "Forbidden\n") end
       return text(404, "Not Found\n")
     end
     if st.type == "directory" then
       f:close()
       if sub(raw, -1) ~= "/" then
-        return text(301, "Moved Permanently\n", {Location = url_escape(path) .. "/"})
+        return text(301, "Moved Permanently\n", {Location = url_escape(unescape(raw)) .. "/"})
       end
-      local ireal, ifile, ist
-      if index then ireal, ifile, ist = lookup(real .. "/" .. index) end
-      if ireal and ist.type == "file" then
-        real, f, st = ireal, ifile, ist
+      local irel = index and (rel == "" and index or rel .. "/" .. index)
+      local ifile, ist
+      if irel then ifile, ist = lookup(irel) end
+      if ifile and ist.type == "file" then
+        f, st, rel = ifile, ist, irel
       else
-        if ireal then ifile:close() end
-        if opts.listing then return listing(real, path, rel == "", opts) end
+        if ifile then ifile:close() end
+        if opts.listing then
+          return listing(rel == "" and root_real or prefix .. rel, unescape(raw), rel == "", opts)
+        end
         return text(404, "Not Found\n")
       end
     end
@@ -323,7 +407,7 @@ function M.handler(dir, opts)
       f:close()
       return text(404, "Not Found\n")
     end
-    return respond_file(req, f, st, real, types, inline_max)
+    return respond_file(req, f, st, file_entry(rel, st, f))
   end
 end
 

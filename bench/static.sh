@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# static.sh - `lunasock http --root DIR` against nginx (sendfile on, one
+# worker) serving the same files: small-file requests/s and 1 MB-file MB/s
+# with wrk at 10 and 50 connections, in one run, with ratios.
+#
+# Server pinned to CPU $SERVER_CPU, wrk to CPU $LOAD_CPU (taskset). Each
+# figure is the median of $REPEATS wrk runs of $SECS seconds against the
+# same server process. Everything on 127.0.0.1; only processes started
+# here are signalled, by PID. Prints a markdown table and writes it to
+# $OUT (default bench/out/static-<timestamp>.md).
+#
+# Usage: bench/static.sh            (after make; needs wrk and nginx)
+#   SECS=3 REPEATS=1 CONNS="10 50" SMALL_SIZE=1024 SERVER_CPU=0 LOAD_CPU=1
+#   PORT_BASE=19400 bench/static.sh
+set -u -o pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+: "${SECS:=3}" "${REPEATS:=1}" "${CONNS:=10 50}" "${SMALL_SIZE:=1024}"
+: "${SERVER_CPU:=0}" "${LOAD_CPU:=1}" "${PORT_BASE:=19400}" "${LUA:=lua5.4}"
+RUN_ID=$(date +%Y%m%d-%H%M%S)
+DIR=$BENCH/out/static-$RUN_ID
+: "${OUT:=$DIR/results.md}"
+mkdir -p -m 755 "$DIR" "$DIR/site"
+
+for tool in wrk nginx taskset; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
+    { echo "static.sh: $tool is needed" >&2; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -f "$ROOT/build/lunasock/core.so" ] || { echo "static.sh: run make first" >&2; exit 1; }
+
+# the files: a small page and a 1 MiB file of bytes that do not compress
+head -c "$SMALL_SIZE" /dev/urandom | base64 -w 76 | head -c "$SMALL_SIZE" > "$DIR/site/small.html"
+head -c 1048576 /dev/urandom > "$DIR/site/1m.bin"
+chmod 755 "$DIR/site"; chmod 644 "$DIR/site/"*
+
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+# waits until 127.0.0.1:$1 accepts (bounded: 10 s)
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "static.sh: nothing listens on port $1" >&2
+  return 1
+}
+
+start_lunasock() {
+  taskset -c "$SERVER_CPU" "$LUA" "$ROOT/bin/lunasock" http --root "$DIR/site" \
+    --port "$1" >"$DIR/lunasock.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$1"
+}
+
+start_nginx() {
+  local d=$DIR/nginx
+  mkdir -p "$d"
+  sed -e "s|@PORT@|$1|g" -e "s|@DIR@|$d|g" -e "s|@ROOT@|$DIR/site|g" \
+    "$BENCH/servers/nginx_static.conf.in" > "$d/nginx.conf"
+  taskset -c "$SERVER_CPU" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
+  PIDS+=($!)
+  wait_port "$1"
+}
+
+# median of the numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
+
+# wrk's Transfer/sec in MB/s (it prints KB, MB or GB)
+to_mb() {
+  awk '{v=$1; u=$1; sub(/[0-9.]+/, "", u); sub(/[A-Za-z]+$/, "", v);
+        if (u=="GB") v*=1024; else if (u=="KB") v/=1024; else if (u=="B") v/=1048576;
+        printf "%.1f\n", v}'
+}
+
+# measure PORT PATH CONNS -> "requests/s MB/s" (medians)
+measure() {
+  local port=$1 path=$2 c=$3 i out rps=() mbs=()
+  # one short warm-up
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d1s "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  for i in $(seq "$REPEATS"); do
+    out=$(taskset -c "$LOAD_CPU" timeout $((SECS + 20)) wrk -t1 -c"$c" -d"${SECS}s" \
+          "http://127.0.0.1:$port$path" 2>&1)
+    echo "$out" >>"$DIR/wrk.log"
+    if echo "$out" | grep -q "Non-2xx"; then
+      echo "static.sh: non-2xx answers from port $port $path" >&2
+    fi
+    rps+=("$(echo "$out" | awk '/^Requests\/sec/ {print $2}')")
+    mbs+=("$(echo "$out" | awk '/^Transfer\/sec/ {print $2}' | to_mb)")
+  done
+  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${mbs[@]}" | median)"
+}
+
+declare -A R
+P_LSK=$PORT_BASE P_NGX=$((PORT_BASE + 1))
+start_lunasock "$P_LSK" || exit 1
+start_nginx "$P_NGX" || exit 1
+# the same bytes from both
+for p in "$P_LSK" "$P_NGX"; do
+  curl -s "http://127.0.0.1:$p/1m.bin" | cmp -s - "$DIR/site/1m.bin" ||
+    { echo "static.sh: port $p does not serve 1m.bin intact" >&2; exit 1; }
+done
+
+for c in $CONNS; do
+  for srv in lunasock nginx; do
+    port=$P_LSK; [ "$srv" = nginx ] && port=$P_NGX
+    R[$srv,small,$c]=$(measure "$port" /small.html "$c")
+    R[$srv,big,$c]=$(measure "$port" /1m.bin "$c")
+    echo "$srv c=$c small: ${R[$srv,small,$c]}  1m: ${R[$srv,big,$c]}" >&2
+  done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+{
+  echo "## static files: lunasock http --root vs nginx (sendfile on)"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "wrk -t1 -d${SECS}s, median of $REPEATS; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU;"
+  echo "small.html = $SMALL_SIZE bytes, 1m.bin = 1 MiB. Command: bench/static.sh"
+  echo
+  echo "| test | conns | lunasock | nginx | ratio |"
+  echo "|---|---|---|---|---|"
+  for c in $CONNS; do
+    l=${R[lunasock,small,$c]% *} n=${R[nginx,small,$c]% *}
+    echo "| small file requests/s | $c | $l | $n | $(ratio "$l" "$n") |"
+  done
+  for c in $CONNS; do
+    l=${R[lunasock,big,$c]#* } n=${R[nginx,big,$c]#* }
+    echo "| 1 MB file MB/s | $c | $l | $n | $(ratio "$l" "$n") |"
+  done
+} | tee "$OUT"
