@@ -322,30 +322,36 @@ static int wouldblock(int err) {
    read takes what the kernel holds (at least a stack buffer's worth: a
    shorter read is allowed). A datagram read takes the next datagram's
    length (Linux: a MSG_PEEK | MSG_TRUNC probe; elsewhere FIONREAD, which
-   counts at least the next datagram); LSK_WANT_READ when none is queued.
-   Flags that read another queue (MSG_ERRQUEUE, ...) keep n. */
-static lua_Integer readsize(lsk_socket *s, size_t n, int flags) {
+   counts at least the next datagram). When the probe fails (EAGAIN:
+   nothing queued; or the socket's pending error, which it consumed),
+   returns 0 with *err set. Flags that read another queue (MSG_ERRQUEUE,
+   ...) keep n. */
+static size_t readsize(lsk_socket *s, size_t n, int flags, int *err) {
   int avail = 0;
-  if (n <= LSK_STACK_READ) return (lua_Integer)n;
+  *err = 0;
+  if (n <= LSK_STACK_READ) return n;
   if (s->type == SOCK_STREAM) {
     if (ioctl(s->fd, FIONREAD, &avail) < 0 || avail < LSK_STACK_READ)
       return LSK_STACK_READ;
-    return (size_t)avail < n ? avail : (lua_Integer)n;
+    return (size_t)avail < n ? (size_t)avail : n;
   }
   if (flags & ~(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL))
-    return (lua_Integer)n;
+    return n;
 #if defined(__linux__)
   {
     ssize_t r;
     do r = recv(s->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     while (r < 0 && errno == EINTR);
-    if (r >= 0) return (size_t)r < n ? (lua_Integer)r : (lua_Integer)n;
-    if (wouldblock(errno)) return LSK_WANT_READ;
+    if (r >= 0) return (size_t)r < n ? (size_t)r : n;
+    if (errno != EINVAL && errno != EOPNOTSUPP) {
+      *err = errno;
+      return 0;
+    }
   }
 #endif
   if (ioctl(s->fd, FIONREAD, &avail) == 0 && avail > 0)
-    return (size_t)avail < n ? avail : (lua_Integer)n;
-  return (lua_Integer)n;
+    return (size_t)avail < n ? (size_t)avail : n;
+  return n;
 }
 
 /* Linux TCP discards a MSG_TRUNC read's data without copying it. */
@@ -370,16 +376,16 @@ static size_t delivered(const lsk_socket *s, int flags, ssize_t r,
    an earlier MSG_WAITALL read left an error to report. */
 static int rbuf_prepare(lua_State *L, lsk_socket *s, lsk_rbuf *rb, size_t n,
                         int flags) {
-  lua_Integer size;
+  size_t size;
+  int err;
   if (s->pending != 0) {
-    int err = s->pending;
+    err = s->pending;
     s->pending = 0;
     return lsk_pusherror(L, err, NULL);
   }
-  size = readsize(s, n, flags);
-  if (size == LSK_WANT_READ)
-    return transfer_error(L, EAGAIN, flags, LSK_WANT_READ);
-  rbuf_init(L, rb, (size_t)size);
+  size = readsize(s, n, flags, &err);
+  if (err != 0) return transfer_error(L, err, flags, LSK_WANT_READ);
+  rbuf_init(L, rb, size);
   /* a stack other than Linux TCP may discard MSG_TRUNC data as well:
      then the buffer holds zeros, never another read's bytes */
   if ((flags & MSG_TRUNC) && s->type == SOCK_STREAM && !discards(s, flags))

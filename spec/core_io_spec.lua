@@ -332,6 +332,21 @@ describe("lunasock.core I/O", function()
       assert.equal("end", b:recv(1 << 24))
     end)
 
+    it("a datagram read of more than 64 KiB reports the socket's pending error",
+       function()
+      local u <close> = assert(core.socket("inet", "dgram"))
+      assert(u:bind("127.0.0.1", 0))
+      local gone = assert(core.socket("inet", "dgram"))
+      assert(gone:bind("127.0.0.1", 0))
+      local _, port = gone:getsockname()
+      gone:close()
+      assert(u:connect("127.0.0.1", port))
+      assert(u:send("x"))   -- the port is closed: an ICMP error comes back
+      u:settimeout(helper.TIMEOUT)
+      assert.equal("ECONNREFUSED", select(3, u:recv(400 * 2^20)))
+      assert.equal("EAGAIN", select(3, u:recv(400 * 2^20, core.MSG_DONTWAIT)))
+    end)
+
     it("a large stream read returns what is queued, in order", function()
       local a, b = assert(core.socketpair())
       local _ <close> = helper.closing(a, b)

@@ -166,6 +166,24 @@ describe("lunasock.tcp.serve", function()
     assert.same({}, got)
   end)
 
+  it("ends quietly when its listener is closed directly, even while it backs off", function()
+    local got = reports(function()
+      run(function()
+        local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function() end))
+        loop.sleep(0)                   -- the accept task waits in accept
+        server.sock:close()
+        local other = assert(lunasock.tcp.serve("127.0.0.1", 0, function() end))
+        other.sock:close()              -- before its task first ran
+        loop.sleep(0)
+        assert.equal("done", server.task:status())
+        assert.equal("done", other.task:status())
+        server:close()
+        other:close()
+      end)
+    end)
+    assert.same({}, got)
+  end)
+
   it("serves a unix socket with unix.serve, and removes the file on close", function()
     local path = helper.tmpdir() .. "/serve.sock"
     run(function()

@@ -109,6 +109,8 @@ local function accept_loop(server)
       server.paused = true        -- at the limit: accept nothing more
       loop.suspend()
       server.paused = false
+    elseif core.type(l) ~= "socket" then
+      return                      -- the listener was closed directly
     else
       local c, host, port = l:accept()
       if c then
@@ -141,10 +143,15 @@ function Server:close()
   self.closed = true
   self.sock:close()
   if self.paused then loop.wake(self.task) end
-  -- the sockets only: each session's task closes its stream and record
+  -- the sockets only: each session's task closes its stream and record.
+  -- Timeout 0 first: a TLS socket's close flushes what it holds and would
+  -- wait (up to 2 s each) on a peer that does not read
   for s in pairs(self.conns) do
     local sock = s.sock
-    if sock then pcall(sock.close, sock) end
+    if sock then
+      pcall(sock.settimeout, sock, 0)
+      pcall(sock.close, sock)
+    end
   end
   if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end
 end

@@ -156,6 +156,15 @@ end
 
 ---------------------------------------------------------------- a server
 
+-- Shuts both ways down a connection that ran out of time, without
+-- waiting: its timeout goes to 0 first, since a TLS socket flushes what
+-- it holds before its shutdown and would park the reaper, and every
+-- connection's deadline with it, on a peer that does not read.
+local function cut(sock)
+  pcall(sock.settimeout, sock, 0)
+  pcall(sock.shutdown, sock, "rw")
+end
+
 -- The reaper: a coarse clock, the Date text, and the deadlines.
 local function reaper(server)
   local tick = server.tick
@@ -168,12 +177,12 @@ local function reaper(server)
     for sock, conn in pairs(server.conns) do
       if conn.timed_out then
         -- still here a tick after its deadline: stuck writing
-        pcall(sock.shutdown, sock, "rw")
+        cut(sock)
       elseif conn.timed then
         -- reading a body, writing a response: bounded as a whole
         if conn.phase_end <= now then
           conn.timed_out = true
-          pcall(sock.shutdown, sock, "rw")
+          cut(sock)
         end
       elseif conn.waiting and conn.deadline then
         if conn.deadline <= now then
