@@ -58,6 +58,7 @@ start_lunasock() {
   taskset -c "$SERVER_CPU" "$LUA" "$ROOT/bin/lunasock" http --root "$DIR/site" \
     --port "$1" >"$DIR/lunasock.log" 2>&1 &
   PIDS+=($!)
+  PID_LSK=$!
   wait_port "$1"
 }
 
@@ -68,6 +69,7 @@ start_nginx() {
     "$BENCH/servers/nginx_static.conf.in" > "$d/nginx.conf"
   taskset -c "$SERVER_CPU" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
   PIDS+=($!)
+  PID_NGX=$!
   wait_port "$1"
 }
 
@@ -81,22 +83,38 @@ to_mb() {
         printf "%.1f\n", v}'
 }
 
-# measure PORT PATH CONNS -> "requests/s MB/s" (medians)
+# CPU clock ticks (utime + stime) of PID and its children (nginx's worker)
+cpu_ticks() {
+  local p t=0
+  for p in $1 $(pgrep -P "$1"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# measure PID PORT PATH CONNS -> "requests/s MB/s cpu-us/request" (medians)
 measure() {
-  local port=$1 path=$2 c=$3 i out rps=() mbs=()
+  local pid=$1 port=$2 path=$3 c=$4 i out t0 t1 n rps=() mbs=() cpu=()
   # one short warm-up
   taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d1s "http://127.0.0.1:$port$path" >/dev/null 2>&1
   for i in $(seq "$REPEATS"); do
+    t0=$(cpu_ticks "$pid")
     out=$(taskset -c "$LOAD_CPU" timeout $((SECS + 20)) wrk -t1 -c"$c" -d"${SECS}s" \
           "http://127.0.0.1:$port$path" 2>&1)
+    t1=$(cpu_ticks "$pid")
     echo "$out" >>"$DIR/wrk.log"
     if echo "$out" | grep -q "Non-2xx"; then
       echo "static.sh: non-2xx answers from port $port $path" >&2
     fi
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
     rps+=("$(echo "$out" | awk '/^Requests\/sec/ {print $2}')")
     mbs+=("$(echo "$out" | awk '/^Transfer\/sec/ {print $2}' | to_mb)")
+    cpu+=("$(awk -v d=$((t1 - t0)) -v n="${n:-0}" -v hz="$CLK_TCK" \
+             'BEGIN { if (n > 0) printf "%.1f", d / hz * 1e6 / n; else print 0 }')")
   done
-  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${mbs[@]}" | median)"
+  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${mbs[@]}" | median)" \
+       "$(printf '%s\n' "${cpu[@]}" | median)"
 }
 
 declare -A R
@@ -111,9 +129,10 @@ done
 
 for c in $CONNS; do
   for srv in lunasock nginx; do
-    port=$P_LSK; [ "$srv" = nginx ] && port=$P_NGX
-    R[$srv,small,$c]=$(measure "$port" /small.html "$c")
-    R[$srv,big,$c]=$(measure "$port" /1m.bin "$c")
+    port=$P_LSK pid=$PID_LSK
+    [ "$srv" = nginx ] && port=$P_NGX pid=$PID_NGX
+    R[$srv,small,$c]=$(measure "$pid" "$port" /small.html "$c")
+    R[$srv,big,$c]=$(measure "$pid" "$port" /1m.bin "$c")
     echo "$srv c=$c small: ${R[$srv,small,$c]}  1m: ${R[$srv,big,$c]}" >&2
   done
 done
@@ -128,12 +147,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
   echo
   echo "| test | conns | lunasock | nginx | ratio |"
   echo "|---|---|---|---|---|"
+  field() { echo "$1" | cut -d' ' -f"$2"; }
   for c in $CONNS; do
-    l=${R[lunasock,small,$c]% *} n=${R[nginx,small,$c]% *}
+    l=$(field "${R[lunasock,small,$c]}" 1) n=$(field "${R[nginx,small,$c]}" 1)
     echo "| small file requests/s | $c | $l | $n | $(ratio "$l" "$n") |"
   done
   for c in $CONNS; do
-    l=${R[lunasock,big,$c]#* } n=${R[nginx,big,$c]#* }
+    l=$(field "${R[lunasock,small,$c]}" 3) n=$(field "${R[nginx,small,$c]}" 3)
+    echo "| small file: server CPU µs/request | $c | $l | $n | $(ratio "$l" "$n") |"
+  done
+  for c in $CONNS; do
+    l=$(field "${R[lunasock,big,$c]}" 2) n=$(field "${R[nginx,big,$c]}" 2)
     echo "| 1 MB file MB/s | $c | $l | $n | $(ratio "$l" "$n") |"
+  done
+  for c in $CONNS; do
+    l=$(field "${R[lunasock,big,$c]}" 3) n=$(field "${R[nginx,big,$c]}" 3)
+    echo "| 1 MB file: server CPU µs/request | $c | $l | $n | $(ratio "$l" "$n") |"
   done
 } | tee "$OUT"

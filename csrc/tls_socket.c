@@ -298,6 +298,15 @@ static int tls_setblocking(lua_State *L) {
   return 1;
 }
 
+/* pending() -> bytes of plaintext already decrypted and buffered, which
+   a recv returns without reading the descriptor (which poll then does
+   not report readable). */
+static int tls_pending(lua_State *L) {
+  lsk_tls *t = lsk_tls_checkopen(L, 1);
+  lua_pushinteger(L, SSL_pending(t->ssl));
+  return 1;
+}
+
 static int tls_fileno(lua_State *L) {
   lua_pushinteger(L, lsk_tls_fd(lsk_tls_checkopen(L, 1)));
   return 1;
@@ -342,6 +351,7 @@ const luaL_Reg lsk_tls_socket_methods[] = {
   {"gettimeout", tls_gettimeout},
   {"setblocking", tls_setblocking},
   {"fileno", tls_fileno},
+  {"pending", tls_pending},
   {"getsockname", tls_getsockname},
   {"getpeername", tls_getpeername},
   {"setopt", tls_setopt},

@@ -1,7 +1,8 @@
 #!/usr/bin/env lua5.4
--- Serves the files under a directory over HTTP: content types,
--- Last-Modified / If-Modified-Since, byte ranges, index.html, an optional
--- listing, and no way out of the directory (.., encoded forms, symlinks).
+-- Serves the files under a directory over HTTP: content types, ETag and
+-- Last-Modified with If-None-Match / If-Modified-Since, byte ranges (large
+-- files go by sendfile), index.html, an optional listing, and no way out
+-- of the directory (.., encoded forms, symlinks).
 --
 -- Usage: lua5.4 examples/static_site.lua [--root DIR] [--listing]
 --                                        [--host HOST] [--port PORT] [--selftest]

@@ -2,7 +2,6 @@
 -- HTTP/1.1 wire grammar (csrc/http_parse.c) as Lua sees it. Each reason
 -- code the grammar can give has an `it` that provokes it.
 local core = require "lunasock.core"
-local helper = require "helper"
 
 local http_request, http_response = core.http_request, core.http_response
 local http_trailers, http_chunked = core.http_trailers, core.http_chunked
@@ -77,15 +76,17 @@ describe("core.http_request", function()
   end)
 
   it("scans a head that trickles in once, not once per byte (linear)", function()
-    local head = "GET / HTTP/1.1\r\n" .. ("X-A: " .. ("v"):rep(100) .. "\r\n"):rep(300)
-    local state, t0 = 0, os.clock()
+    -- The state says where the next call resumes: (skipped << 32) | offset.
+    -- Resuming at the end of what was given means no byte is scanned twice
+    -- (counted, not timed: a timed spec fails under valgrind).
+    local head = "GET / HTTP/1.1\r\n" .. ("X-A: " .. ("v"):rep(20) .. "\r\n"):rep(40)
+    local state = 0
     for i = 1, #head do
       local r, s = http_request(head:sub(1, i), 1, state, 8192, 65536, 1000)
       assert.is_false(r)
+      assert.are.equal(i, s & 0xffffffff, "resumes at the end of the input")
       state = s
     end
-    -- 31,000 calls; a rescan from the start each time would be ~500 M bytes
-    assert.is_true(os.clock() - t0 < 5 * helper.CPU_SLACK)
   end)
 
   it("BARE_LF: a LF without CR, as soon as it comes", function()

@@ -169,7 +169,11 @@ describe("lunasock.tls transfer", function()
       until data
       assert.equal("hello", data)
     end)
-    assert.equal("hello", c:recv(5))
+    assert.equal(5, c:pending())          -- the peek decrypted it
+    assert.equal("hel", c:recv(3))
+    assert.equal(2, c:pending())
+    assert.equal("lo", c:recv(5))
+    assert.equal(0, c:pending())
     c:settimeout(0)
     local none, _, code2 = c:recv(5)
     assert.is_nil(none)

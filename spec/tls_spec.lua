@@ -639,7 +639,7 @@ describe("lunasock.tls robustness", function()
     assert.is_string(mt_index)
     for _, m in ipairs{"send", "recv", "shutdown", "settimeout", "gettimeout", "setblocking",
                        "fileno", "getsockname", "getpeername", "setopt", "getopt", "info",
-                       "session", "family", "socktype"} do
+                       "session", "family", "socktype", "pending"} do
       for i = 1, values.n do
         local fn = live[m]
         pcall(fn, live, values[i], values[i])

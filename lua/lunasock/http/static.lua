@@ -31,9 +31,9 @@ local parse = require "lunasock.http.parse"
 
 local find, sub, match, gsub, gmatch, format, lower = string.find, string.sub,
   string.match, string.gsub, string.gmatch, string.format, string.lower
-local concat, sort, tointeger, tonumber, tostring, type, error, pairs, ipairs =
-  table.concat, table.sort, math.tointeger, tonumber, tostring, type, error,
-  pairs, ipairs
+local concat, sort, tointeger, tonumber, tostring, type, error, pairs, ipairs,
+      rawget = table.concat, table.sort, math.tointeger, tonumber, tostring, type,
+               error, pairs, ipairs, rawget
 local os_date, os_time = os.date, os.time
 local realpath, open, stat, readdir = core.realpath, core.open, core.stat,
                                       core.readdir
@@ -148,20 +148,22 @@ local function text(status, msg, extra)
 end
 
 -- RFC 9110 13.2.2: the preconditions of a GET or HEAD, in their order.
--- Returns a status (412 or 304) to answer with, or nil to go on.
+-- Returns a status (412 or 304) to answer with, or nil to go on. (The
+-- request's headers table holds lower-case names: rawget skips its
+-- case-insensitive __index for the fields that are absent.)
 local function preconditions(h, tag, mtime)
-  local im = h["if-match"]
+  local im = rawget(h, "if-match")
   if im then
     if not tag_matches(im, tag, true) then return 412 end
   else
-    local ius = M.parse_date(h["if-unmodified-since"])
+    local ius = M.parse_date(rawget(h, "if-unmodified-since"))
     if ius and mtime > ius then return 412 end
   end
-  local inm = h["if-none-match"]
+  local inm = rawget(h, "if-none-match")
   if inm then
     if tag_matches(inm, tag, false) then return 304 end
   else
-    local ims = M.parse_date(h["if-modified-since"])
+    local ims = M.parse_date(rawget(h, "if-modified-since"))
     if ims and mtime <= ims then return 304 end
   end
   return nil
@@ -211,11 +213,11 @@ local function respond_file(req, f, st, e)
                    ["Accept-Ranges"] = "bytes"}
   local size = st.size
   local status, first, last = 200, 0, size - 1
-  local range = h["range"]
+  local range = rawget(h, "range")
   if range then
     -- If-Range: an entity tag compares strongly, a date must be exactly
     -- Last-Modified; anything else sends the whole file
-    local ir = h["if-range"]
+    local ir = rawget(h, "if-range")
     if not ir or ir == tag or ir == e.lastmod then
       local a, b = byte_range(range, size)
       if a == false then
