@@ -8,6 +8,10 @@ local lfs = require "lfs"
 local helper = {}
 
 helper.TIMEOUT = tonumber(os.getenv("LUNASOCK_TEST_TIMEOUT")) or 5
+-- How much slower than a plain run this one is (6 under make valgrind): a
+-- CPU budget in a linearity guard is multiplied by it, so the guard still
+-- tells linear from quadratic (seconds against minutes) under memcheck.
+helper.SLOWDOWN = helper.TIMEOUT / 5
 
 -- A listening TCP socket on host (default 127.0.0.1), port 0; returns the
 -- socket and the port the kernel chose.
