@@ -69,6 +69,27 @@ describe("lunasock.tcp.connect with tls", function()
     end)
   end)
 
+  it("verifies an IPv6 literal against the certificate's IP SAN", function()
+    local probe = core.socket("inet6", "stream")
+    local v6 = probe and probe:bind("::1", 0)
+    if probe then probe:close() end
+    if not v6 then return pending("no IPv6 loopback here") end
+    run(function()
+      local srv <close> = assert(lunasock.tcp.serve("::1", 0, upper, {
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key}}))
+      local s <close> = assert(lunasock.tcp.connect("::1", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      assert.is_true(s:info().verified)
+      assert.is_nil(s:info().servername)          -- no SNI for an address
+      local other <close> = assert(lunasock.tcp.serve("::1", 0, upper, {
+        tls = {cert = certs.other.cert, key = certs.other.key}}))
+      local bad, msg, code = lunasock.tcp.connect("::1", other.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT})
+      assert.is_nil(bad)
+      assert.are.equal("TLS_HOSTNAME", code, msg)
+    end)
+  end)
+
   it("refuses the system's store for a private CA, another name, another address", function()
     run(function()
       local srv <close> = serve{cert = certs.leaf.cert, key = certs.leaf.key}

@@ -64,9 +64,11 @@ local REFUSED = {
 M.REFUSED = REFUSED
 
 -- bits of core.http_request's mask
-local HOST, HOSTS, BADHOST, LENGTH, TE, CONNECTION, EXPECT, FRAGMENT, ORIGIN =
-  1, 2, 4, 8, 16, 32, 64, 128, 256
-local SPECIAL = LENGTH | TE | CONNECTION | EXPECT
+local HOST <const>, HOSTS <const>, BADHOST <const>, LENGTH <const> = 1, 2, 4, 8
+local TE <const>, CONNECTION <const>, EXPECT <const>, FRAGMENT <const> = 16, 32, 64, 128
+local ORIGIN <const> = 256
+local SPECIAL <const> = LENGTH | TE | CONNECTION | EXPECT
+local COMMON <const> = HOST | ORIGIN
 
 local Request = {__name = "lunasock.http.request"}
 local methods = {}
@@ -78,7 +80,8 @@ local function fields_of(req)
   local f = rawget(req, "fields")
   if not f then
     local opts = req.conn and req.conn.server.opts or M
-    f = select(5, http_request(req.head, req.at, 0, opts.max_request_line or M.MAX_REQUEST_LINE,
+    f = select(5, http_request(req.head, rawget(req, "at") or 1, 0,
+                               opts.max_request_line or M.MAX_REQUEST_LINE,
                                0x7fffffff, opts.max_headers or M.MAX_HEADERS, true))
     rawset(req, "fields", f)
   end
@@ -116,31 +119,90 @@ end
 
 ---------------------------------------------------------------- reading
 
--- Transfer-Encoding: the final coding must be chunked (400 otherwise);
--- any other coding is one this server does not implement (501).
-local function transfer_encoding(value)
-  local codings, n = h1.items(lower(value))
-  local k = 0
-  local first, last
-  for i = 1, n do
-    local c = codings[i]
-    if c ~= "" then
-      k = k + 1
-      c = match(c, "^([^;%s]*)")
-      first = first or c
-      last = c
-    end
+-- (below read, in the order it meets them)
+local read_slow, new, transfer_encoding
+
+-- The next request on conn (see the top). Heads are read into the
+-- connection's own buffer (conn.buf from conn.pos): one recv straight
+-- from the socket while the stream holds nothing, and the requests
+-- pipelined in it are parsed from it in turn, with no copy. A head that
+-- is not whole there goes to the stream (read_slow); so does what is
+-- left before a body is read (to_stream). A bare LF (a client typing
+-- into nc) is refused as soon as it comes, not after header_timeout.
+function M.read(conn)
+  local opts = conn.server.opts
+  if conn.slow then return read_slow(conn, opts) end
+  local buf, pos = conn.buf, conn.pos
+  if pos > #buf then
+    if conn.out and not response.flush(conn) then return nil end
+    buf = conn.sock:recv(CHUNK)
+    if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
+    pos = 1
   end
-  if last ~= "chunked" then return 400, "Transfer-Encoding does not end in chunked" end
-  if k > 1 then
-    if first == "chunked" then return 400, "chunked applied twice" end
-    return 501, "transfer coding not implemented: " .. first
+  local stop, method, target, minor, fields, mask, q =
+    http_request(buf, pos, 0, opts.max_request_line, opts.max_head, opts.max_headers)
+  if stop then
+    conn.buf, conn.pos = buf, stop
+    conn.deadline = false
+    if mask == COMMON and q == 0 and (opts.methods or M.METHODS)[method] then
+      -- the common request (new() would make the same): an origin-form
+      -- path, one valid Host, no field about framing, connection or
+      -- expectations, so no body; its eight fields are the table's size
+      conn.body = false
+      return setmetatable({method = method, target = target, path = target,
+                           version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
+                           conn = conn, head = buf, at = pos ~= 1 and pos or nil}, Request)
+    end
+    return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
+  elseif stop == nil then
+    local r = REFUSED[method]
+    return nil, r[1], r[2]
+  end
+  conn.stream:unread(pos == 1 and buf or sub(buf, pos))
+  conn.buf, conn.pos, conn.slow = "", 1, true
+  return read_slow(conn, opts)
+end
+
+-- A head that did not come whole: the stream collects the rest (in
+-- O(bytes) however it trickles in) and the scan state makes the grammar
+-- look at each byte once. The connection reads through the stream until
+-- it has given out everything it held.
+function read_slow(conn, opts)
+  local st = conn.stream
+  local max_line, max_head, max_fields = opts.max_request_line, opts.max_head,
+                                         opts.max_headers
+  local state = 0
+  while true do
+    local buf, pos = st:buffer()
+    if pos <= #buf then
+      local stop, method, target, minor, fields, mask, q =
+        http_request(buf, pos, state, max_line, max_head, max_fields)
+      if stop then
+        st:skip(stop - pos)
+        if st:buffered() == 0 then conn.slow = false end
+        conn.deadline = false
+        return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
+      elseif stop == false then
+        state = method
+      else
+        local r = REFUSED[method]
+        return nil, r[1], r[2]
+      end
+    end
+    if conn.out and not response.flush(conn) then return nil end
+    if not st:fill() then
+      buf, pos = st:buffer()
+      if conn.timed_out and find(buf, "[^\r\n]", pos) then
+        return nil, 408, "request head not received in time"
+      end
+      return nil
+    end
   end
 end
 
 -- The request a parsed head makes, or nil, status, reason. The fields
 -- the server needs are looked for only when the mask says they are there.
-local function new(conn, head, at, method, target, minor, fields, mask, q, opts)
+function new(conn, head, at, method, target, minor, fields, mask, q, opts)
   if not (opts.methods or M.METHODS)[method] then
     return nil, 501, "method not implemented"
   end
@@ -215,89 +277,34 @@ local function new(conn, head, at, method, target, minor, fields, mask, q, opts)
   if conn then conn.body = chunked or length > 0 end
   local req = setmetatable({method = method, target = target, path = path,
                             version = version, keep_alive = keep, conn = conn,
-                            head = head, at = at, query_string = query, authority = authority,
+                            head = head, at = at ~= 1 and at or nil, query_string = query,
+                            authority = authority,
                             fields = fields or nil, chunked = chunked or nil,
                             length = length > 0 and length or nil,
                             expect_continue = expect_continue or nil}, Request)
   return req
 end
 
--- A head that did not come whole: the stream collects the rest (in
--- O(bytes) however it trickles in) and the scan state makes the grammar
--- look at each byte once. The connection reads through the stream until
--- it has given out everything it held.
-local function read_slow(conn, opts)
-  local st = conn.stream
-  local max_line, max_head, max_fields = opts.max_request_line, opts.max_head,
-                                         opts.max_headers
-  local state = 0
-  while true do
-    local buf, pos = st:buffer()
-    if pos <= #buf then
-      local stop, method, target, minor, fields, mask, q =
-        http_request(buf, pos, state, max_line, max_head, max_fields)
-      if stop then
-        st:skip(stop - pos)
-        if st:buffered() == 0 then conn.slow = false end
-        conn.deadline, conn.waiting = false, false
-        return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
-      elseif stop == false then
-        state = method
-      else
-        local r = REFUSED[method]
-        return nil, r[1], r[2]
-      end
-    end
-    if conn.out and not response.flush(conn) then return nil end
-    if not st:fill() then
-      buf, pos = st:buffer()
-      if conn.timed_out and find(buf, "[^\r\n]", pos) then
-        return nil, 408, "request head not received in time"
-      end
-      return nil
+-- Transfer-Encoding: the final coding must be chunked (400 otherwise);
+-- any other coding is one this server does not implement (501).
+function transfer_encoding(value)
+  local codings, n = h1.items(lower(value))
+  local k = 0
+  local first, last
+  for i = 1, n do
+    local c = codings[i]
+    if c ~= "" then
+      k = k + 1
+      c = match(c, "^([^;%s]*)")
+      first = first or c
+      last = c
     end
   end
-end
-
--- The next request on conn (see the top). Heads are read into the
--- connection's own buffer (conn.buf from conn.pos): one recv straight
--- from the socket while the stream holds nothing, and the requests
--- pipelined in it are parsed from it in turn, with no copy. A head that
--- is not whole there goes to the stream (read_slow); so does what is
--- left before a body is read (to_stream). A bare LF (a client typing
--- into nc) is refused as soon as it comes, not after header_timeout.
-function M.read(conn)
-  local opts = conn.server.opts
-  if conn.slow then return read_slow(conn, opts) end
-  local buf, pos = conn.buf, conn.pos
-  if pos > #buf then
-    if conn.out and not response.flush(conn) then return nil end
-    buf = conn.sock:recv(CHUNK)
-    if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
-    pos = 1
+  if last ~= "chunked" then return 400, "Transfer-Encoding does not end in chunked" end
+  if k > 1 then
+    if first == "chunked" then return 400, "chunked applied twice" end
+    return 501, "transfer coding not implemented: " .. first
   end
-  local stop, method, target, minor, fields, mask, q =
-    http_request(buf, pos, 0, opts.max_request_line, opts.max_head, opts.max_headers)
-  if stop then
-    conn.buf, conn.pos = buf, stop
-    conn.deadline, conn.waiting = false, false
-    if mask == HOST | ORIGIN and q == 0 and (opts.methods or M.METHODS)[method] then
-      -- the common request (new() would make the same): an origin-form
-      -- path, one valid Host, no field about framing, connection or
-      -- expectations, so no body; its eight fields are the table's size
-      conn.body = false
-      return setmetatable({method = method, target = target, path = target,
-                           version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
-                           conn = conn, head = buf, at = pos}, Request)
-    end
-    return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
-  elseif stop == nil then
-    local r = REFUSED[method]
-    return nil, r[1], r[2]
-  end
-  conn.stream:unread(pos == 1 and buf or sub(buf, pos))
-  conn.buf, conn.pos, conn.slow = "", 1, true
-  return read_slow(conn, opts)
 end
 
 -- Hands what the connection's buffer still holds to the stream, which

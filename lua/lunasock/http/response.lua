@@ -150,7 +150,7 @@ local function send_rest(conn, data, sent, err, code)
     conn.closing = true
     return nil, err, code
   end
-  if sent then data = sub(data, sent + 1) end
+  if sent and sent > 0 then data = sub(data, sent + 1) end
   local timed = conn.timed
   M.timed(conn)
   local ok

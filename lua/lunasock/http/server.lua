@@ -31,14 +31,14 @@
 -- and, as a whole, request_timeout (the reaper again).
 --
 -- The connection record the request and response modules share: server,
--- sock, stream, peer; deadline and waiting (for the reaper), timed_out
+-- sock, stream, peer; deadline (while waiting for a head or lingering;
+-- false otherwise: for the reaper), timed_out
 -- (the reaper ended the wait), closing (close after this response), timed
--- (the socket has the body timeout); buf and pos (the head buffer), slow
+-- and phase_end (the body phase); buf and pos (the head buffer), slow
 -- (heads are read through the stream) and body (this request has one),
--- owned by request.lua; out
--- (answers held) and special (this request's handler streamed, or its
--- body failed), by response.lua. server.plain: its sockets are core
--- sockets (not TLS).
+-- owned by request.lua; out (answers held) and special (this request's
+-- handler streamed, or its body failed), by response.lua. server.plain:
+-- its sockets are core sockets (not TLS).
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local serve = require "lunasock.serve"
@@ -77,171 +77,10 @@ local Server = {}
 Server.__index = Server
 Server.__name = "lunasock.http.server"
 
----------------------------------------------------------------- a connection
-
-local function access_log(server, req, status, bytes, conn)
-  local log = server.opts.access_log
-  req = req or {method = "-", target = "-", version = "1.1", peer = conn.peer}
-  if type(log) == "function" then
-    pcall(log, req, status, bytes)
-  else
-    local f = io_type(log) == "file" and log or io.stderr
-    f:write(format('%s - - [%s] "%s %s HTTP/%s" %d %s\n', req.peer or "-",
-                   os_date("!%d/%b/%Y:%H:%M:%S +0000"), req.method, req.target,
-                   req.version, status, bytes and tostring(bytes) or "-"))
-    f:flush()
-  end
-end
-
-local function handler_traceback(msg)
-  return traceback(type(msg) == "string" and msg or tostring(msg), 2)
-end
-
--- Closes after an error without losing the response to a reset: stop
--- writing, read what the client still sends, then close. Bounded in all
--- (linger_timeout, linger_bytes), not per read, and the connection stays
--- in server.conns meanwhile, for the reaper and close().
-local function linger(server, conn)
-  local sock, st, opts = conn.sock, conn.stream, server.opts
-  if not st:flush() or not pcall(sock.shutdown, sock, "w") then return end
-  local deadline = monotime() + opts.linger_timeout
-  conn.deadline, conn.waiting = server.now + opts.linger_timeout, true
-  local got = 0
-  while got < opts.linger_bytes and not server.closed do
-    local left = deadline - monotime()
-    if left <= 0 then break end
-    sock:settimeout(left)
-    local data = sock:recv(16384)
-    if not data or data == "" then break end
-    got = got + #data
-  end
-end
-
--- One connection, from tcp.serve: requests until one says close, or
--- the client goes. The stream is closed by tcp.serve after it.
-local function serve_conn(server, st, peer)
-  local opts = server.opts
-  local sock = st:socket()
-  -- eight fields (the smallest hash that holds them: an idle connection
-  -- costs little); the flags (closing, timed_out, timed, slow, out,
-  -- special, body, head_started) are nil until first set
-  local conn = {server = server, sock = sock, stream = st, peer = peer,
-                deadline = server.now + opts.header_timeout, waiting = true,
-                buf = "", pos = 1}
-  server.conns[sock] = conn
-  local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
-  while true do
-    local req, status, why = read_request(conn)
-    if not req then
-      if status then
-        local bytes = response.error(conn, status, why)
-        if log then access_log(server, nil, status, bytes, conn) end
-      end
-      break
-    end
-    local rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
-    if log and rstatus then access_log(server, req, rstatus, bytes) end
-    if conn.body and not conn.closing then finish_body(conn, req) end
-    if conn.closing or server.closed then break end
-    if conn.timed then
-      conn.timed = false
-      sock:settimeout(nil)
-    end
-    conn.deadline, conn.waiting = server.now + idle, true
-  end
-  if conn.out then response.flush(conn) end
-  if conn.closing and not server.closed then linger(server, conn) end
-  server.conns[sock] = nil
-end
+-- (in the order a server meets them, below its entry points)
+local check_limits, serve_conn, reaper, linger, access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
-
--- Shuts both ways down a connection that ran out of time, without
--- waiting: its timeout goes to 0 first, since a TLS socket flushes what
--- it holds before its shutdown and would park the reaper, and every
--- connection's deadline with it, on a peer that does not read.
-local function cut(sock)
-  pcall(sock.settimeout, sock, 0)
-  pcall(sock.shutdown, sock, "rw")
-end
-
--- The reaper: a coarse clock, the Date text, and the deadlines.
-local function reaper(server)
-  local tick = server.tick
-  local header_timeout = server.opts.header_timeout
-  while not server.closed do
-    loop.sleep(tick)
-    local now = monotime()
-    server.now = now
-    response.tick()
-    for sock, conn in pairs(server.conns) do
-      if conn.timed_out then
-        -- still here a tick after its deadline: stuck writing
-        cut(sock)
-      elseif conn.timed then
-        -- reading a body, writing a response: bounded as a whole
-        if conn.phase_end <= now then
-          conn.timed_out = true
-          cut(sock)
-        end
-      elseif conn.waiting and conn.deadline then
-        if conn.deadline <= now then
-          conn.timed_out, conn.deadline = true, false
-          pcall(sock.shutdown, sock, "r")
-        elseif conn.stream:buffered() > 0 and not conn.head_started then
-          -- bytes of a request have come: the head deadline applies
-          conn.head_started = true
-          local d = now + header_timeout
-          if d < conn.deadline then conn.deadline = d end
-        end
-      end
-      if not conn.waiting then conn.head_started = false end
-    end
-  end
-end
-
--- server:log_error(msg): a handler error, to opts.on_error, else stderr.
-function Server:log_error(msg)
-  local f = self.opts.on_error
-  if f then
-    pcall(f, msg)
-  else
-    io.stderr:write("lunasock.http: ", msg, "\n")
-    io.stderr:flush()
-  end
-end
-
--- server:close(): stops accepting and closes every connection.
-function Server:close()
-  if self.closed then return end
-  self.closed = true
-  self.listener:close()
-  self.conns = {}
-  if self.reaper_task then self.reaper_task:cancel() end
-  if self.on_close then self.on_close() end
-end
-Server.__close = Server.close
-
-local function check_limits(opts)
-  local o = {}
-  for k, v in pairs(M.DEFAULTS) do o[k] = v end
-  for k, v in pairs(opts) do o[k] = v end
-  for _, k in ipairs{"max_request_line", "max_head", "max_headers", "drain", "linger_bytes"} do
-    if math_type(o[k]) ~= "integer" or o[k] < 1 or o[k] > 0x7fffffff then
-      error(("http.server: %s must be a positive integer"):format(k), 3)
-    end
-  end
-  if o.max_body ~= false and (math_type(o.max_body) ~= "integer" or o.max_body < 0) then
-    error("http.server: max_body must be a non-negative integer or false", 3)
-  end
-  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "linger_timeout",
-                     "request_timeout"} do
-    if type(o[k]) ~= "number" or o[k] ~= o[k] or o[k] <= 0 or o[k] > 1e9 then
-      error(("http.server: %s must be a positive number of seconds"):format(k), 3)
-    end
-  end
-  return o
-end
 
 -- server.new{host = "127.0.0.1", port = 0, handler = fn | router,
 -- root = DIR, limits and timeouts (M.DEFAULTS), access_log = true | file |
@@ -312,6 +151,170 @@ function M.serve_socket(sock, o, handler)
   response.tick()
   server.reaper_task = loop.spawn(reaper, server)
   return server
+end
+
+function check_limits(opts)
+  local o = {}
+  for k, v in pairs(M.DEFAULTS) do o[k] = v end
+  for k, v in pairs(opts) do o[k] = v end
+  for _, k in ipairs{"max_request_line", "max_head", "max_headers", "drain", "linger_bytes"} do
+    if math_type(o[k]) ~= "integer" or o[k] < 1 or o[k] > 0x7fffffff then
+      error(("http.server: %s must be a positive integer"):format(k), 3)
+    end
+  end
+  if o.max_body ~= false and (math_type(o.max_body) ~= "integer" or o.max_body < 0) then
+    error("http.server: max_body must be a non-negative integer or false", 3)
+  end
+  for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "linger_timeout",
+                     "request_timeout"} do
+    if type(o[k]) ~= "number" or o[k] ~= o[k] or o[k] <= 0 or o[k] > 1e9 then
+      error(("http.server: %s must be a positive number of seconds"):format(k), 3)
+    end
+  end
+  return o
+end
+
+-- server:close(): stops accepting and closes every connection.
+function Server:close()
+  if self.closed then return end
+  self.closed = true
+  self.listener:close()
+  self.conns = {}
+  if self.reaper_task then self.reaper_task:cancel() end
+  if self.on_close then self.on_close() end
+end
+Server.__close = Server.close
+
+-- server:log_error(msg): a handler error, to opts.on_error, else stderr.
+function Server:log_error(msg)
+  local f = self.opts.on_error
+  if f then
+    pcall(f, msg)
+  else
+    io.stderr:write("lunasock.http: ", msg, "\n")
+    io.stderr:flush()
+  end
+end
+
+-- Shuts both ways down a connection that ran out of time, without
+-- waiting: its timeout goes to 0 first, since a TLS socket flushes what
+-- it holds before its shutdown and would park the reaper, and every
+-- connection's deadline with it, on a peer that does not read.
+local function cut(sock)
+  pcall(sock.settimeout, sock, 0)
+  pcall(sock.shutdown, sock, "rw")
+end
+
+-- The reaper: a coarse clock, the Date text, and the deadlines.
+function reaper(server)
+  local tick = server.tick
+  local header_timeout = server.opts.header_timeout
+  while not server.closed do
+    loop.sleep(tick)
+    local now = monotime()
+    server.now = now
+    response.tick()
+    for sock, conn in pairs(server.conns) do
+      if conn.timed_out then
+        -- still here a tick after its deadline: stuck writing
+        cut(sock)
+      elseif conn.timed then
+        -- reading a body, writing a response: bounded as a whole
+        if conn.phase_end <= now then
+          conn.timed_out = true
+          cut(sock)
+        end
+      elseif conn.deadline then
+        if conn.deadline <= now then
+          conn.timed_out, conn.deadline = true, false
+          pcall(sock.shutdown, sock, "r")
+        elseif conn.stream:buffered() > 0 and not conn.head_started then
+          -- bytes of a request have come: the head deadline applies
+          conn.head_started = true
+          local d = now + header_timeout
+          if d < conn.deadline then conn.deadline = d end
+        end
+      end
+      if not conn.deadline then conn.head_started = false end
+    end
+  end
+end
+
+---------------------------------------------------------------- a connection
+
+-- One connection, from tcp.serve: requests until one says close, or
+-- the client goes. The stream is closed by tcp.serve after it.
+function serve_conn(server, st, peer)
+  local opts = server.opts
+  local sock = st:socket()
+  -- seven fields (a hash of eight holds them: an idle connection
+  -- costs little); the flags (closing, timed_out, timed, slow, out,
+  -- special, body, head_started) are nil until first set
+  local conn = {server = server, sock = sock, stream = st, peer = peer,
+                deadline = server.now + opts.header_timeout,
+                buf = "", pos = 1}
+  server.conns[sock] = conn
+  local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
+  while true do
+    local req, status, why = read_request(conn)
+    if not req then
+      if status then
+        local bytes = response.error(conn, status, why)
+        if log then access_log(server, nil, status, bytes, conn) end
+      end
+      break
+    end
+    local rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
+    if log and rstatus then access_log(server, req, rstatus, bytes) end
+    if conn.body and not conn.closing then finish_body(conn, req) end
+    if conn.closing or server.closed then break end
+    if conn.timed then
+      conn.timed = false
+      sock:settimeout(nil)
+    end
+    conn.deadline = server.now + idle
+  end
+  if conn.out then response.flush(conn) end
+  if conn.closing and not server.closed then linger(server, conn) end
+  server.conns[sock] = nil
+end
+
+-- Closes after an error without losing the response to a reset: stop
+-- writing, read what the client still sends, then close. Bounded in all
+-- (linger_timeout, linger_bytes), not per read, and the connection stays
+-- in server.conns meanwhile, for the reaper and close().
+function linger(server, conn)
+  local sock, st, opts = conn.sock, conn.stream, server.opts
+  if not st:flush() or not pcall(sock.shutdown, sock, "w") then return end
+  local deadline = monotime() + opts.linger_timeout
+  conn.deadline = server.now + opts.linger_timeout
+  local got = 0
+  while got < opts.linger_bytes and not server.closed do
+    local left = deadline - monotime()
+    if left <= 0 then break end
+    sock:settimeout(left)
+    local data = sock:recv(16384)
+    if not data or data == "" then break end
+    got = got + #data
+  end
+end
+
+function access_log(server, req, status, bytes, conn)
+  local log = server.opts.access_log
+  req = req or {method = "-", target = "-", version = "1.1", peer = conn.peer}
+  if type(log) == "function" then
+    pcall(log, req, status, bytes)
+  else
+    local f = io_type(log) == "file" and log or io.stderr
+    f:write(format('%s - - [%s] "%s %s HTTP/%s" %d %s\n', req.peer or "-",
+                   os_date("!%d/%b/%Y:%H:%M:%S +0000"), req.method, req.target,
+                   req.version, status, bytes and tostring(bytes) or "-"))
+    f:flush()
+  end
+end
+
+function handler_traceback(msg)
+  return traceback(type(msg) == "string" and msg or tostring(msg), 2)
 end
 
 M.Server = Server
