@@ -8,6 +8,7 @@ local lfs = require "lfs"
 local helper = {}
 
 helper.TIMEOUT = tonumber(os.getenv("LUNASOCK_TEST_TIMEOUT")) or 5
+
 -- What a CPU-time bound in a spec (a linear-time check: "under 1 s of
 -- CPU, where a quadratic pattern takes minutes") is multiplied by: 1, or
 -- more when the run is slowed down and says so by raising the timeout
