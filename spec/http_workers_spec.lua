@@ -196,4 +196,12 @@ describe("lunasock.http workers", function()
       end, "http.server: workers must be a positive integer")
     end
   end)
+
+  it("refuses more workers than lunasock.workers.MAX_WORKERS, before any fork", function()
+    local before = helper.fd_count()
+    assert.has_error(function()
+      http.server{port = 0, workers = 1025, handler = pid_handler}
+    end, "http.server: workers must be at most 1024")
+    assert.are.equal(before, helper.fd_count())
+  end)
 end)

@@ -57,7 +57,6 @@ local read_request, send_response, finish_body = request.read, response.send,
 
 local M = {}
 
-M.MAX_WORKERS = 1024   -- processes http.server{workers = N} may start (workers.MAX_WORKERS)
 
 M.DEFAULTS = {
   max_request_line = 8192,      -- bytes: 414 past it
@@ -109,16 +108,18 @@ function M.new(opts)
   if math_type(workers) ~= "integer" or workers < 1 then
     error("http.server: workers must be a positive integer", 2)
   end
-  if workers > M.MAX_WORKERS then   -- each one is a process: a typo must not fork thousands
-    error(("http.server: workers must be at most %d"):format(M.MAX_WORKERS), 2)
-  end
   if workers > 1 then
+    -- each worker is a process: a typo must not fork thousands
+    local supervisor = require "lunasock.workers"
+    if workers > supervisor.MAX_WORKERS then
+      error(("http.server: workers must be at most %d"):format(supervisor.MAX_WORKERS), 2)
+    end
     -- the TLS context is made here, once, before the fork: a bad
     -- certificate fails this call rather than every worker, again and again
     local ctx, err, code = serve.tls_context(o.tls)
     if ctx == nil then return nil, err, code end
     o.tls = ctx or nil
-    return require("lunasock.workers").start{
+    return supervisor.start{
       n = workers, host = o.host, port = o.port, backlog = o.backlog,
       on_error = o.on_error, name = "lunasock.http",
       serve = function(l) return M.serve_socket(l, o, handler) end,
