@@ -17,6 +17,31 @@ helper.TIMEOUT = tonumber(os.getenv("LUNASOCK_TEST_TIMEOUT")) or 5
 helper.CPU_SLACK = tonumber(os.getenv("LUNASOCK_CPU_SLACK"))
                    or math.max(1, helper.TIMEOUT / 5)
 
+-- Runs fn(server) as a loop task with http.server(opts) serving; an error
+-- in fn propagates, and the whole run is bounded by 2 * helper.TIMEOUT.
+function helper.with_http_server(opts, fn)
+  local loop, http = require "lunasock.loop", require "lunasock.http"
+  local result
+  local guard = loop.after(helper.TIMEOUT * 2, function() loop.stop() end)
+  loop.run(function()
+    local srv = assert(http.server(opts))
+    result = table.pack(pcall(fn, srv))
+    srv:close()
+    guard:cancel()
+  end)
+  assert(result, "the test did not finish in time")
+  if not result[1] then error(result[2], 0) end
+end
+
+-- A client socket connected to an HTTP server on 127.0.0.1 (srv.port),
+-- with helper.TIMEOUT, and a stream on it.
+function helper.http_connect(srv)
+  local s = assert(core.socket("inet", "stream"))
+  s:settimeout(helper.TIMEOUT)
+  assert(s:connect("127.0.0.1", srv.port))
+  return s, require("lunasock.stream").new(s)
+end
+
 -- A listening TCP socket on host (default 127.0.0.1), port 0; returns the
 -- socket and the port the kernel chose.
 function helper.listener(host, family)

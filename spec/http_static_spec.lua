@@ -5,33 +5,10 @@
 local helper = require "helper"
 local core = require "lunasock.core"
 local loop = require "lunasock.loop"
-local stream = require "lunasock.stream"
-local http = require "lunasock.http"
 local body = require "lunasock.http.body"
 local static = require "lunasock.http.static"
 
-local TIMEOUT = helper.TIMEOUT
-
--- Runs fn(server) as a loop task with a server on opts; errors propagate.
-local function with_server(opts, fn)
-  local result
-  local guard = loop.after(TIMEOUT * 2, function() loop.stop() end)
-  loop.run(function()
-    local srv = assert(http.server(opts))
-    result = table.pack(pcall(fn, srv))
-    srv:close()
-    guard:cancel()
-  end)
-  assert(result, "the test did not finish in time")
-  if not result[1] then error(result[2], 0) end
-end
-
-local function connect(srv)
-  local s = assert(core.socket("inet", "stream"))
-  s:settimeout(TIMEOUT)
-  assert(s:connect("127.0.0.1", srv.port))
-  return s, stream.new(s)
-end
+local with_server, connect = helper.with_http_server, helper.http_connect
 
 -- Reads one response head: status, headers (lower-case names).
 local function read_head(st)
