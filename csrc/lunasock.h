@@ -85,10 +85,14 @@ typedef struct lsk_op {
   int nargs;
 } lsk_op;
 int lsk_blocking(lua_State *L, const lsk_op *op, lsk_socket *s);
-double lsk_now(void);                             /* monotonic seconds */
-int lsk_poll1(int fd, int events, double timeout); /* 0 ready, or errno */
 int lsk_isloopthread(lua_State *L);
 void lsk_notifyclose(lua_State *L, int fd);       /* calls the close hook */
+
+/* wait.c, compiled into lunasock.core and lunasock.tls alike: the clock
+   and a poll(2) on one descriptor with a deadline (< 0: forever), EINTR
+   resumed with the time left; 0 when ready, ETIMEDOUT, or the errno. */
+double lsk_now(void);                             /* monotonic seconds */
+int lsk_poll1(int fd, int events, double timeout);
 
 /* error.c: errno / resolver errors to the nil, message, "ENAME" triple */
 const char *lsk_errname(int err);                 /* "ECONNREFUSED", ... */

@@ -247,34 +247,6 @@ int lsk_tls_failure(lua_State *L, lsk_tls *t, int r, int handshake) {
    polls. Stack: 1 the TLS socket, 2..nargs arguments, nargs+1 the
    deadline (nil: none). */
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* poll(2) on one descriptor for at most timeout seconds (< 0: forever):
-   0 when ready, ETIMEDOUT, or the error. */
-static int poll1(int fd, int events, double timeout) {
-  struct pollfd p;
-  double deadline = timeout >= 0 ? now() + timeout : 0;
-  for (;;) {
-    int ms = -1, r;
-    if (timeout >= 0) {
-      double left = deadline - now();
-      if (left <= 0) return ETIMEDOUT;
-      ms = left * 1000 >= INT_MAX ? INT_MAX : (int)ceil(left * 1000);
-    }
-    p.fd = fd;
-    p.events = (short)events;
-    p.revents = 0;
-    r = poll(&p, 1, ms);
-    if (r > 0) return 0;
-    if (r == 0) continue;
-    if (errno != EINTR) return errno;
-  }
-}
-
 static int giveup(lua_State *L, const lsk_tls_op *op, lsk_tls *t, int err) {
   if (op->giveup != NULL) return op->giveup(L, t, err);
   return lsk_tls_pusherrno(L, err);
@@ -318,11 +290,11 @@ static int drive(lua_State *L, const lsk_tls_op *op, lsk_tls *t,
     lua_settop(L, deadline);
     if (timeout == 0) return giveup(L, op, t, EAGAIN);
     if (timeout > 0 && lua_isnil(L, deadline)) {
-      lua_pushnumber(L, now() + timeout);
+      lua_pushnumber(L, lsk_now() + timeout);
       lua_replace(L, deadline);
     }
     if (!lua_isnil(L, deadline)) {
-      left = lua_tonumber(L, deadline) - now();
+      left = lua_tonumber(L, deadline) - lsk_now();
       if (left <= 0) return giveup(L, op, t, ETIMEDOUT);
     }
     if (iscosocket(L)) {
@@ -334,7 +306,7 @@ static int drive(lua_State *L, const lsk_tls_op *op, lsk_tls *t,
         lua_pushnumber(L, left);
       return lua_yieldk(L, 3, (lua_KContext)op, resumed);
     }
-    err = poll1(lsk_tls_fd(t), r == LSK_WANT_READ ? POLLIN : POLLOUT, left);
+    err = lsk_poll1(lsk_tls_fd(t), r == LSK_WANT_READ ? POLLIN : POLLOUT, left);
     if (err != 0) return giveup(L, op, t, err);
   }
 }
