@@ -19,7 +19,8 @@ sources() {
 OPENSSL_CFLAGS=$(pkg-config --cflags openssl 2>/dev/null || true)
 OPENSSL_LIBS=$(pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 objs=
-for src in $(sources SRCS) $(sources TLS_SRCS); do
+# (a file both modules compile, csrc/wait.c, is linked once)
+for src in $( { sources SRCS; sources TLS_SRCS; } | awk '!seen[$0]++'); do
   obj="$OUT/obj/$(basename "$src" .c).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ csrc/lunasock.h -nt "$obj" ]; then
     $CC $CFLAGS $OPENSSL_CFLAGS $SAN -fsanitize=fuzzer-no-link -c -o "$obj" "$src"
