@@ -7,30 +7,13 @@ local helper = require "helper"
 local T = helper.TIMEOUT
 local LIMIT = math.floor(T * 4)   -- seconds timeout(1) gives each child
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote, slurp, status_of = helper.quote, helper.slurp, helper.exit_status
 
 local function command_line(args)
-  local words = {}
-  for i, a in ipairs(args) do words[i] = quote(a) end
-  return ("timeout --foreground %d %s bin/lunasock %s"):format(LIMIT, helper.LUA,
-                                                                table.concat(words, " "))
+  return helper.cli_command(args, LIMIT)
 end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
-local function status_of(ok, how, code)
-  if ok then return 0 end
-  if how == "signal" then return 128 + code end
-  return code
-end
 
 local dir
 local nproc = 0

@@ -7,26 +7,10 @@ local helper = require "helper"
 local T = helper.TIMEOUT
 local LIMIT = math.floor(T * 2)   -- seconds timeout(1) gives each child
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote, slurp, status_of = helper.quote, helper.slurp, helper.exit_status
 
--- timeout --foreground passes a signal on to the child once; without it,
--- timeout also signals its whole process group, and lua5.4, whose SIGINT
--- handler is one-shot, could take the second SIGINT as a fatal one.
 local function command_line(args)
-  local words = {}
-  for i, a in ipairs(args) do words[i] = quote(a) end
-  return ("timeout --foreground %d %s bin/lunasock %s"):format(LIMIT, helper.LUA,
-                                                                table.concat(words, " "))
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
+  return helper.cli_command(args, LIMIT)
 end
 
 local function spit(path, data)
@@ -36,11 +20,6 @@ local function spit(path, data)
 end
 
 -- The exit status of a closed io.popen handle (128 + signal if killed).
-local function status_of(ok, how, code)
-  if ok then return 0 end
-  if how == "signal" then return 128 + code end
-  return code
-end
 
 local dir  -- a private directory per test (stderr files, fifos, paths)
 

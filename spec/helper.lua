@@ -42,6 +42,40 @@ function helper.http_connect(srv)
   return s, require("lunasock.stream").new(s)
 end
 
+-- s as one word for sh: single-quoted, inner quotes escaped.
+function helper.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- The command line running bin/lunasock with the words in args, bounded
+-- by timeout(1) at limit seconds. --foreground passes a signal on to the
+-- child once; without it timeout also signals its whole process group,
+-- and lua5.4, whose SIGINT handler is one-shot, could take the second
+-- SIGINT as a fatal one.
+function helper.cli_command(args, limit)
+  local words = {}
+  for i, a in ipairs(args) do words[i] = helper.quote(a) end
+  return ("timeout --foreground %d %s bin/lunasock %s"):format(limit, helper.LUA,
+                                                                table.concat(words, " "))
+end
+
+-- The whole content of the file at path, or "" when it cannot be opened.
+function helper.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- A shell's exit status from what os.execute or a pipe's close returns:
+-- 0, the code, or 128 + the signal.
+function helper.exit_status(ok, how, code)
+  if ok then return 0 end
+  if how == "signal" then return 128 + code end
+  return code
+end
+
 -- A listening TCP socket on host (default 127.0.0.1), port 0; returns the
 -- socket and the port the kernel chose.
 function helper.listener(host, family)

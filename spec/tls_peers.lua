@@ -199,9 +199,7 @@ end
 -- peers.cli(args[, input]) -> ok, stdout, stderr: runs bin/lunasock
 -- with the words in args (quoted here) under timeout(1), as a user would.
 -- Inside a loop task it runs in the background, as peers.run does.
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = helper.quote
 M.quote = quote
 
 function M.cli(args, input)
