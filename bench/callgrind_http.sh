@@ -14,7 +14,9 @@
 # CG_CMD='http command template' skips the lookup (run.sh uses this).
 # Output: one line "name ir_per_request=... conns=... ir_n1=... ir_n2=...".
 # The profiles stay in out/callgrind/http/NAME-http.cC.N.PID.out for
-# callgrind_annotate.
+# callgrind_annotate, or for cg_functions.sh (the cost per request by
+# function). PROF=1 runs a lua5.4 server under bench/build/lua_prof, the
+# same interpreter with its symbols, so the profiles name its functions.
 set -u -o pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
@@ -35,6 +37,12 @@ tmpl=${CG_CMD:-}                  # run.sh passes the command template directly
         sed '/^[[:space:]]*#/d' | awk -F'|' -v n="$name" '{ gsub(/^ +| +$/, "", $1) } $1 == n { print $3; exit }')
 tmpl=$(echo "$tmpl" | sed 's/^ *//; s/ *$//')
 [ -n "$tmpl" ] && [ "$tmpl" != "-" ] || { echo "no http command for '$name'" >&2; exit 1; }
+if [ "${PROF:-0}" = 1 ]; then
+  [ -x build/lua_prof ] && [ build/lua_prof -nt c/lua_prof.c ] ||
+    gcc -O2 -g -I/usr/include/lua5.4 -o build/lua_prof c/lua_prof.c \
+        /usr/lib/x86_64-linux-gnu/liblua5.4.a -lm -ldl -Wl,-E || exit 1
+  tmpl=${tmpl// lua5.4 / $BENCH/build/lua_prof }
+fi
 cmd=${tmpl//\{PORT\}/$port}; cmd=${cmd//\{BENCH\}/$BENCH}; cmd=${cmd//\{ROOT\}/$ROOT}
 
 is_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
