@@ -204,7 +204,8 @@ describe("lunasock.tcp.serve", function()
     local function serve(opts)
       return lunasock.tcp.serve("127.0.0.1", 0, function() end, opts)
     end
-    assert.has_error(function() serve{nodelai = true} end, "unknown option 'nodelai' to 'tcp.serve'")
+    assert.has_error(function() serve{nodelai = true} end,
+                     "unknown option 'nodelai' to 'tcp.serve'")
     assert.has_error(function() lunasock.tcp.serve("127.0.0.1", 0) end)
     assert.has_error(function() serve{max_conns = 0} end)
     assert.has_error(function() serve{timeout = -1} end)

@@ -21,8 +21,7 @@
 -- Inside a loop task every wait suspends only that task.
 local find, sub, byte, concat, select, type = string.find, string.sub, string.byte,
                                               table.concat, select, type
-local setmetatable, error, tostring, pcall, pairs = setmetatable, error, tostring,
-                                                   pcall, pairs
+local setmetatable, error, tostring, pcall = setmetatable, error, tostring, pcall
 local math_type = math.type
 local check = require "lunasock.check"
 
