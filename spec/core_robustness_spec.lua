@@ -9,7 +9,7 @@ local frame = require "lunasock.frame"
 local chat = require "lunasock.chat"
 local echo = require "lunasock.echo"
 local http = require "lunasock.http"
-local http_pool = require "lunasock.http.pool"
+local pool = require "lunasock.http.pool"
 local helper = require "helper"
 
 -- Calls that take an address: given strings, they could try to resolve a
@@ -98,12 +98,12 @@ describe("lunasock.core robustness", function()
     local calls = 0
     for _, t in ipairs(targets()) do
       local name, fn = t[1], t[2]
-      local pool = ADDRESS_TAKERS[name] and ADDRESS_VALUES or values
+      local given = ADDRESS_TAKERS[name] and ADDRESS_VALUES or values
       for pos = 1, 4 do
-        for i = 1, pool.n do
+        for i = 1, given.n do
           local args = {n = 4}
           if pos > 1 then args[1] = keep[1] end  -- a live self
-          args[pos] = pool[i]
+          args[pos] = given[i]
           if not blocks(name, args) and not SKIP[name] then
             try(fn, table.unpack(args, 1, args.n))
             calls = calls + 1
@@ -275,7 +275,7 @@ describe("lunasock Lua layers robustness", function()
       {"http.request connect_timeout", function(v)
         http.request{url = "http://127.0.0.1:" .. port .. "/", connect_timeout = v}
       end},
-      {"http.pool idle_timeout", function(v) http_pool.new{idle_timeout = v} end},
+      {"http.pool idle_timeout", function(v) pool.new{idle_timeout = v} end},
     }
     for _, k in ipairs{"header_timeout", "idle_timeout", "body_timeout", "linger_timeout"} do
       seconds[#seconds + 1] = {"http.server " .. k, function(v)
@@ -321,8 +321,8 @@ describe("lunasock Lua layers robustness", function()
       {"http.request max_body", 0, math.maxinteger, function(v)
         http.request{url = "http://127.0.0.1:" .. port .. "/", max_body = v}
       end},
-      {"http.pool max_idle", 0, 0x7fffffff, function(v) http_pool.new{max_idle = v} end},
-      {"http.pool max_total", 0, 0x7fffffff, function(v) http_pool.new{max_total = v} end},
+      {"http.pool max_idle", 0, 0x7fffffff, function(v) pool.new{max_idle = v} end},
+      {"http.pool max_total", 0, 0x7fffffff, function(v) pool.new{max_total = v} end},
       {"http.server max_body", 0, math.maxinteger,
        function(v) http.server{port = 0, handler = print, max_body = v} end},
     }
