@@ -2,6 +2,14 @@
 -- error; nothing crashes the interpreter. (Run under make sanitize and
 -- make valgrind too, where a bad read would show.)
 local core = require "lunasock.core"
+local lunasock = require "lunasock"
+local loop = require "lunasock.loop"
+local stream = require "lunasock.stream"
+local frame = require "lunasock.frame"
+local chat = require "lunasock.chat"
+local echo = require "lunasock.echo"
+local http = require "lunasock.http"
+local pool = require "lunasock.http.pool"
 local helper = require "helper"
 
 -- Calls that take an address: given strings, they could try to resolve a
@@ -90,12 +98,12 @@ describe("lunasock.core robustness", function()
     local calls = 0
     for _, t in ipairs(targets()) do
       local name, fn = t[1], t[2]
-      local pool = ADDRESS_TAKERS[name] and ADDRESS_VALUES or values
+      local given = ADDRESS_TAKERS[name] and ADDRESS_VALUES or values
       for pos = 1, 4 do
-        for i = 1, pool.n do
+        for i = 1, given.n do
           local args = {n = 4}
           if pos > 1 then args[1] = keep[1] end  -- a live self
-          args[pos] = pool[i]
+          args[pos] = given[i]
           if not blocks(name, args) and not SKIP[name] then
             try(fn, table.unpack(args, 1, args.n))
             calls = calls + 1
@@ -193,14 +201,6 @@ end)
 -- The Lua layers: every numeric option and argument is range-checked at
 -- the door (issue 11, class 6), and an error in one task ends only it.
 describe("lunasock Lua layers robustness", function()
-  local lunasock = require "lunasock"
-  local loop = require "lunasock.loop"
-  local stream = require "lunasock.stream"
-  local frame = require "lunasock.frame"
-  local chat = require "lunasock.chat"
-  local echo = require "lunasock.echo"
-  local http = require "lunasock.http"
-  local pool = require "lunasock.http.pool"
   local tls_ok, tls = pcall(require, "lunasock.tls")
   if not tls_ok then tls = nil end
 
@@ -348,6 +348,75 @@ describe("lunasock Lua layers robustness", function()
     helper.rmdir(dir)
   end)
 
+  -- One class: chat.serve, tcp.connect, udp.bind, http.request, ... once
+  -- ignored an option they did not know (a misspelt {tsl = ...} served
+  -- plaintext). Every door that takes an options table refuses one.
+  it("raises for an unknown option at every door, naming the option and the function",
+     function()
+    local dir = helper.tmpdir()
+    local l <close>, port = helper.listener()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    local u = "http://127.0.0.1:" .. port .. "/"
+    local doors = {
+      {"tcp.connect", function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.listen", function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.serve", function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
+      {"udp.bind", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
+      {"udp.connect", function(o) return lunasock.udp.connect("127.0.0.1", port, o) end},
+      {"unix.listen", function(o) return lunasock.unix.listen(dir .. "/l", o) end},
+      {"unix.connect", function(o) return lunasock.unix.connect(dir .. "/c", o) end},
+      {"unix.serve", function(o) return lunasock.unix.serve(dir .. "/s", print, o) end},
+      {"serve.listener", function(o) return require("lunasock.serve").listener(l, print, o) end},
+      {"stream.new", function(o) return stream.new(a, o) end},
+      {"frame.lines", function(o) return frame.lines(o) end},
+      {"frame.length", function(o) return frame.length(">I2", o) end},
+      {"frame.netstring", function(o) return frame.netstring(o) end},
+      {"echo.serve", function(o) o.port = 0 return echo.serve(o) end},
+      {"chat.serve", function(o) o.port = 0 return chat.serve(o) end},
+      {"http.server", function(o) o.port, o.handler = 0, print return http.server(o) end},
+      {"http.static", function(o) return http.static(dir, o) end},
+      {"http.router", function(o) return http.router(o) end},
+      {"http.request", function(o) o.url = u return http.request(o) end},
+      {"http.get", function(o) return http.get(u, o) end},
+      {"client.pool", function(o) return pool.new(o) end},
+      {"workers.start", function(o)
+        o.n, o.serve = 1, print
+        return require("lunasock.workers").start(o)
+      end},
+    }
+    if tls then
+      doors[#doors + 1] = {"tls.context", function(o) return tls.context(o) end}
+      doors[#doors + 1] = {"tls.wrap", function(o)
+        return tls.wrap(a, tls.context{verify = false}, o)
+      end}
+    end
+    for _, door in ipairs(doors) do
+      for _, key in ipairs{"tsl", "Timeout", "nodely"} do
+        local ok, err = pcall(door[2], {[key] = true})
+        assert.is_false(ok, door[1] .. " took " .. key)
+        assert.matches("unknown [a-z ]*option '" .. key .. "' to '" .. door[1]:gsub("%.", "%%.")
+                       .. "'", err)
+      end
+    end
+    -- lunasock.core's tables of fields: getaddrinfo's hints, sendmsg's
+    -- ancillary data, a membership value
+    local d = assert(core.socket("inet", "dgram"))
+    local _ <close> = d
+    for _, call in ipairs{
+      function() core.getaddrinfo("127.0.0.1", 80, {famliy = "inet"}) end,
+      function() a:sendmsg("x", {fd = {b}}) end,
+      function() d:setopt("add_membership", {multiaddr = "239.1.2.3", iface = "lo"}) end,
+    } do
+      local ok, err = pcall(call)
+      assert.is_false(ok)
+      assert.matches("unknown field '%a+'", err)
+    end
+    assert.equal("", b:recv(10, core.MSG_DONTWAIT) or "")   -- nothing was sent
+    assert.is_true(loop.run(function() return true end))   -- nothing left running
+    helper.rmdir(dir)
+  end)
+
   it("issue 11: loop.suspend(0/0) ends only its task; timers keep running",
      function()
     local errors = {}
@@ -383,7 +452,7 @@ describe("lunasock Lua layers robustness", function()
       local t0 = loop.now()
       local ok, err = pcall(lunasock.tcp.connect, host, port, {timeout = 2e9})
       assert.is_false(ok)
-      assert.matches("bad option 'timeout' to 'connect' (number of seconds from 0 to 1e+09",
+      assert.matches("bad option 'timeout' to 'tcp.connect' (number of seconds from 0 to 1e+09",
                      err, 1, true)
       ok, err = in_task(function()
         return lunasock.tcp.connect(host, port, {timeout = 2e9})
@@ -454,32 +523,36 @@ describe("lunasock Lua layers robustness", function()
   end)
 end)
 
-describe("lunasock CPU per byte", function()
-  local lunasock = require "lunasock"
-  local loop = require "lunasock.loop"
-  local chat = require "lunasock.chat"
+-- Inside a loop task: connects to 127.0.0.1:port, sends data whole, and
+-- reads until the server closes or helper.TIMEOUT passes; returns what
+-- came.
+local function exchange(port, data)
+  local c <close> = assert(lunasock.tcp.connect("127.0.0.1", port))
+  c:settimeout(helper.TIMEOUT)
+  local sent = 0
+  while sent < #data do
+    sent = sent + assert(c:send(data:sub(sent + 1)))
+  end
+  local got, deadline = {}, loop.now() + helper.TIMEOUT
+  while loop.now() < deadline do
+    local d = c:recv(65536)
+    if not d or d == "" then break end
+    got[#got + 1] = d
+  end
+  return table.concat(got)
+end
 
+describe("lunasock CPU per byte", function()
   -- With the quadratic patterns these lines took 61 s and 26 s of CPU,
   -- during which the loop ran nothing else: the bounded wait below fails.
   it("issue 11: chat trims lines and strips telnet in linear time", function()
-    local out
-    assert(loop.run(function()
+    local out = helper.run_task(function()
       local srv <close> = assert(chat.serve{port = 0, max_line = 300000})
-      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", srv.port))
-      c:settimeout(helper.TIMEOUT)
       local lines = {"bob", "/me a" .. string.rep(" ", 100000) .. "b",
                      "  " .. string.rep(" ", 100000) .. "x" .. string.rep("\t", 100000),
                      string.rep("\255\250", 50000), "/quit"}
-      for _, line in ipairs(lines) do assert(c:send(line .. "\r\n")) end
-      local got, deadline = {}, loop.now() + helper.TIMEOUT
-      while loop.now() < deadline do
-        local d = c:recv(65536)
-        if not d or d == "" then break end
-        got[#got + 1] = d
-      end
-      out = table.concat(got)
-      return true
-    end))
+      return exchange(srv.port, table.concat(lines, "\r\n") .. "\r\n")
+    end)
     assert.matches("*** you are bob", out, 1, true)
     assert.matches("*** bye", out, 1, true)
     assert.equal("", chat.strip_telnet(string.rep("\255\250", 50000)))
@@ -487,9 +560,6 @@ describe("lunasock CPU per byte", function()
 end)
 
 describe("lunasock.frame limits at the top of the range", function()
-  local frame = require "lunasock.frame"
-  local stream = require "lunasock.stream"
-
   it("issue 11: frame.netstring{max = math.maxinteger} refuses a 2^63-1 length instead of raising",
      function()
     local a, b = assert(core.socketpair())
@@ -507,33 +577,18 @@ describe("lunasock.frame limits at the top of the range", function()
 end)
 
 describe("lunasock.http handler arguments", function()
-  local lunasock = require "lunasock"
-  local loop = require "lunasock.loop"
-  local http = require "lunasock.http"
-
   it("issue 11: req:read_body(0/0) raises instead of reading without a limit", function()
     local results = {}
-    local out
-    assert(loop.run(function()
+    local out = helper.run_task(function()
       local srv <close> = assert(http.server{port = 0, handler = function(req)
         for _, v in ipairs{0 / 0, math.huge, -1, 1.5, "9"} do
           results[#results + 1] = (pcall(req.read_body, req, v))
         end
         return 200, nil, assert(req:read_body(10))
       end})
-      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", srv.port))
-      c:settimeout(helper.TIMEOUT)
-      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                    .. "Connection: close\r\n\r\nabc"))
-      local got = {}
-      while true do
-        local d = c:recv(4096)
-        if not d or d == "" then break end
-        got[#got + 1] = d
-      end
-      out = table.concat(got)
-      return true
-    end))
+      return exchange(srv.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                .. "Connection: close\r\n\r\nabc")
+    end)
     assert.same({false, false, false, false, false}, results)
     assert.matches("^HTTP/1.1 200", out)
     assert.matches("\r\n\r\nabc$", out)
