@@ -6,8 +6,8 @@
 -- instruction): for finding where a hot path's instructions go, never
 -- for timing.
 local out = assert(os.getenv("LUA_LINES_OUT"), "LUA_LINES_OUT not set")
-local getinfo, sethook, clock = debug.getinfo, debug.sethook, os.clock
-local counts, n, last = {}, 0, clock()
+local getinfo, sethook, time = debug.getinfo, debug.sethook, os.time
+local counts, n, last = {}, 0, time()
 
 local function dump()
   local f = assert(io.open(out .. ".tmp", "w"))
@@ -21,8 +21,8 @@ local function hook()
   local key = info.short_src .. ":" .. info.currentline
   counts[key] = (counts[key] or 0) + 1
   n = n + 1
-  if n % 20000 == 0 and clock() - last > 1 then
-    last = clock()
+  if n % 64 == 0 and time() ~= last then
+    last = time()
     dump()
   end
 end

@@ -42,11 +42,18 @@ M.SERVER = "lunasock"
 
 ---------------------------------------------------------------- heads
 
+-- Whole fast-path responses with short bodies, by status and body, for
+-- the current Date and SERVER (see write_head): a handler answering the
+-- same text each time costs no concatenation and no allocation. Emptied
+-- when the Date text changes.
+local cached_date, cached, ncached = nil, {}, 0
+
 local date_sec, date_str = -1, ""
 local function tick()
   local now = os_time()
   if now ~= date_sec then
     date_sec, date_str = now, os_date("!%a, %d %b %Y %H:%M:%S GMT", now)
+    cached, ncached = {}, 0
   end
   return date_str
 end
@@ -72,10 +79,6 @@ local function status_line(status)
   return l
 end
 
--- Whole fast-path responses with short bodies, by status and body, for
--- the current Date and SERVER: a handler answering the same text each
--- time costs no concatenation and no allocation.
-local cached_date, cached, ncached = nil, {}, 0
 local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
 
 local function head_start(status)
@@ -447,9 +450,17 @@ function M.send(conn, req, ok, status, headers, res_body)
     -- this second: a hit is a string body with a status of FAST
     local by_body = cached[status]
     local data = by_body and by_body[res_body]
-    if data and cached_date == date_str and req.keep_alive and req.version == "1.1"
-       and req.method ~= "HEAD" and not conn.closing and server_of == M.SERVER then
-      local framing, err, code = send_whole(conn, data)
+    if data and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
+       and not conn.closing and server_of == M.SERVER then
+      local framing, err, code
+      if conn.out or conn.pos <= #conn.buf or not conn.server.plain then
+        framing, err, code = send_whole(conn, data)
+      else                    -- nothing held, nothing more to answer: hot
+        local sent
+        sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+        if sent == #data then return status, #res_body end
+        framing, err, code = send_rest(conn, data, sent, err, code)
+      end
       if framing then return status, #res_body end
       conn.closing = true
       return status, nil, err, code
