@@ -4,15 +4,12 @@
 local core = require "lunasock.core"
 local helper = require "helper"
 
-local LUA = helper.LUA
-local BUILD = os.getenv("LUNASOCK_BUILD") or "build"
+local LUA, ENV = helper.LUA, helper.LUA_ENV
 local LIMIT = 15   -- seconds any one example may run (timeout(1))
-
-local ENV = ("env LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;'"):format(BUILD)
 
 -- The shell command for an example with its arguments (already quoted).
 local function command(name, args)
-  return ("%s timeout %d %s examples/%s %s"):format(ENV, LIMIT, LUA, name, args or "")
+  return helper.example_command(name, args, LIMIT)
 end
 
 -- Runs an example to the end: its stdout and stderr together, and its
@@ -40,16 +37,12 @@ end
 -- its pid (the timeout process, which passes a TERM on to lua), the
 -- popen handle, and the first line it printed.
 local function start_server(args)
-  local p = assert(io.popen("echo $$; exec " .. command("echo_server.lua", args)))
-  local pid = assert(math.tointeger(tonumber(p:read("l"))))
-  local line = p:read("l")
-  return pid, p, line
+  return helper.example_start("echo_server.lua", args)
 end
 
--- Ends a server started above, by its pid, and reaps it.
+-- Ends a server started above, by its pid, and reaps it: it is gone.
 local function stop_server(pid, p)
-  os.execute("kill " .. pid)
-  p:close()
+  helper.stop_child(pid, p)
   assert.is_false(os.execute("kill -0 " .. pid .. " 2>/dev/null") == true)
 end
 

@@ -63,7 +63,7 @@ describe("lunasock", function()
       assert.equal("ECONNREFUSED", select(3, c:connect("127.0.0.1", port)))
       local l <close> = assert(lunasock.tcp.listen("127.0.0.1", port, {reuseport = true,
                                                                         timeout = helper.TIMEOUT}))
-      local c2 <close> = assert(lunasock.tcp.connect("127.0.0.1", port, {timeout = helper.TIMEOUT}))
+      local _c <close> = assert(lunasock.tcp.connect("127.0.0.1", port, {timeout = helper.TIMEOUT}))
       assert.is_truthy(l:accept())
       local dual <close> = assert(lunasock.tcp.bind("*", 0))
       assert.equal("::", (dual:getsockname()))
