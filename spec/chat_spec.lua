@@ -227,6 +227,18 @@ describe("lunasock.chat", function()
       end)
     end)
 
+    -- "/nick alice" at the prompt was refused as an invalid nickname
+    -- "/nick alice": what a user who read the command list types first
+    it("takes /nick NAME at the prompt as the nickname", function()
+      run(function()
+        local env <close> = setup()
+        local c = env.client()
+        c:expect("*** choose a nickname:")
+        c:send("/nick  alice ")
+        assert.equal("*** you are alice", c:line())
+      end)
+    end)
+
     it("refuses connections past max_clients", function()
       run(function()
         local env <close> = setup{max_clients = 2}
