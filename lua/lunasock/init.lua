@@ -260,19 +260,24 @@ local function bound(host, port, socktype, opts)
   return s
 end
 
-local function tcp_listen(host, port, opts)
-  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
-  if not s then return nil, err, code end
-  local ok
-  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
-  if opts.nodelay ~= false then s:setopt("nodelay", true) end
-  ok, err, code = s:listen(opts.backlog or default_backlog())
+-- s, bound, made to listen (opts.backlog, default the system's) with
+-- opts.timeout; closed when listen fails.
+local function listening(s, opts)
+  local ok, err, code = s:listen(opts.backlog or default_backlog())
   if not ok then
     s:close()
     return nil, err, code
   end
   if opts.timeout then s:settimeout(opts.timeout) end
   return s
+end
+
+local function tcp_listen(host, port, opts)
+  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
+  if not s then return nil, err, code end
+  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
+  return listening(s, opts)
 end
 
 -- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
@@ -378,13 +383,11 @@ function M.unix.listen(path, opts)
   if not s then return nil, err, code end
   local ok
   ok, err, code = s:bind(path)
-  if ok then ok, err, code = s:listen(opts.backlog or default_backlog()) end
   if not ok then
     s:close()
     return nil, err, code
   end
-  if opts.timeout then s:settimeout(opts.timeout) end
-  return s
+  return listening(s, opts)
 end
 
 -- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
