@@ -417,6 +417,29 @@ describe("lunasock Lua layers robustness", function()
     helper.rmdir(dir)
   end)
 
+  -- A bad port raised from inside lunasock, blaming 'getaddrinfo' or
+  -- 'bind': the caller's mistake is reported as the caller's, by name.
+  it("names the door in a bad port's error: tcp.connect, tcp.listen, tcp.serve, udp.*",
+     function()
+    local doors = {
+      {"tcp.connect", function(p) return lunasock.tcp.connect("127.0.0.1", p) end},
+      {"tcp.listen", function(p) return lunasock.tcp.listen("127.0.0.1", p) end},
+      {"tcp.serve", function(p) return lunasock.tcp.serve("127.0.0.1", p, print) end},
+      {"udp.bind", function(p) return lunasock.udp.bind("127.0.0.1", p) end},
+      {"udp.connect", function(p) return lunasock.udp.connect("127.0.0.1", p) end},
+    }
+    for _, door in ipairs(doors) do
+      for _, p in ipairs{70000, -1, 1.5, 0 / 0, {}} do
+        local ok, err = pcall(door[2], p)
+        assert.is_false(ok)
+        assert.matches("bad argument #2 to '" .. door[1] .. "'", err, 1, true)
+      end
+      local ok, err = pcall(door[2])
+      assert.is_false(ok)
+      assert.matches("port expected, got nil", err, 1, true)
+    end
+  end)
+
   it("issue 11: loop.suspend(0/0) ends only its task; timers keep running",
      function()
     local errors = {}

@@ -29,6 +29,16 @@ local function check_opts(opts, fname, argn)
   return opts
 end
 
+-- A port at the door: an integer from 0 to 65535 (or a numeric string or
+-- service name, which getaddrinfo takes); raises at the door's caller.
+local function check_port(port, fname)
+  if type(port) == "number" then
+    check.integer(port, 2, fname, 0, 65535, 3)
+  elseif type(port) ~= "string" then
+    error(("bad argument #2 to '%s' (port expected, got %s)"):format(fname, type(port)), 3)
+  end
+end
+
 -- Raises for an option in opts that the set known lacks (a misspelt
 -- option must not be silently ignored), at the door's caller.
 local function check_known(opts, fname, known)
@@ -179,6 +189,7 @@ end
 -- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "tcp.connect")
+  check_port(port, "tcp.connect")
   check_known(opts, "tcp.connect", CONNECT_OPTS)
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
@@ -280,6 +291,7 @@ end
 -- timeout (for accept). Any other option raises.
 function M.tcp.listen(host, port, opts)
   opts = check_opts(opts, "tcp.listen")
+  check_port(port, "tcp.listen")
   check_known(opts, "tcp.listen", LISTEN_OPTS)
   return tcp_listen(host, port, opts)
 end
@@ -294,6 +306,7 @@ function M.tcp.serve(host, port, handler, opts)
     error("bad argument #3 to 'tcp.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
   opts = check_opts(opts, "tcp.serve", 4)
+  check_port(port, "tcp.serve")
   check_known(opts, "tcp.serve", SERVE_OPTS)
   local lopts, sopts = {}, {}
   for k, v in pairs(opts) do
@@ -312,6 +325,7 @@ end
 -- opts: timeout, reuseaddr (default false for UDP), reuseport.
 function M.udp.bind(host, port, opts)
   opts = check_opts(opts, "udp.bind")
+  check_port(port, "udp.bind")
   check_known(opts, "udp.bind", UDP_BIND_OPTS)
   local s, err, code = bound(host, port, core.SOCK_DGRAM, opts)
   if s and opts.timeout then s:settimeout(opts.timeout) end
@@ -322,6 +336,7 @@ end
 -- send/recv talk to host, port
 function M.udp.connect(host, port, opts)
   opts = check_opts(opts, "udp.connect")
+  check_port(port, "udp.connect")
   check_known(opts, "udp.connect", UDP_CONNECT_OPTS)
   local addrs, err, code = resolve(host, port, core.SOCK_DGRAM)
   if not addrs then return nil, err, code end
