@@ -377,6 +377,10 @@ function M.unix.listen(path, opts)
   opts = check_opts(opts, "unix.listen", 2)
   check_known(opts, "unix.listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
+  if socktype ~= "stream" and socktype ~= "seqpacket" and socktype ~= core.SOCK_STREAM
+     and socktype ~= core.SOCK_SEQPACKET then
+    error("bad option 'type' to 'unix.listen' ('stream' or 'seqpacket' expected)", 2)
+  end
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
   if not s then return nil, err, code end
