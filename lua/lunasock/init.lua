@@ -26,6 +26,18 @@ local function check_opts(opts, fname, argn)
   opts = check.opts(opts, fname, argn or 3, 3)
   check.opt_seconds(opts, "timeout", fname, 3)
   check.opt_integer(opts, "backlog", fname, 0, 0x7fffffff, 3)
+  for _, k in ipairs{"nodelay", "reuseaddr", "reuseport"} do
+    check.opt_boolean(opts, k, fname, 3)
+  end
+  local t = opts.tls
+  if t ~= nil and type(t) ~= "boolean" and type(t) ~= "table" and type(t) ~= "userdata" then
+    error(("bad option 'tls' to '%s' (true, a tls.context or a table of its options"
+           .. " expected, got %s)"):format(fname, type(t)), 3)
+  end
+  if opts.servername ~= nil and type(opts.servername) ~= "string" then
+    error(("bad option 'servername' to '%s' (string expected, got %s)"):format(
+          fname, type(opts.servername)), 3)
+  end
   return opts
 end
 
