@@ -445,14 +445,17 @@ describe("lunasock Lua layers robustness", function()
   it("raises for a flag that is not a boolean and a tls that is no TLS setting", function()
     local l <close>, port = helper.listener()
     local cases = {
-      {"tcp.connect", "nodelay", "no", function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
-      {"tcp.connect", "tls", 5, function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.connect", "nodelay", "no",
+       function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.connect", "tls", 5,
+       function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
       {"tcp.connect", "servername", 5, function(o)
         o.tls = {verify = false}
         return lunasock.tcp.connect("127.0.0.1", port, o)
       end},
       {"tcp.listen", "reuseaddr", 1, function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
-      {"tcp.listen", "reuseport", "yes", function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.listen", "reuseport", "yes",
+       function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
       {"tcp.serve", "nodelay", 0, function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
       {"udp.bind", "reuseaddr", "1", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
     }

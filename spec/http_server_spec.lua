@@ -78,7 +78,6 @@ describe("lunasock.http.server", function()
   -- handler = 5 was taken and answered every request with a 500;
   -- access_log = 5 fell back to stderr; methods = 5 failed per request.
   it("raises at once for an option of the wrong type, naming it", function()
-    local http = require "lunasock.http"
     for _, case in ipairs{
       {{handler = 5}, "handler"}, {{handler = {}}, "handler"},
       {{handler = print, host = 1}, "host"}, {{handler = print, port = -1}, "port"},
