@@ -456,7 +456,8 @@ describe("lunasock Lua layers robustness", function()
       {"tcp.listen", "reuseaddr", 1, function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
       {"tcp.listen", "reuseport", "yes",
        function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
-      {"tcp.serve", "nodelay", 0, function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
+      {"tcp.serve", "nodelay", 0,
+       function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
       {"udp.bind", "reuseaddr", "1", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
     }
     for _, c in ipairs(cases) do
