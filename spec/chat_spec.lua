@@ -864,10 +864,8 @@ describe("lunasock.chat", function()
       local f = assert(io.open(path, "w"))
       f:write(code)
       f:close()
-      local build = os.getenv("LUNASOCK_BUILD") or "build"
-      local p = assert(io.popen(("ulimit -n 4096 2>/dev/null; ulimit -n; "
-        .. "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' timeout 60 %s %s 2>&1")
-        :format(build, helper.LUA, path)))
+      local p = assert(io.popen(("ulimit -n 4096 2>/dev/null; ulimit -n; %s timeout 60 %s %s 2>&1")
+        :format(helper.LUA_ENV, helper.LUA, path)))
       local limit = tonumber(p:read("l"))
       local out = p:read("a")
       local okp = p:close()

@@ -354,9 +354,8 @@ print(loop.run())
         if argv[1] == "run" then
           status, out, err = run(argv)
         else
-          local p = io.popen(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-                              .. "%s %s 2>&1; echo \"status $?\""):format(
-                                os.getenv("LUNASOCK_BUILD") or "build", helper.LUA, script))
+          local p = io.popen(("%s %s %s 2>&1; echo \"status $?\""):format(
+                                helper.LUA_ENV, helper.LUA, script))
           out = p:read("a")
           p:close()
           status = tonumber(out:match("status (%d+)\n$"))

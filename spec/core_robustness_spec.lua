@@ -361,6 +361,7 @@ describe("lunasock Lua layers robustness", function()
     local doors = {
       {"tcp.connect", function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
       {"tcp.listen", function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.bind", function(o) return lunasock.tcp.bind("127.0.0.1", 0, o) end},
       {"tcp.serve", function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
       {"udp.bind", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
       {"udp.connect", function(o) return lunasock.udp.connect("127.0.0.1", port, o) end},

@@ -219,10 +219,8 @@ describe("lunasock.core sendfile", function()
     ]]):format(path)
     local tmp = os.tmpname()
     write(tmp, code)
-    local build = os.getenv("LUNASOCK_BUILD") or "build"
-    local p = io.popen(("LUA_PATH='lua/?.lua;;' LUA_CPATH='%s/?.so;;' "
-                        .. "env --default-signal=PIPE %s %s")
-                       :format(build, helper.LUA, tmp))
+    local p = io.popen(("%s env --default-signal=PIPE %s %s")
+                       :format(helper.LUA_ENV, helper.LUA, tmp))
     local out = p:read("a")
     local ok, how, status = p:close()
     os.remove(tmp)
