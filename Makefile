@@ -34,11 +34,12 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c csrc/wait.c
+       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c csrc/wait.c \
+       csrc/errmsg.c
 # lunasock.tls, the only part linked with OpenSSL (libssl-dev); the
 # rockspec lists the same (make lint checks).
 TLS_SRCS = csrc/tls.c csrc/tls_context.c csrc/tls_io.c csrc/tls_socket.c \
-           csrc/tls_wrap.c csrc/tls_info.c csrc/wait.c
+           csrc/tls_wrap.c csrc/tls_info.c csrc/wait.c csrc/errmsg.c
 OPENSSL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 OPENSSL_LIBS   ?= $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)
@@ -50,15 +51,18 @@ TLS_OBJS   = $(TLS_SRCS:csrc/%.c=$(BUILD)/%.o)
 TLS_MODULE = $(BUILD)/lunasock/tls.so
 
 # Packages a fresh Debian 12 machine needs for everything here.
-# The specs drive real peers: nc, curl, python3 and nginx.
+# The specs drive real peers: nc, curl, python3, nginx (with its echo
+# module) and openssl; they stop what they started with kill and pkill -P
+# (procps, which minimal images leave out).
 DEB_PKGS = gcc make pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
            lua-check valgrind netcat-openbsd curl python3 nginx-light \
-           libssl-dev openssl
+           libssl-dev openssl procps
 DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
           command -v luacheck && command -v gcc && command -v valgrind && \
           command -v nc && command -v curl && command -v python3 && \
           { command -v nginx || test -x /usr/sbin/nginx; } && \
           command -v openssl && test -f /usr/include/openssl/ssl.h && \
+          command -v pkill && command -v ps && \
           $(PKG_CONFIG) --exists $(LUA_PC)
 # make bench also measures peer libraries and drives HTTP with wrk.
 BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv redis-tools

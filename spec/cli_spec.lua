@@ -9,11 +9,7 @@ local LIMIT = math.floor(T * 2)   -- seconds timeout(1) gives each child
 
 local quote, slurp, status_of = helper.quote, helper.slurp, helper.exit_status
 
-local function spit(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local spit = helper.write_file
 
 local dir  -- a private directory per test (fifos, paths)
 
@@ -354,9 +350,8 @@ print(loop.run())
         if argv[1] == "run" then
           status, out, err = run(argv)
         else
-          local p = io.popen(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-                              .. "%s %s 2>&1; echo \"status $?\""):format(
-                                os.getenv("LUNASOCK_BUILD") or "build", helper.LUA, script))
+          local p = io.popen(("%s %s %s 2>&1; echo \"status $?\""):format(
+                                helper.LUA_ENV, helper.LUA, script))
           out = p:read("a")
           p:close()
           status = tonumber(out:match("status (%d+)\n$"))
@@ -608,6 +603,24 @@ print("still here")
   end)
 
   describe("chat", function()
+    -- --reuseport and --handshake-timeout were missing: checked against
+    -- chat.OPTIONS, so an option added later without a flag fails here.
+    it("has a flag in --help for every chat.OPTIONS name that a command line can give",
+       function()
+      local chat = require "lunasock.chat"
+      local status, help = run{"chat", "--help"}
+      assert.equal(0, status)
+      local NOT_FLAGS = {valid_nick = true, commands = true, help = true, on_event = true,
+                         tls = "--tls-cert", reuseaddr = true}
+      for name in pairs(chat.OPTIONS) do
+        local flag = type(NOT_FLAGS[name]) == "string" and NOT_FLAGS[name]
+                     or "--" .. name:gsub("_", "-")
+        if NOT_FLAGS[name] ~= true then
+          assert.truthy(help:find("\n  " .. flag:gsub("%-", "%%-") .. "[ \n]"), flag)
+        end
+      end
+    end)
+
     it("takes every chat.serve option as a flag (issue 10)", function()
       local server, host, port = start_server{"chat", "--max-line", "5", "--greeting", "",
                                               "--eol", "lf", "--room", "hall",

@@ -138,6 +138,29 @@ function helper.cli_interrupt(proc)
   return helper.cli_finish(proc)
 end
 
+-- Writes data to the file at path (created or truncated).
+function helper.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+-- A sparse file of size bytes at path, ending in "tail!".
+function helper.sparse(path, size)
+  local f = assert(io.open(path, "wb"))
+  f:seek("set", size - 5)
+  f:write("tail!")
+  f:close()
+end
+
+-- n bytes of numbered lines ("0000000000\n0000000011\n..."), so that a
+-- byte from a wrong offset shows.
+function helper.numbered(n)
+  local t = {}
+  for i = 0, n // 11 do t[#t + 1] = string.format("%010d\n", i * 11) end
+  return table.concat(t):sub(1, n)
+end
+
 -- The whole content of the file at path, or "" when it cannot be opened.
 function helper.slurp(path)
   local f = io.open(path, "rb")
@@ -236,6 +259,37 @@ end
 -- succeeded). The chunk goes through a temporary file, not the shell.
 helper.LUA = os.getenv("LUA") or "lua5.4"
 
+-- The build directory (.busted: build/, or $LUNASOCK_BUILD for the
+-- sanitizer build), and env(1) with the words that give a child lua5.4
+-- this tree's modules: helper.LUA_ENV .. " " .. helper.LUA .. " file.lua".
+helper.BUILD = os.getenv("LUNASOCK_BUILD") or "build"
+helper.LUA_ENV = ("env LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;'")
+                 :format(helper.BUILD)
+
+-- The command line running examples/NAME with args (already quoted)
+-- under timeout(1): limit seconds, default 15.
+function helper.example_command(name, args, limit)
+  return ("%s timeout %d %s examples/%s %s"):format(helper.LUA_ENV, limit or 15, helper.LUA,
+                                                     name, args or "")
+end
+
+-- Starts examples/NAME with args in the background (suffix: shell
+-- redirections, " 2>/dev/null"; limit: as example_command): its pid
+-- (timeout's, which passes a TERM on), the popen handle on its stdout,
+-- and its first line.
+function helper.example_start(name, args, suffix, limit)
+  local p = assert(io.popen("echo $$; exec " .. helper.example_command(name, args, limit)
+                            .. (suffix or "")))
+  local pid = assert(math.tointeger(tonumber(p:read("l"))))
+  return pid, p, p:read("l")
+end
+
+-- Ends a child started as above (SIGTERM by its pid) and reaps it.
+function helper.stop_child(pid, p)
+  os.execute("kill " .. pid .. " 2>/dev/null")
+  p:close()
+end
+
 -- The prefix for outside programs the specs drive (curl, python3, nginx,
 -- nc): they run without the sanitizer runtime that make sanitize preloads
 -- for lua5.4. Preloaded into curl, ASan deadlocks it before it starts.
@@ -246,10 +300,7 @@ function helper.run_lua(code, mode)
   local f = assert(io.open(path, "w"))
   f:write("os.remove(", ("%q"):format(path), ")\n", code)
   f:close()
-  local build = os.getenv("LUNASOCK_BUILD") or "build"
-  local cmd = ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-               .. "%s %s"):format(build, helper.LUA, path)
-  return assert(io.popen(cmd, mode or "r"))
+  return assert(io.popen(helper.LUA_ENV .. " " .. helper.LUA .. " " .. path, mode or "r"))
 end
 
 -- A to-be-closed value that closes all of its arguments (Lua 5.4 allows

@@ -26,7 +26,29 @@ local function check_opts(opts, fname, argn)
   opts = check.opts(opts, fname, argn or 3, 3)
   check.opt_seconds(opts, "timeout", fname, 3)
   check.opt_integer(opts, "backlog", fname, 0, 0x7fffffff, 3)
+  for _, k in ipairs{"nodelay", "reuseaddr", "reuseport"} do
+    check.opt_boolean(opts, k, fname, 3)
+  end
+  local t = opts.tls
+  if t ~= nil and type(t) ~= "boolean" and type(t) ~= "table" and type(t) ~= "userdata" then
+    error(("bad option 'tls' to '%s' (true, a tls.context or a table of its options"
+           .. " expected, got %s)"):format(fname, type(t)), 3)
+  end
+  if opts.servername ~= nil and type(opts.servername) ~= "string" then
+    error(("bad option 'servername' to '%s' (string expected, got %s)"):format(
+          fname, type(opts.servername)), 3)
+  end
   return opts
+end
+
+-- A port at the door: an integer from 0 to 65535 (or a numeric string or
+-- service name, which getaddrinfo takes); raises at the door's caller.
+local function check_port(port, fname)
+  if type(port) == "number" then
+    check.integer(port, 2, fname, 0, 65535, 3)
+  elseif type(port) ~= "string" then
+    error(("bad argument #2 to '%s' (port expected, got %s)"):format(fname, type(port)), 3)
+  end
 end
 
 -- Raises for an option in opts that the set known lacks (a misspelt
@@ -41,9 +63,11 @@ local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay
 local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
 local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
-local UNIX_SERVE_OPTS = check.set({backlog = true}, serve.OPTIONS)
+local UNIX_LISTEN_KEYS = {backlog = true}   -- unix.serve's, for unix.listen
+local UNIX_SERVE_OPTS = check.set(UNIX_LISTEN_KEYS, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
+local TCP_BIND_OPTS = {reuseaddr = true, reuseport = true}
 local UDP_BIND_OPTS = {timeout = true, reuseaddr = true, reuseport = true}
 local UDP_CONNECT_OPTS = {timeout = true}
 local UNIX_CONNECT_OPTS = {timeout = true, type = true}
@@ -179,6 +203,7 @@ end
 -- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "tcp.connect")
+  check_port(port, "tcp.connect")
   check_known(opts, "tcp.connect", CONNECT_OPTS)
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
@@ -259,13 +284,10 @@ local function bound(host, port, socktype, opts)
   return s
 end
 
-local function tcp_listen(host, port, opts)
-  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
-  if not s then return nil, err, code end
-  local ok
-  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
-  if opts.nodelay ~= false then s:setopt("nodelay", true) end
-  ok, err, code = s:listen(opts.backlog or default_backlog())
+-- s, bound, made to listen (opts.backlog, default the system's) with
+-- opts.timeout; closed when listen fails.
+local function listening(s, opts)
+  local ok, err, code = s:listen(opts.backlog or default_backlog())
   if not ok then
     s:close()
     return nil, err, code
@@ -274,14 +296,52 @@ local function tcp_listen(host, port, opts)
   return s
 end
 
+local function tcp_listen(host, port, opts)
+  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
+  if not s then return nil, err, code end
+  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
+  return listening(s, opts)
+end
+
+-- tcp.serve and unix.serve: opts split in two, the keys in listen_keys
+-- for listen(lopts) (a listener, or nil, msg, code), the rest for
+-- serve.listener. A listener it refuses is closed, and a raise (a bad
+-- option) is passed on to the caller of tcp.serve / unix.serve (level 3:
+-- this function is called, not tail-called, from theirs).
+local function serve_on(listen, listen_keys, handler, opts)
+  local lopts, sopts = {}, {}
+  for k, v in pairs(opts) do
+    if listen_keys[k] then lopts[k] = v else sopts[k] = v end
+  end
+  local l, err, code = listen(lopts)
+  if not l then return nil, err, code end
+  local ok, server
+  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
+  if not ok or not server then l:close() end
+  if not ok then error(server, 3) end
+  return server, err, code
+end
+
 -- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
 -- backlog (default: the system's somaxconn), reuseaddr (default true),
 -- reuseport, nodelay (default true: accepted sockets have TCP_NODELAY),
 -- timeout (for accept). Any other option raises.
 function M.tcp.listen(host, port, opts)
   opts = check_opts(opts, "tcp.listen")
+  check_port(port, "tcp.listen")
   check_known(opts, "tcp.listen", LISTEN_OPTS)
   return tcp_listen(host, port, opts)
+end
+
+-- lunasock.tcp.bind(host, port[, opts]) -> a TCP socket bound there and
+-- not listening: holds a port (port 0: the kernel's choice) without
+-- taking connections. Host rules and opts reuseaddr (default true) and
+-- reuseport as tcp.listen. Any other option raises.
+function M.tcp.bind(host, port, opts)
+  opts = check_opts(opts, "tcp.bind")
+  check_known(opts, "tcp.bind", TCP_BIND_OPTS)
+  return bound(host, port, core.SOCK_STREAM, opts)
 end
 
 -- lunasock.tcp.serve(host, port, handler[, opts]) -> server (host, port,
@@ -294,17 +354,10 @@ function M.tcp.serve(host, port, handler, opts)
     error("bad argument #3 to 'tcp.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
   opts = check_opts(opts, "tcp.serve", 4)
+  check_port(port, "tcp.serve")
   check_known(opts, "tcp.serve", SERVE_OPTS)
-  local lopts, sopts = {}, {}
-  for k, v in pairs(opts) do
-    if SERVE_LISTEN_OPTS[k] then lopts[k] = v else sopts[k] = v end
-  end
-  local l, err, code = tcp_listen(host, port, lopts)
-  if not l then return nil, err, code end
-  local ok, server
-  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
-  if not ok or not server then l:close() end
-  if not ok then error(server, 2) end
+  local server, err, code = serve_on(function(lopts) return tcp_listen(host, port, lopts) end,
+                                     SERVE_LISTEN_OPTS, handler, opts)
   return server, err, code
 end
 
@@ -312,6 +365,7 @@ end
 -- opts: timeout, reuseaddr (default false for UDP), reuseport.
 function M.udp.bind(host, port, opts)
   opts = check_opts(opts, "udp.bind")
+  check_port(port, "udp.bind")
   check_known(opts, "udp.bind", UDP_BIND_OPTS)
   local s, err, code = bound(host, port, core.SOCK_DGRAM, opts)
   if s and opts.timeout then s:settimeout(opts.timeout) end
@@ -322,6 +376,7 @@ end
 -- send/recv talk to host, port
 function M.udp.connect(host, port, opts)
   opts = check_opts(opts, "udp.connect")
+  check_port(port, "udp.connect")
   check_known(opts, "udp.connect", UDP_CONNECT_OPTS)
   local addrs, err, code = resolve(host, port, core.SOCK_DGRAM)
   if not addrs then return nil, err, code end
@@ -362,18 +417,20 @@ function M.unix.listen(path, opts)
   opts = check_opts(opts, "unix.listen", 2)
   check_known(opts, "unix.listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
+  if socktype ~= "stream" and socktype ~= "seqpacket" and socktype ~= core.SOCK_STREAM
+     and socktype ~= core.SOCK_SEQPACKET then
+    error("bad option 'type' to 'unix.listen' ('stream' or 'seqpacket' expected)", 2)
+  end
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
   if not s then return nil, err, code end
   local ok
   ok, err, code = s:bind(path)
-  if ok then ok, err, code = s:listen(opts.backlog or default_backlog()) end
   if not ok then
     s:close()
     return nil, err, code
   end
-  if opts.timeout then s:settimeout(opts.timeout) end
-  return s
+  return listening(s, opts)
 end
 
 -- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
@@ -386,16 +443,8 @@ function M.unix.serve(path, handler, opts)
   end
   opts = check_opts(opts, "unix.serve")
   check_known(opts, "unix.serve", UNIX_SERVE_OPTS)
-  local lopts, sopts = {}, {}
-  for k, v in pairs(opts) do
-    if k == "backlog" then lopts[k] = v else sopts[k] = v end
-  end
-  local l, err, code = M.unix.listen(path, lopts)
-  if not l then return nil, err, code end
-  local ok, server
-  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
-  if not ok or not server then l:close() end
-  if not ok then error(server, 2) end
+  local server, err, code = serve_on(function(lopts) return M.unix.listen(path, lopts) end,
+                                     UNIX_LISTEN_KEYS, handler, opts)
   return server, err, code
 end
 
