@@ -504,7 +504,15 @@ function M.send(conn, req, ok, status, headers, res_body)
     status, headers, res_body = 500, nil, INTERNAL
   end
   local bt = type(res_body)
+  if bt == "number" then     -- as io.write takes one
+    res_body, bt = tostring(res_body), "string"
+  end
   local is_file = io_type(res_body) == "file"
+  if res_body ~= nil and bt ~= "string" and bt ~= "function" and not is_file then
+    -- a table or a boolean was sent as an empty 200
+    log_error(conn, "bad response: a body of type " .. bt)
+    return 500, M.error(conn, 500, "bad response")
+  end
   local wok, framing, length = pcall(write_head, conn, req, status, headers,
                                      bt == "string" and res_body or nil,
                                      bt == "function" or is_file)
