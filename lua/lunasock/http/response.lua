@@ -338,7 +338,12 @@ M.Writer = Writer
 function Writer:write(piece)
   if self.finished then error("write after finish", 2) end
   if piece == nil or piece == "" then return true end
-  piece = tostring(piece)
+  if type(piece) ~= "string" then
+    if type(piece) ~= "number" then  -- never "table: 0x..." in a body
+      error("bad argument #1 to 'write' (string expected, got " .. type(piece) .. ")", 2)
+    end
+    piece = tostring(piece)
+  end
   local left = self.left
   if left and #piece > left then
     self.conn.closing = true
@@ -429,6 +434,11 @@ local function send_stream(conn, framing, src, length)
       piece = src()
     end
     if piece == nil then break end
+    if type(piece) ~= "string" and type(piece) ~= "number" then
+      conn.server:log_error("bad response: a body source returned a " .. type(piece))
+      ok, err, code = nil, "a body source returned a " .. type(piece), "EINVAL"
+      break
+    end
     ok, err, code = w:write(piece)
     if not ok then break end
   end
