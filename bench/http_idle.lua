@@ -11,7 +11,7 @@ local lunasock = require "lunasock"
 local http = require "lunasock.http"
 local loop = require "lunasock.loop"
 
-local N, PORT, floor = tonumber(arg[1]) or 5000, tonumber(arg[2]) or 19370, arg[3] == "floor"
+local N, PORT, floor = tonumber(arg[1]) or 5000, tonumber(arg[2]) or 0, arg[3] == "floor"
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 
 local function rss_kb()
@@ -45,7 +45,7 @@ loop.run(function()
   collectgarbage()
   collectgarbage()
   local r0, h0 = rss_kb(), collectgarbage("count")
-  local p = io.popen(here .. "/build/idle_conns -p " .. PORT .. " -k " .. N .. " -h 8 -t 20 2>&1")
+  local p = io.popen(here .. "/build/idle_conns -p " .. srv.port .. " -k " .. N .. " -h 8 -t 20 2>&1")
   local t0 = loop.now()
   while loop.now() - t0 < 6 and count() < N do loop.sleep(0.25) end
   loop.sleep(0.5)
