@@ -50,13 +50,18 @@ local function with_traceback(err)
   return traceback(err, 2)
 end
 
--- One connection's record, closed (a to-be-closed value of its task)
--- whatever way the connection ends: the handler returns or fails, or the
--- task is cancelled. The stream (or the socket) is closed, the count
--- dropped, and an accept loop waiting at max_conns woken.
+-- One connection's record: server, sock (the accepted socket, then the
+-- TLS one), stream (once made), task (the one serving it; false while
+-- the connection is parked). In server.conns under sock. Closed (a
+-- to-be-closed value of its task) whatever way the connection ends: the
+-- handler returns or fails, or the task is cancelled. The stream (or the
+-- socket) is closed, the count dropped, and an accept loop waiting at
+-- max_conns woken. Parking (server:park) cancels the task too, and then
+-- the record, without a task, is left alone.
 local Session = {}
 Session.__index = Session
 function Session.__close(s)
+  if not s.task then return end   -- parked: the connection stays open
   local server = s.server
   local st, sock = s.stream, s.sock
   s.stream, s.sock = false, false
@@ -65,8 +70,8 @@ function Session.__close(s)
   elseif sock then
     pcall(sock.close, sock)
   end
-  if server.conns[s] then
-    server.conns[s] = nil
+  if sock and server.conns[sock] == s then
+    server.conns[sock] = nil
     server.active = server.active - 1
     if server.paused then loop.wake(server.task) end
   end
@@ -90,14 +95,27 @@ local function session(s, host, port)
   local server = s.server
   if server.closed then return end
   if server.tls then
-    local ts = handshake(server, s.sock)
+    local sock = s.sock
+    local ts = handshake(server, sock)
     if not ts then return end
+    server.conns[sock], server.conns[ts] = nil, s   -- under the socket the stream reads
     s.sock = ts
     if server.closed then return end
   end
   local st = stream.new(s.sock, server.stream_opts)
   s.stream = st
   local ok, err = xpcall(server.handler, with_traceback, st, host, port)
+  if not ok then report("lunasock.serve: handler failed: " .. err) end
+end
+
+-- A parked connection's new task (see park): the handler again.
+local function resume(s)
+  s.task = loop.current()
+  local _ <close> = s
+  local server = s.server
+  server.parked = server.parked - 1
+  if server.closed then return end
+  local ok, err = xpcall(server.handler, with_traceback, s.stream)
   if not ok then report("lunasock.serve: handler failed: " .. err) end
 end
 
@@ -116,10 +134,11 @@ local function accept_loop(server)
       if c then
         backoff = M.BACKOFF_MIN
         if server.closed then c:close() return end
-        local s = setmetatable({server = server, sock = c, stream = false}, Session)
-        server.conns[s] = true
+        local s = setmetatable({server = server, sock = c, stream = false, task = false},
+                               Session)
+        server.conns[c] = s
         server.active = server.active + 1
-        loop.spawn(session, s, host, port)
+        s.task = loop.spawn(session, s, host, port)
       elseif server.closed or core.type(l) ~= "socket" then
         return
       elseif FATAL[port] then
@@ -146,21 +165,44 @@ function Server:close()
   -- the sockets only: each session's task closes its stream and record.
   -- Timeout 0 first: a TLS socket's close flushes what it holds and would
   -- wait (up to 2 s each) on a peer that does not read
-  for s in pairs(self.conns) do
-    local sock = s.sock
-    if sock then
-      pcall(sock.settimeout, sock, 0)
-      pcall(sock.close, sock)
-    end
+  for sock in pairs(self.conns) do
+    pcall(sock.settimeout, sock, 0)
+    pcall(sock.close, sock)   -- a parked connection's task starts, and ends
   end
   if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end
 end
 
 Server.__close = Server.close
 
--- server:connections() -> how many connections are open
+-- server:connections() -> how many connections are open, and how many
+-- of them are parked
 function Server:connections()
-  return self.active
+  return self.active, self.parked
+end
+
+-- server:park(sock) -> true if it parked the connection on sock (the
+-- socket its stream reads): its task, which must be waiting for input
+-- and have nothing else to finish, is cancelled (as task:cancel: its
+-- waits forgotten, its <close> variables closed) and the connection
+-- stays open with no task: a record and its stream, watched by the loop
+-- (loop.watch). When input comes, or the socket is closed, the handler is
+-- called again in a new task, as handler(stream): it finds its own state
+-- (the protocol's, kept by sock) and goes on. An idle connection then
+-- costs no coroutine. Called from another task (a reaper); false when
+-- there is no such connection, it is parked already, or the server is
+-- closed.
+function Server:park(sock)
+  local s = self.conns[sock]
+  if self.closed or not s or not s.task or not s.stream then return false end
+  local t = s.task
+  if t:status() == "running" then error("park: a connection cannot park itself", 2) end
+  local open, fd = pcall(sock.fileno, sock)
+  if not open then return false end   -- closed: its task is about to end
+  s.task = false
+  t:cancel()
+  self.parked = self.parked + 1
+  loop.watch(fd, resume, s)
+  return true
 end
 
 function Server:__tostring()
@@ -231,7 +273,7 @@ function M.listener(sock, handler, opts)
   local server = setmetatable({
     sock = sock, handler = handler, conns = {}, active = 0,
     max_conns = max or false, timeout = timeout, handshake_timeout = hs,
-    tls = ctx, stream_opts = stream_opts, closed = false, paused = false,
+    tls = ctx, stream_opts = stream_opts, closed = false, paused = false, parked = 0,
   }, Server)
   local host, port = sock:getsockname()
   if sock:family() == core.AF_UNIX then
