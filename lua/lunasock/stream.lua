@@ -26,8 +26,7 @@
 -- Inside a loop task every wait suspends only that task.
 local find, sub, byte, concat, select, type = string.find, string.sub, string.byte,
                                               table.concat, select, type
-local setmetatable, error, tostring, pcall, pairs = setmetatable, error, tostring,
-                                                   pcall, pairs
+local setmetatable, error, tostring, pcall = setmetatable, error, tostring, pcall
 local math_type = math.type
 local check = require "lunasock.check"
 
@@ -54,11 +53,7 @@ function M.options(opts, fname, level)
   fname = fname or "new"
   level = (level or 2) + 1
   opts = check.opts(opts, fname, 2, level)
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      error(("unknown stream option '%s' to '%s'"):format(tostring(k), fname), level)
-    end
-  end
+  check.known(opts, fname, OPTIONS, level, "stream option")
   local wb = opts.write_buffer
   if wb == true then
     wb = M.DEFAULT_WRITE_BUFFER
@@ -85,10 +80,10 @@ local defaults   -- stream.options{}, made on the first new() without options
 function M.new(sock, opts)
   if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
   if opts == nil then
-    defaults = defaults or M.options({}, "new")
+    defaults = defaults or M.options({}, "stream.new")
     opts = defaults
   elseif not checked[opts] then
-    opts = M.options(opts, "new")
+    opts = M.options(opts, "stream.new")
   end
   local self = setmetatable({
     sock = sock,
