@@ -157,9 +157,7 @@ local plain = measure("lunasock.http, keep-alive idle", function()
   return assert(http.server{host = "127.0.0.1", port = 0,
                             handler = function() return 200, nil, "x" end})
 end, function(srv)
-  local n = 0
-  for _ in pairs(srv.conns) do n = n + 1 end
-  return n
+  return (srv:connections())
 end)
 
 for _, r in ipairs(rows) do

@@ -34,7 +34,7 @@ local FATAL = {EBADF = true, EINVAL = true, ENOTSOCK = true, EFAULT = true}
 
 -- The options serve takes (tcp.serve adds tcp.listen's).
 M.OPTIONS = {timeout = true, tls = true, handshake_timeout = true,
-             max_conns = true, stream = true}
+             max_conns = true, stream = true, deferred = true}
 
 local Server = {}
 Server.__index = Server
@@ -108,6 +108,23 @@ local function session(s, host, port)
   if not ok then report("lunasock.serve: handler failed: " .. err) end
 end
 
+-- A deferred connection's task (opts.deferred): input has come, or the
+-- socket was closed (the server's close, or no input in time). The peer
+-- address is asked of the socket now.
+local function start(s)
+  local server = s.server
+  server.parked = server.parked - 1
+  s.task = loop.current()
+  local sock = s.sock
+  local open, host, port = pcall(sock.getpeername, sock)
+  if not open then
+    local _ <close> = s
+    return
+  end
+  if host == nil then port = nil end   -- the peer went: the handler will see it
+  return session(s, host, port)
+end
+
 -- A parked connection's new task (see park): the handler again.
 local function resume(s)
   s.task = loop.current()
@@ -117,6 +134,42 @@ local function resume(s)
   if server.closed then return end
   local ok, err = xpcall(server.handler, with_traceback, s.stream)
   if not ok then report("lunasock.serve: handler failed: " .. err) end
+end
+
+-- Deferred connections (opts.deferred) wait for their first input with
+-- no task: watched by the loop, started by it (start). They all wait the
+-- same time, so they expire in the order they came: a queue of records
+-- and deadlines, and one task (expire_loop) that sleeps until the first
+-- deadline and closes those that never sent anything.
+local function defer(server, s, c)
+  server.parked = server.parked + 1
+  local n = server.dtail + 1
+  server.dq[n], server.dwhen[n], server.dtail = s, loop.now() + server.deferred, n
+  if n == server.dhead then loop.wake(server.expirer) end   -- the queue was empty
+  loop.watch(c:fileno(), start, s)
+end
+
+local function expire_loop(server)
+  local q, when = server.dq, server.dwhen
+  while not server.closed do
+    local h = server.dhead
+    if h > server.dtail then
+      server.dhead, server.dtail = 1, 0
+      loop.suspend()
+    else
+      local left = when[h] - loop.now()
+      if left > 0 then
+        loop.sleep(left)
+      else
+        local s = q[h]
+        q[h], when[h], server.dhead = nil, nil, h + 1
+        local sock = s.sock
+        if not s.task and not s.stream and sock then
+          pcall(sock.close, sock)   -- no input yet: its task starts, and ends
+        end
+      end
+    end
+  end
 end
 
 local function accept_loop(server)
@@ -138,7 +191,11 @@ local function accept_loop(server)
                                Session)
         server.conns[c] = s
         server.active = server.active + 1
-        s.task = loop.spawn(session, s, host, port)
+        if server.deferred then
+          defer(server, s, c)
+        else
+          s.task = loop.spawn(session, s, host, port)
+        end
       elseif server.closed or core.type(l) ~= "socket" then
         return
       elseif FATAL[port] then
@@ -162,6 +219,7 @@ function Server:close()
   self.closed = true
   self.sock:close()
   if self.paused then loop.wake(self.task) end
+  if self.expirer then self.expirer:cancel() end
   -- the sockets only: each session's task closes its stream and record.
   -- Timeout 0 first: a TLS socket's close flushes what it holds and would
   -- wait (up to 2 s each) on a peer that does not read
@@ -239,7 +297,10 @@ end
 -- connections open: at the limit nothing more is accepted until one
 -- ends), tls (a lunasock.tls context, or a table of its options),
 -- handshake_timeout (default HANDSHAKE_TIMEOUT), stream (options for
--- stream.new; write_buffer defaults to true). Returns nil, msg, code for
+-- stream.new; write_buffer defaults to true), deferred (seconds: the
+-- task starts once the connection has input, and a connection with none
+-- after that long is closed; for protocols where the client speaks
+-- first: a silent connection costs no task). Returns nil, msg, code for
 -- a TLS configuration that does not load. The tasks run in the loop:
 -- call it inside a task, or before loop.run().
 function M.listener(sock, handler, opts)
@@ -258,6 +319,7 @@ function M.listener(sock, handler, opts)
   local max = check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT
+  local deferred = check_seconds(opts, "deferred")
   if opts.stream ~= nil and type(opts.stream) ~= "table" then
     error("bad option 'stream' to 'serve' (table of stream.new options expected)", 2)
   end
@@ -271,7 +333,12 @@ function M.listener(sock, handler, opts)
     sock = sock, handler = handler, conns = {}, active = 0,
     max_conns = max or false, timeout = timeout, handshake_timeout = hs,
     tls = ctx, stream_opts = stream_opts, closed = false, paused = false, parked = 0,
+    deferred = deferred or false,
   }, Server)
+  if deferred then
+    server.dq, server.dwhen, server.dhead, server.dtail = {}, {}, 1, 0
+    server.expirer = loop.spawn(expire_loop, server)
+  end
   local host, port = sock:getsockname()
   if sock:family() == core.AF_UNIX then
     server.path = host

@@ -154,8 +154,10 @@ function M.serve_socket(sock, o, handler)
                                now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4)}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
+  -- deferred: a connection's task starts with its first bytes (until
+  -- then the header timeout is serve's: a silent one is closed)
   local sopts = {tls = o.tls, max_conns = o.max_conns, handshake_timeout = o.handshake_timeout,
-                 stream = {write_buffer = false}}
+                 stream = {write_buffer = false}, deferred = o.header_timeout}
   local listener, err, code
   if sock then
     listener, err, code = serve.listener(sock, on_conn, sopts)
@@ -203,6 +205,12 @@ function Server:close()
   if self.on_close then self.on_close() end
 end
 Server.__close = Server.close
+
+-- server:connections() -> how many connections are open, and how many of
+-- them wait with no task (parked, or not started: no input yet)
+function Server:connections()
+  return self.listener:connections()
+end
 
 -- server:log_error(msg): a handler error, to opts.on_error, else stderr.
 function Server:log_error(msg)
