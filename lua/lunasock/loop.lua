@@ -45,7 +45,7 @@ local poller                  -- core.poller while a loop runs
 local running = false         -- inside run()
 local stopping = false
 local task_of = setmetatable({}, {__mode = "k"})  -- coroutine -> task
-local alive = 0               -- tasks spawned and not ended
+local alive = 0               -- tasks spawned and not ended, and watches set
 local readers, writers = {}, {}  -- fd -> first waiting task (chained)
 local interest = {}           -- fd -> events registered with the poller
 local nwaiting = 0            -- tasks (and watches) waiting on descriptors
@@ -414,10 +414,10 @@ function M.watch(fd, fn, arg)
   end
   poller = poller or core.poller()
   watch_fn[fd], watch_arg[fd] = fn, arg
-  nwaiting = nwaiting + 1
+  nwaiting, alive = nwaiting + 1, alive + 1
   if not register(fd, POLLIN) then   -- not pollable: at once
     watch_fn[fd], watch_arg[fd] = nil, nil
-    nwaiting = nwaiting - 1
+    nwaiting, alive = nwaiting - 1, alive - 1
     M.spawn(fn, arg)
   end
 end
@@ -428,7 +428,7 @@ local function fire_watch(fd)
   if not fn then return false end
   local arg = watch_arg[fd]
   watch_fn[fd], watch_arg[fd] = nil, nil
-  nwaiting = nwaiting - 1
+  nwaiting, alive = nwaiting - 1, alive - 1
   M.spawn(fn, arg)
   return true
 end
