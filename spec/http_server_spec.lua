@@ -414,7 +414,7 @@ describe("lunasock.http.server", function()
     it("parks a connection idle for a tick (no task) and serves its next request", function()
       -- tick: header_timeout / 4
       with_server({handler = app(), header_timeout = 0.2}, function(srv)
-        local s <close>, st = connect(srv)
+        local _s <close>, st = connect(srv)
         local t0 = loop.now()
         while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
           loop.sleep(0.01)
