@@ -37,14 +37,16 @@ if mode == "floor" then
     held = held - 1
   end))
 else
-  srv = assert(http.server{host = "127.0.0.1", port = PORT,
-                           handler = function() return 200, nil, "x" end})
+  srv = assert(http.server{host = "127.0.0.1", port = PORT, handler = function()
+    held = held + 1   -- requests answered
+    return 200, nil, "x"
+  end})
 end
 -- connections held, and whether all of them are where they are measured
 local function count()
   if mode == "floor" then return held, held >= N end
   local open, parked = srv:connections()
-  return open, parked >= N
+  return open, parked >= N and (mode ~= "get" or held >= N)
 end
 
 loop.run(function()
