@@ -44,6 +44,7 @@ local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
 local UNIX_SERVE_OPTS = check.set({backlog = true}, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
+local TCP_BIND_OPTS = {reuseaddr = true, reuseport = true}
 local UDP_BIND_OPTS = {timeout = true, reuseaddr = true, reuseport = true}
 local UDP_CONNECT_OPTS = {timeout = true}
 local UNIX_CONNECT_OPTS = {timeout = true, type = true}
@@ -282,6 +283,16 @@ function M.tcp.listen(host, port, opts)
   opts = check_opts(opts, "tcp.listen")
   check_known(opts, "tcp.listen", LISTEN_OPTS)
   return tcp_listen(host, port, opts)
+end
+
+-- lunasock.tcp.bind(host, port[, opts]) -> a TCP socket bound there and
+-- not listening: holds a port (port 0: the kernel's choice) without
+-- taking connections. Host rules and opts reuseaddr (default true) and
+-- reuseport as tcp.listen. Any other option raises.
+function M.tcp.bind(host, port, opts)
+  opts = check_opts(opts, "tcp.bind")
+  check_known(opts, "tcp.bind", TCP_BIND_OPTS)
+  return bound(host, port, core.SOCK_STREAM, opts)
 end
 
 -- lunasock.tcp.serve(host, port, handler[, opts]) -> server (host, port,
