@@ -607,6 +607,24 @@ print("still here")
   end)
 
   describe("chat", function()
+    -- --reuseport and --handshake-timeout were missing: checked against
+    -- chat.OPTIONS, so an option added later without a flag fails here.
+    it("has a flag in --help for every chat.OPTIONS name that a command line can give",
+       function()
+      local chat = require "lunasock.chat"
+      local status, help = run{"chat", "--help"}
+      assert.equal(0, status)
+      local NOT_FLAGS = {valid_nick = true, commands = true, help = true, on_event = true,
+                         tls = "--tls-cert", reuseaddr = true}
+      for name in pairs(chat.OPTIONS) do
+        local flag = type(NOT_FLAGS[name]) == "string" and NOT_FLAGS[name]
+                     or "--" .. name:gsub("_", "-")
+        if NOT_FLAGS[name] ~= true then
+          assert.truthy(help:find("\n  " .. flag:gsub("%-", "%%-") .. "[ \n]"), flag)
+        end
+      end
+    end)
+
     it("takes every chat.serve option as a flag (issue 10)", function()
       local server, host, port = start_server{"chat", "--max-line", "5", "--greeting", "",
                                               "--eol", "lf", "--room", "hall",

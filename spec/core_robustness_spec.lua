@@ -418,6 +418,58 @@ describe("lunasock Lua layers robustness", function()
     helper.rmdir(dir)
   end)
 
+  -- A bad port raised from inside lunasock, blaming 'getaddrinfo' or
+  -- 'bind': the caller's mistake is reported as the caller's, by name.
+  it("names the door in a bad port's error: tcp.connect, tcp.listen, tcp.serve, udp.*",
+     function()
+    local doors = {
+      {"tcp.connect", function(p) return lunasock.tcp.connect("127.0.0.1", p) end},
+      {"tcp.listen", function(p) return lunasock.tcp.listen("127.0.0.1", p) end},
+      {"tcp.serve", function(p) return lunasock.tcp.serve("127.0.0.1", p, print) end},
+      {"udp.bind", function(p) return lunasock.udp.bind("127.0.0.1", p) end},
+      {"udp.connect", function(p) return lunasock.udp.connect("127.0.0.1", p) end},
+    }
+    for _, door in ipairs(doors) do
+      for _, p in ipairs{70000, -1, 1.5, 0 / 0, {}} do
+        local ok, err = pcall(door[2], p)
+        assert.is_false(ok)
+        assert.matches("bad argument #2 to '" .. door[1] .. "'", err, 1, true)
+      end
+      local ok, err = pcall(door[2])
+      assert.is_false(ok)
+      assert.matches("port expected, got nil", err, 1, true)
+    end
+  end)
+
+  -- {nodelay = "no"} meant on; {tls = 5} connected first, then raised
+  -- from inside tls.wrap, blaming 'wrap'.
+  it("raises for a flag that is not a boolean and a tls that is no TLS setting", function()
+    local l <close>, port = helper.listener()
+    local cases = {
+      {"tcp.connect", "nodelay", "no",
+       function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.connect", "tls", 5,
+       function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.connect", "servername", 5, function(o)
+        o.tls = {verify = false}
+        return lunasock.tcp.connect("127.0.0.1", port, o)
+      end},
+      {"tcp.listen", "reuseaddr", 1, function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.listen", "reuseport", "yes",
+       function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.serve", "nodelay", 0,
+       function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
+      {"udp.bind", "reuseaddr", "1", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(c[4], {[c[2]] = c[3]})
+      assert.is_false(ok, c[1] .. " " .. c[2])
+      assert.matches("bad option '" .. c[2] .. "' to '" .. c[1] .. "'", err, 1, true)
+    end
+    l:settimeout(0)
+    assert.is_nil(l:accept())   -- refused before connecting
+  end)
+
   it("issue 11: loop.suspend(0/0) ends only its task; timers keep running",
      function()
     local errors = {}

@@ -75,6 +75,25 @@ local function app()
 end
 
 describe("lunasock.http.server", function()
+  -- handler = 5 was taken and answered every request with a 500;
+  -- access_log = 5 fell back to stderr; methods = 5 failed per request.
+  it("raises at once for an option of the wrong type, naming it", function()
+    for _, case in ipairs{
+      {{handler = 5}, "handler"}, {{handler = {}}, "handler"},
+      {{handler = print, host = 1}, "host"}, {{handler = print, port = -1}, "port"},
+      {{handler = print, port = 65536}, "port"}, {{root = 5}, "root"},
+      {{handler = print, methods = 5}, "methods"},
+      {{handler = print, access_log = 5}, "access_log"},
+      {{handler = print, on_error = "x"}, "on_error"},
+    } do
+      local ok, err = pcall(http.server, case[1])
+      assert.is_false(ok, case[2])
+      assert.matches("bad option '" .. case[2] .. "' to 'http.server'", err, 1, true)
+    end
+    -- a router is callable: taken
+    with_server({handler = http.router(), access_log = function() end}, function() end)
+  end)
+
   it("answers GET / and keeps the connection alive", function()
     with_server({handler = app()}, function(srv)
       local _s <close>, st = connect(srv)

@@ -236,6 +236,15 @@ describe("lunasock.loop", function()
       assert.equal("hi", sleeper:join())
       local timed = loop.spawn(function() return loop.suspend(0.01) end)
       assert.is_false(timed:join())
+      -- a wake of something that is not a task: a clear error, not an
+      -- index error inside the loop
+      local values = {n = 4, nil, 5, {}, "t"}
+      for i = 1, values.n do
+        local v = values[i]
+        assert.has_error(function() loop.wake(v) end,
+                         "bad argument #1 to 'wake' (lunasock.task expected, got "
+                         .. type(v) .. ")")
+      end
     end)
   end)
 

@@ -379,6 +379,11 @@ describe("lunasock.tcp.listen and connect: TCP_NODELAY", function()
                      "unknown option 'nodely' to 'tcp.listen'")
     assert.has_error(function() lunasock.unix.listen("/nonexistent/x", {bogus = 1}) end,
                      "unknown option 'bogus' to 'unix.listen'")
+    local dir = helper.tmpdir()
+    assert.has_error(function() lunasock.unix.listen(dir .. "/d", {type = "dgram"}) end,
+                     "bad option 'type' to 'unix.listen' ('stream' or 'seqpacket' expected)")
+    assert.is_nil(io.open(dir .. "/d"))   -- nothing bound, no file left
+    helper.rmdir(dir)
   end)
 end)
 

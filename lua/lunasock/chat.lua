@@ -905,5 +905,6 @@ function M.serve(opts)
   return server
 end
 
+M.OPTIONS = OPTIONS   -- the names serve takes (name -> true)
 M.Server, M.Client, M.Room = Server, Client, Room
 return M
