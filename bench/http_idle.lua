@@ -21,12 +21,7 @@ if mode ~= "http" and mode ~= "get" and mode ~= "floor" then
   error("MODE must be http, get or floor")
 end
 
-local function rss_kb()
-  local f = assert(io.open("/proc/self/status"))
-  local kb = tonumber(f:read("a"):match("VmRSS:%s*(%d+)"))
-  f:close()
-  return kb
-end
+local rss_kb = dofile(here .. "/util.lua").rss_kb
 
 local held = 0
 local srv
