@@ -366,6 +366,9 @@ void lsk_pushaddrinfo(lua_State *L, const struct addrinfo *ai) {
   }
 }
 
+static const char *const hint_fields[] = {"family", "socktype", "protocol",
+                                          "flags", NULL};
+
 /* getaddrinfo(host, service[, hints]): host "*" means the wildcard
    (NULL with AI_PASSIVE); service may be an integer port. */
 static int core_getaddrinfo(lua_State *L) {
@@ -386,6 +389,7 @@ static int core_getaddrinfo(lua_State *L) {
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
+    lsk_checkfields(L, 3, hint_fields);
     lua_pushvalue(L, 3);  /* 4: hints */
     hints.ai_family = hintfield(L, "family", lsk_checkfamily);
     hints.ai_socktype = hintfield(L, "socktype", lsk_checktype);

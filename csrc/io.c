@@ -537,6 +537,8 @@ static int ancfds(lua_State *L, int anc, int *fds) {
   return n;
 }
 
+static const char *const anc_fields[] = {"fds", "host", "port", "path", NULL};
+
 /* sendmsg(data[, anc[, flags]]) -> bytes sent. anc.fds: descriptors to
    pass (SCM_RIGHTS); anc.host and anc.port (or anc.path) address a
    datagram on an unconnected socket. */
@@ -560,6 +562,7 @@ static int sendmsg_attempt(lua_State *L, lsk_socket *s, int base) {
   msg.msg_iovlen = 1;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
+    lsk_checkfields(L, 3, anc_fields);
     nfds = ancfds(L, 3, fds);
     lua_getfield(L, 3, s->family == AF_UNIX ? "path" : "host");
     if (!lua_isnil(L, -1)) {

@@ -65,6 +65,8 @@ int lsk_checkfamily(lua_State *L, int idx);       /* name or integer */
 int lsk_checktype(lua_State *L, int idx);         /* name or integer */
 double lsk_opttimeout(lua_State *L, int idx);     /* nil -> -1 */
 int lsk_fdarg(lua_State *L, int idx);  /* integer, socket or Lua file */
+/* raises for a key of the table at idx not in names (NULL-ended) */
+void lsk_checkfields(lua_State *L, int idx, const char *const *names);
 
 /* io.c: the one place that waits. An attempt makes one try at an
    operation: it pushes the results and returns their count (>= 0), or

@@ -282,6 +282,26 @@ static const option *checkoption(lua_State *L, const lsk_socket *s,
   return NULL;
 }
 
+/* Raises for a key of the table at idx that names (NULL-ended) does not
+   list: a misspelt field must not be ignored silently. The error names
+   the argument and the function, as luaL_argerror does:
+   "bad argument #3 to 'getaddrinfo' (unknown field 'flag')". */
+void lsk_checkfields(lua_State *L, int idx, const char *const *names) {
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    const char *const *n = names;
+    lua_pop(L, 1);  /* the value; the key stays for lua_next */
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, idx, lua_pushfstring(L, "unknown field (a %s key)",
+                                            luaL_typename(L, -1)));
+    while (*n != NULL && strcmp(*n, lua_tostring(L, -1)) != 0) n++;
+    if (*n == NULL)
+      luaL_argerror(L, idx, lua_pushfstring(L, "unknown field '%s'",
+                                            lua_tostring(L, -1)));
+  }
+}
+
 /* Reads an IPv4 address in text form from field of the table at idx (or
    the value at idx itself when field is NULL). */
 static struct in_addr checkinaddr(lua_State *L, int idx, const char *field,
@@ -340,6 +360,9 @@ static int toifindex(lua_State *L, int idx, int arg, const char *what,
  * Raises on a wrong type or range; returns 0, or pushes an error triple
  * and returns 3.
  */
+/* The fields of a membership value ({multiaddr, interface}). */
+static const char *const mreq_fields[] = {"multiaddr", "interface", NULL};
+
 static int tovalue(lua_State *L, const option *o, int idx, optval *v,
                    const void **p, socklen_t *len) {
   memset(v, 0, sizeof *v);
@@ -393,6 +416,7 @@ static int tovalue(lua_State *L, const option *o, int idx, optval *v,
     }
     case K_MREQ4:
       luaL_checktype(L, idx, LUA_TTABLE);
+      lsk_checkfields(L, idx, mreq_fields);
       v->m4.imr_multiaddr = checkinaddr(L, idx, "multiaddr", NULL);
       v->m4.imr_interface = checkinaddr(L, idx, "interface", "0.0.0.0");
       *len = sizeof v->m4;
@@ -402,6 +426,7 @@ static int tovalue(lua_State *L, const option *o, int idx, optval *v,
       unsigned index = 0;
       int n = 0;
       luaL_checktype(L, idx, LUA_TTABLE);
+      lsk_checkfields(L, idx, mreq_fields);
       lua_getfield(L, idx, "multiaddr");
       text = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
       if (text == NULL ||

@@ -27,11 +27,12 @@ void lsk_tls_checknames(lua_State *L, int opts, const char *fn,
   while (lua_next(L, opts) != 0) {
     int i, known = 0;
     if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "%s: option names must be strings", fn);
+      luaL_error(L, "unknown option (a %s key) to '%s'",
+                 luaL_typename(L, -2), fn);
     for (i = 0; names[i] != NULL && !known; i++)
       known = strcmp(lua_tostring(L, -2), names[i]) == 0;
     if (!known)
-      luaL_error(L, "%s: unknown option '%s'", fn, lua_tostring(L, -2));
+      luaL_error(L, "unknown option '%s' to '%s'", lua_tostring(L, -2), fn);
     lua_pop(L, 1);
   }
 }

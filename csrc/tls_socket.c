@@ -233,8 +233,10 @@ static int tls_send(lua_State *L) {
   return lsk_tls_run(L, &op, t, t->sock->timeout);
 }
 
-/* shutdown([how]): "w" (and "rw") sends close_notify first; after "r",
-   recv returns "". Then the socket's own shutdown. */
+/* shutdown([how]): "w" (and "rw") sends close_notify first, flushing
+   what the socket holds (bounded by the close linger); after "r", recv
+   returns "" ("r" alone waits for nothing). Then the socket's own
+   shutdown. */
 static int shutdown_attempt(lua_State *L, lsk_tls *t) {
   int r = lsk_tls_flush(t);
   if (r == LSK_WANT_WRITE) return r;
@@ -260,7 +262,17 @@ static int tls_shutdown(lua_State *L) {
     wr = lua_tointeger(L, 2) != SHUT_RD;
   }
   if (rd) t->rdshut = 1;
-  if (wr && !t->fatal) notify(t);
+  if (!wr) {
+    /* The read side has nothing to flush: ciphertext still held for a
+       peer that is not reading must not hold this up (it waited the
+       close linger and failed ETIMEDOUT); it goes out with later sends. */
+    lua_getfield(L, TLS_UV_CORE, "shutdown");  /* 3 */
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, LUA_MULTRET);
+    return lua_gettop(L) - 2;
+  }
+  if (!t->fatal) notify(t);
   return lsk_tls_run(L, &op, t, lingertime(t));
 }
 

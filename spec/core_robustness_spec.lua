@@ -348,6 +348,75 @@ describe("lunasock Lua layers robustness", function()
     helper.rmdir(dir)
   end)
 
+  -- One class: chat.serve, tcp.connect, udp.bind, http.request, ... once
+  -- ignored an option they did not know (a misspelt {tsl = ...} served
+  -- plaintext). Every door that takes an options table refuses one.
+  it("raises for an unknown option at every door, naming the option and the function",
+     function()
+    local dir = helper.tmpdir()
+    local l <close>, port = helper.listener()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    local u = "http://127.0.0.1:" .. port .. "/"
+    local doors = {
+      {"tcp.connect", function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.listen", function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.serve", function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
+      {"udp.bind", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
+      {"udp.connect", function(o) return lunasock.udp.connect("127.0.0.1", port, o) end},
+      {"unix.listen", function(o) return lunasock.unix.listen(dir .. "/l", o) end},
+      {"unix.connect", function(o) return lunasock.unix.connect(dir .. "/c", o) end},
+      {"unix.serve", function(o) return lunasock.unix.serve(dir .. "/s", print, o) end},
+      {"serve.listener", function(o) return require("lunasock.serve").listener(l, print, o) end},
+      {"stream.new", function(o) return stream.new(a, o) end},
+      {"frame.lines", function(o) return frame.lines(o) end},
+      {"frame.length", function(o) return frame.length(">I2", o) end},
+      {"frame.netstring", function(o) return frame.netstring(o) end},
+      {"echo.serve", function(o) o.port = 0 return echo.serve(o) end},
+      {"chat.serve", function(o) o.port = 0 return chat.serve(o) end},
+      {"http.server", function(o) o.port, o.handler = 0, print return http.server(o) end},
+      {"http.static", function(o) return http.static(dir, o) end},
+      {"http.router", function(o) return http.router(o) end},
+      {"http.request", function(o) o.url = u return http.request(o) end},
+      {"http.get", function(o) return http.get(u, o) end},
+      {"client.pool", function(o) return pool.new(o) end},
+      {"workers.start", function(o)
+        o.n, o.serve = 1, print
+        return require("lunasock.workers").start(o)
+      end},
+    }
+    if tls then
+      doors[#doors + 1] = {"tls.context", function(o) return tls.context(o) end}
+      doors[#doors + 1] = {"tls.wrap", function(o)
+        return tls.wrap(a, tls.context{verify = false}, o)
+      end}
+    end
+    for _, door in ipairs(doors) do
+      for _, key in ipairs{"tsl", "Timeout", "nodely"} do
+        local ok, err = pcall(door[2], {[key] = true})
+        assert.is_false(ok, door[1] .. " took " .. key)
+        assert.matches("unknown [a-z ]*option '" .. key .. "' to '" .. door[1]:gsub("%.", "%%.")
+                       .. "'", err)
+      end
+    end
+    -- lunasock.core's tables of fields: getaddrinfo's hints, sendmsg's
+    -- ancillary data, a membership value
+    local d = assert(core.socket("inet", "dgram"))
+    local _ <close> = d
+    for _, call in ipairs{
+      function() core.getaddrinfo("127.0.0.1", 80, {famliy = "inet"}) end,
+      function() a:sendmsg("x", {fd = {b}}) end,
+      function() d:setopt("add_membership", {multiaddr = "239.1.2.3", iface = "lo"}) end,
+    } do
+      local ok, err = pcall(call)
+      assert.is_false(ok)
+      assert.matches("unknown field '%a+'", err)
+    end
+    assert.equal("", b:recv(10, core.MSG_DONTWAIT) or "")   -- nothing was sent
+    assert.is_true(loop.run(function() return true end))   -- nothing left running
+    helper.rmdir(dir)
+  end)
+
   it("issue 11: loop.suspend(0/0) ends only its task; timers keep running",
      function()
     local errors = {}
@@ -383,7 +452,7 @@ describe("lunasock Lua layers robustness", function()
       local t0 = loop.now()
       local ok, err = pcall(lunasock.tcp.connect, host, port, {timeout = 2e9})
       assert.is_false(ok)
-      assert.matches("bad option 'timeout' to 'connect' (number of seconds from 0 to 1e+09",
+      assert.matches("bad option 'timeout' to 'tcp.connect' (number of seconds from 0 to 1e+09",
                      err, 1, true)
       ok, err = in_task(function()
         return lunasock.tcp.connect(host, port, {timeout = 2e9})

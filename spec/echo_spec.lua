@@ -51,6 +51,23 @@ describe("lunasock.echo", function()
     end)
   end)
 
+  it("refuses connection options with proto 'udp' (tls must never mean plaintext)", function()
+    for _, o in ipairs{{tls = {cert = "c.pem", key = "k.pem"}}, {max_conns = 5}, {timeout = 1},
+                       {handshake_timeout = 1}} do
+      o.proto, o.port = "udp", 0
+      local ok, err = pcall(echo.serve, o)
+      assert.is_false(ok)
+      assert.matches("does not apply to proto 'udp'", err, 1, true)
+    end
+    -- reuseaddr and reuseport do apply: two UDP echo servers on one port
+    with_server({proto = "udp", port = 0, reuseaddr = true}, function(server)
+      local other = assert(echo.serve{proto = "udp", port = server.port, reuseaddr = true})
+      assert.equal(server.port, other.port)
+      other:close()
+    end)
+    assert.is_true(loop.run(function() return true end))   -- nothing left running
+  end)
+
   it("echoes over a unix socket", function()
     local dir = helper.tmpdir()
     with_server({proto = "unix", path = dir .. "/echo"}, function(server)

@@ -204,7 +204,8 @@ describe("lunasock.tcp.serve", function()
     local function serve(opts)
       return lunasock.tcp.serve("127.0.0.1", 0, function() end, opts)
     end
-    assert.has_error(function() serve{nodelai = true} end, "unknown option 'nodelai' to 'serve'")
+    assert.has_error(function() serve{nodelai = true} end,
+                     "unknown option 'nodelai' to 'tcp.serve'")
     assert.has_error(function() lunasock.tcp.serve("127.0.0.1", 0) end)
     assert.has_error(function() serve{max_conns = 0} end)
     assert.has_error(function() serve{timeout = -1} end)
@@ -229,9 +230,9 @@ describe("lunasock.tcp.listen and connect: TCP_NODELAY", function()
 
   it("tcp.listen raises on an option it does not know", function()
     assert.has_error(function() lunasock.tcp.listen("127.0.0.1", 0, {nodely = true}) end,
-                     "unknown option 'nodely' to 'listen'")
+                     "unknown option 'nodely' to 'tcp.listen'")
     assert.has_error(function() lunasock.unix.listen("/nonexistent/x", {bogus = 1}) end,
-                     "unknown option 'bogus' to 'listen'")
+                     "unknown option 'bogus' to 'unix.listen'")
   end)
 end)
 

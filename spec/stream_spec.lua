@@ -162,7 +162,7 @@ describe("lunasock.stream", function()
     local a, b = assert(core.socketpair())
     local _ <close> = helper.closing(a, b)
     assert.has_error(function() stream.new(a, {chunks = 3}) end,
-                     "unknown stream option 'chunks' to 'new'")
+                     "unknown stream option 'chunks' to 'stream.new'")
     assert.has_error(function() stream.new(a, {write_buffer = 0}) end)
     assert.has_error(function() stream.new(a, {max_line = 1.5}) end)
     assert.has_error(function() stream.new(a, {timeout = 0/0}) end)

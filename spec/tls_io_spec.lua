@@ -277,6 +277,39 @@ describe("lunasock.tls transfer", function()
     c:close(); s:close()
   end)
 
+  -- shutdown("r") once flushed the ciphertext the socket still held
+  -- before shutting the read side, so with a peer not reading it waited
+  -- the 2 s close linger (and then failed ETIMEDOUT). The read side has
+  -- nothing to flush: it returns at once, and what was held still goes
+  -- out when the peer reads.
+  it("shuts the read side at once while it holds ciphertext the peer has not taken", function()
+    local c, s = tls_pair()
+    c:settimeout(0)
+    local total, n = 0
+    repeat   -- fill the socket and the TLS socket's own pending record
+      n = assert(c:send(string.rep("x", 1024 * 1024)))
+      total = total + n
+    until n < 1024 * 1024
+    c:settimeout(TIMEOUT)
+    local t0 = core.monotime()
+    assert.is_true(c:shutdown("r"))
+    assert.is_true(core.monotime() - t0 < 0.5, "shutdown('r') waited")
+    assert.equal("", c:recv(10))
+    -- the send direction is intact: the peer gets every byte, then more
+    s:settimeout(TIMEOUT)
+    local got = 0
+    assert(loop.run(function()
+      local reader = loop.spawn(function()
+        while got < total + 1 do got = got + #assert(s:recv(16384)) end
+        return true
+      end)
+      assert.equal(1, c:send("y"))
+      return reader:join()
+    end))
+    assert.equal(total + 1, got)
+    c:close(); s:close()
+  end)
+
   it("wakes a task waiting in recv with EBADF when another closes the socket", function()
     local c, s = tls_pair()
     loop.run(function()

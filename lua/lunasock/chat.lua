@@ -823,11 +823,20 @@ end
 -- code. Options (see docs/chat.md): max_line, max_queue, max_nick,
 -- max_clients, sndbuf, high_water, stall_timeout, idle_timeout,
 -- drain_timeout, eol, greeting, room, valid_nick, commands, help,
--- on_event, backlog, reuseport, and tcp.serve's tls and
+-- on_event, backlog, reuseaddr, reuseport, and tcp.serve's tls and
 -- handshake_timeout (a TLS chat room).
 -- The tasks run in the loop: call it inside a task, or before loop.run().
+local OPTIONS = {
+  host = true, port = true, max_line = true, max_queue = true, max_nick = true,
+  max_clients = true, sndbuf = true, high_water = true, stall_timeout = true,
+  idle_timeout = true, drain_timeout = true, eol = true, greeting = true, room = true,
+  valid_nick = true, commands = true, help = true, on_event = true, backlog = true,
+  reuseaddr = true, reuseport = true, tls = true, handshake_timeout = true,
+}
+
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
+  check.known(opts, "chat.serve", OPTIONS)
   local server = {
     max_line = check_count(opts, "max_line", true) or M.MAX_LINE,
     max_queue = check_count(opts, "max_queue", true) or M.MAX_QUEUE,
@@ -884,6 +893,7 @@ function M.serve(opts)
   server.closed = false
   local listener, err, code = lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0,
     handler(server), {backlog = opts.backlog, reuseport = opts.reuseport,
+                      reuseaddr = opts.reuseaddr,
                       tls = opts.tls, handshake_timeout = opts.handshake_timeout,
                       stream = {timeout = server.idle_timeout, chunk = M.READ_SIZE}})
   if not listener then return nil, err, code end

@@ -10,7 +10,7 @@
 -- (1e6) is taken, 2.5, NaN and infinities are not. Seconds are finite
 -- numbers from 0 to MAX_SECONDS (core's own limit for a timeout).
 -- (No check here ends in a tail call: the error levels count frames.)
-local type, error, tostring = type, error, tostring
+local type, error, tostring, pairs, select = type, error, tostring, pairs, select
 local format = string.format
 local tointeger, mtype = math.tointeger, math.type
 
@@ -98,6 +98,32 @@ function M.opts(opts, fname, argn, level)
     fail("argument #" .. (argn or 1), fname, "table", opts, (level or 2) + 1)
   end
   return opts
+end
+
+-- check.known(opts, fname, known[, level[, what]]) -> opts: raises
+-- "unknown option 'nodely' to 'tcp.listen'" for a key of opts that the
+-- set known (name -> true) lacks. Every public function that takes an
+-- options table calls it first: a misspelt option must never be ignored
+-- silently (a {tsl = ctx} would serve plaintext). what (default
+-- "option") names the kind, as in "unknown stream option".
+function M.known(opts, fname, known, level, what)
+  for k in pairs(opts) do
+    if not known[k] then
+      error(format("unknown %s %s to '%s'", what or "option",
+                   type(k) == "string" and "'" .. k .. "'" or show(k), fname),
+            (level or 2) + 1)
+    end
+  end
+  return opts
+end
+
+-- check.set(...) -> one set holding the keys of every set given.
+function M.set(...)
+  local s = {}
+  for i = 1, select("#", ...) do
+    for k in pairs((select(i, ...))) do s[k] = true end
+  end
+  return s
 end
 
 return M

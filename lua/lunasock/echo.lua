@@ -7,6 +7,7 @@
 -- sends block; the server holds at most one read's worth for it.
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
+local check = require "lunasock.check"
 
 local core = lunasock.core
 local sub, error, type, pairs, tostring, setmetatable = string.sub, error, type, pairs,
@@ -66,6 +67,7 @@ Server.__close = Server.close
 -- What echo.serve passes on to tcp.serve / unix.serve.
 local SERVE_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true,
                     timeout = true, max_conns = true, tls = true, handshake_timeout = true}
+local OPTIONS = check.set(SERVE_OPTS, {proto = true, host = true, port = true, path = true})
 
 -- echo.serve{host = "127.0.0.1", port = 0, proto = "tcp"|"udp"|"unix",
 -- path = ..., backlog = ...} -> server (fields host, port or path, and
@@ -74,14 +76,12 @@ local SERVE_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay 
 -- max_conns, tls, ... apply); every connection is echoed by its own task.
 -- The tasks run in the loop: call it inside a task, or before loop.run().
 function M.serve(opts)
-  if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
+  if type(opts) ~= "table" then error("bad argument #1 to 'echo.serve' (table expected)", 2) end
+  check.known(opts, "echo.serve", OPTIONS)
   local proto = opts.proto or "tcp"
   local sopts = {}
   for k, v in pairs(opts) do
-    if SERVE_OPTS[k] then sopts[k] = v
-    elseif k ~= "proto" and k ~= "host" and k ~= "port" and k ~= "path" then
-      error(("echo.serve: unknown option '%s'"):format(tostring(k)), 2)
-    end
+    if SERVE_OPTS[k] then sopts[k] = v end
   end
   if proto == "tcp" then
     return lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0, echo_stream, sopts)
@@ -92,8 +92,16 @@ function M.serve(opts)
   elseif proto ~= "udp" then
     error("echo.serve: proto must be 'tcp', 'udp' or 'unix'", 2)
   end
+  -- a datagram echo has no connections: an option for them (tls above
+  -- all) must not be dropped silently
+  for k in pairs(sopts) do
+    if k ~= "reuseport" and k ~= "reuseaddr" then
+      error(("echo.serve: option '%s' does not apply to proto 'udp'"):format(tostring(k)), 2)
+    end
+  end
   local sock, err, code = lunasock.udp.bind(opts.host or "127.0.0.1", opts.port or 0,
-                                            {reuseport = opts.reuseport})
+                                            {reuseport = opts.reuseport,
+                                             reuseaddr = opts.reuseaddr})
   if not sock then return nil, err, code end
   local server = setmetatable({sock = sock, proto = proto}, Server)
   server.host, server.port = sock:getsockname()

@@ -31,6 +31,7 @@ local find, sub, byte, match, format =
   string.find, string.sub, string.byte, string.match, string.format
 local pack, unpack, packsize = string.pack, string.unpack, string.packsize
 local mtype, maxinteger = math.type, math.maxinteger
+local check = require "lunasock.check"
 
 local M = {}
 
@@ -90,8 +91,10 @@ Lines.__name = "lunasock.frame.lines"
 -- frame.lines{max = bytes, eol = "\n" | "\r\n"}: read takes a line ended
 -- by LF or CRLF (without its end); write appends eol (default "\n").
 -- max counts the line without its end.
+local LINES_OPTS, MAX_OPTS = {max = true, eol = true}, {max = true}
+
 function M.lines(opts)
-  opts = opts or {}
+  opts = check.known(check.opts(opts, "frame.lines"), "frame.lines", LINES_OPTS)
   local eol = opts.eol or "\n"
   if eol ~= "\n" and eol ~= "\r\n" then
     error("bad option 'eol' to 'lines' ('\\n' or '\\r\\n' expected)", 2)
@@ -153,7 +156,7 @@ function M.length(fmt, opts)
   -- the largest length the prefix can carry (Lua integers are 64-bit)
   local bits = bytes * 8 - (signed and 1 or 0)
   local carry = bits >= 63 and maxinteger or (1 << bits) - 1
-  opts = opts or {}
+  opts = check.known(check.opts(opts, "frame.length", 2), "frame.length", MAX_OPTS)
   local max = checkmax(opts.max, "length")
   local little = endian == "<" or (endian ~= ">" and LITTLE)
   return setmetatable({fmt = prefix, bytes = bytes, signed = signed,
@@ -209,7 +212,7 @@ Netstring.__name = "lunasock.frame.netstring"
 -- frame.netstring{max = bytes}: "12:hello world!," — decimal length with
 -- no leading zeros (except "0"), a colon, the data, a comma.
 function M.netstring(opts)
-  opts = opts or {}
+  opts = check.known(check.opts(opts, "frame.netstring"), "frame.netstring", MAX_OPTS)
   -- at most maxinteger - 1: the data and its comma are read as one count
   local max = checkmax(opts.max, "netstring")
   if max == maxinteger then max = maxinteger - 1 end

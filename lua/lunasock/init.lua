@@ -29,16 +29,10 @@ local function check_opts(opts, fname, argn)
   return opts
 end
 
--- Raises for an option in opts that no set in ... knows (a misspelt
--- option must not be silently ignored).
-local function check_known(opts, fname, ...)
-  for k in pairs(opts) do
-    local known = false
-    for i = 1, select("#", ...) do
-      if select(i, ...)[k] then known = true break end
-    end
-    if not known then error(("unknown option '%s' to '%s'"):format(tostring(k), fname), 3) end
-  end
+-- Raises for an option in opts that the set known lacks (a misspelt
+-- option must not be silently ignored), at the door's caller.
+local function check_known(opts, fname, known)
+  check.known(opts, fname, known, 3)
 end
 
 -- What tcp.listen takes, and what of tcp.serve's options go to it.
@@ -46,6 +40,13 @@ local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay
                      timeout = true}
 local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
 local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
+local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
+local UNIX_SERVE_OPTS = check.set({backlog = true}, serve.OPTIONS)
+local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
+                      verify_host = true, alpn = true, session = true}
+local UDP_BIND_OPTS = {timeout = true, reuseaddr = true, reuseport = true}
+local UDP_CONNECT_OPTS = {timeout = true}
+local UNIX_CONNECT_OPTS = {timeout = true, type = true}
 
 -- Addresses for host, port: numeric hosts need no lookup; names go through
 -- core.getaddrinfo (off the loop thread inside a task). Families are
@@ -177,7 +178,8 @@ end
 -- opts.tls (and servername, verify_host, alpn, session for tls.wrap) the
 -- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
-  opts = check_opts(opts, "connect")
+  opts = check_opts(opts, "tcp.connect")
+  check_known(opts, "tcp.connect", CONNECT_OPTS)
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
   if not addrs then return nil, err, code end
@@ -189,7 +191,7 @@ function M.tcp.connect(host, port, opts)
   elseif loop.current() then
     s, err, code = race(addrs, deadline)
   elseif loop.running() then
-    error("lunasock.tcp.connect: call it from a loop task, not from the scheduler", 2)
+    error("tcp.connect: call it from a loop task, not from the scheduler", 2)
   else
     -- outside the loop: a private run of the loop does the race, and
     -- stops it once decided (tasks spawned earlier must not keep it going)
@@ -239,7 +241,9 @@ local function bound(host, port, socktype, opts)
   if family == core.AF_INET6 and (host == "*" or host == "::" or host == nil) then
     s:setopt("v6only", false)
   end
-  if socktype == core.SOCK_STREAM and opts.reuseaddr ~= false then
+  -- TCP: on unless false (a restarted server rebinds at once); UDP: only
+  -- when asked (it lets two sockets share a unicast port)
+  if opts.reuseaddr == true or socktype == core.SOCK_STREAM and opts.reuseaddr ~= false then
     s:setopt("reuseaddr", true)
   end
   if opts.reuseport then
@@ -275,8 +279,8 @@ end
 -- reuseport, nodelay (default true: accepted sockets have TCP_NODELAY),
 -- timeout (for accept). Any other option raises.
 function M.tcp.listen(host, port, opts)
-  opts = check_opts(opts, "listen")
-  check_known(opts, "listen", LISTEN_OPTS)
+  opts = check_opts(opts, "tcp.listen")
+  check_known(opts, "tcp.listen", LISTEN_OPTS)
   return tcp_listen(host, port, opts)
 end
 
@@ -287,10 +291,10 @@ end
 -- lunasock.serve.listener, docs/lunasock.md).
 function M.tcp.serve(host, port, handler, opts)
   if type(handler) ~= "function" then
-    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 2)
+    error("bad argument #3 to 'tcp.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
-  opts = check_opts(opts, "serve", 4)
-  check_known(opts, "serve", SERVE_LISTEN_OPTS, serve.OPTIONS)
+  opts = check_opts(opts, "tcp.serve", 4)
+  check_known(opts, "tcp.serve", SERVE_OPTS)
   local lopts, sopts = {}, {}
   for k, v in pairs(opts) do
     if SERVE_LISTEN_OPTS[k] then lopts[k] = v else sopts[k] = v end
@@ -304,9 +308,11 @@ function M.tcp.serve(host, port, handler, opts)
   return server, err, code
 end
 
--- lunasock.udp.bind(host, port[, opts]) -> datagram socket bound there
+-- lunasock.udp.bind(host, port[, opts]) -> datagram socket bound there.
+-- opts: timeout, reuseaddr (default false for UDP), reuseport.
 function M.udp.bind(host, port, opts)
-  opts = check_opts(opts, "bind")
+  opts = check_opts(opts, "udp.bind")
+  check_known(opts, "udp.bind", UDP_BIND_OPTS)
   local s, err, code = bound(host, port, core.SOCK_DGRAM, opts)
   if s and opts.timeout then s:settimeout(opts.timeout) end
   return s, err, code
@@ -315,7 +321,8 @@ end
 -- lunasock.udp.connect(host, port[, opts]) -> datagram socket whose
 -- send/recv talk to host, port
 function M.udp.connect(host, port, opts)
-  opts = check_opts(opts, "connect")
+  opts = check_opts(opts, "udp.connect")
+  check_known(opts, "udp.connect", UDP_CONNECT_OPTS)
   local addrs, err, code = resolve(host, port, core.SOCK_DGRAM)
   if not addrs then return nil, err, code end
   if #addrs == 0 then return fail("no address for " .. tostring(host), "EAI_NONAME") end
@@ -351,9 +358,9 @@ end
 -- socket file at path is replaced; a live one gives EADDRINUSE. opts:
 -- backlog, type ("stream" or "seqpacket"), timeout.
 function M.unix.listen(path, opts)
-  if type(path) ~= "string" then error("bad argument #1 to 'listen' (path expected)", 2) end
-  opts = check_opts(opts, "listen", 2)
-  check_known(opts, "listen", UNIX_LISTEN_OPTS)
+  if type(path) ~= "string" then error("bad argument #1 to 'unix.listen' (path expected)", 2) end
+  opts = check_opts(opts, "unix.listen", 2)
+  check_known(opts, "unix.listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
@@ -373,16 +380,15 @@ end
 -- or nil, msg, code: tcp.serve over a unix stream socket at path (opts:
 -- backlog and lunasock.serve.listener's). close() removes the file.
 function M.unix.serve(path, handler, opts)
-  if type(path) ~= "string" then error("bad argument #1 to 'serve' (path expected)", 2) end
+  if type(path) ~= "string" then error("bad argument #1 to 'unix.serve' (path expected)", 2) end
   if type(handler) ~= "function" then
-    error("bad argument #2 to 'serve' (function expected, got " .. type(handler) .. ")", 2)
+    error("bad argument #2 to 'unix.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
-  opts = check_opts(opts, "serve")
+  opts = check_opts(opts, "unix.serve")
+  check_known(opts, "unix.serve", UNIX_SERVE_OPTS)
   local lopts, sopts = {}, {}
   for k, v in pairs(opts) do
-    if k == "backlog" then lopts[k] = v
-    elseif serve.OPTIONS[k] then sopts[k] = v
-    else error(("unknown option '%s' to 'serve'"):format(tostring(k)), 2) end
+    if k == "backlog" then lopts[k] = v else sopts[k] = v end
   end
   local l, err, code = M.unix.listen(path, lopts)
   if not l then return nil, err, code end
@@ -395,8 +401,9 @@ end
 
 -- lunasock.unix.connect(path[, opts]) -> connected unix socket
 function M.unix.connect(path, opts)
-  if type(path) ~= "string" then error("bad argument #1 to 'connect' (path expected)", 2) end
-  opts = check_opts(opts, "connect")
+  if type(path) ~= "string" then error("bad argument #1 to 'unix.connect' (path expected)", 2) end
+  opts = check_opts(opts, "unix.connect", 2)
+  check_known(opts, "unix.connect", UNIX_CONNECT_OPTS)
   local s, err, code = core.socket("unix", opts.type or "stream")
   if not s then return nil, err, code end
   s:settimeout(opts.timeout)

@@ -212,10 +212,7 @@ function M.listener(sock, handler, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #3 to 'listener' (table expected, got " .. type(opts) .. ")", 2)
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not M.OPTIONS[k] then error(format("unknown option '%s' to 'serve'", tostring(k)), 2) end
-  end
+  opts = check.known(opts or {}, "serve.listener", M.OPTIONS)
   local max = check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT

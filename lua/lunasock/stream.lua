@@ -21,8 +21,7 @@
 -- Inside a loop task every wait suspends only that task.
 local find, sub, byte, concat, select, type = string.find, string.sub, string.byte,
                                               table.concat, select, type
-local setmetatable, error, tostring, pcall, pairs = setmetatable, error, tostring,
-                                                   pcall, pairs
+local setmetatable, error, tostring, pcall = setmetatable, error, tostring, pcall
 local math_type = math.type
 local check = require "lunasock.check"
 
@@ -46,11 +45,7 @@ function M.options(opts, fname, level)
   fname = fname or "new"
   level = (level or 2) + 1
   opts = check.opts(opts, fname, 2, level)
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      error(("unknown stream option '%s' to '%s'"):format(tostring(k), fname), level)
-    end
-  end
+  check.known(opts, fname, OPTIONS, level, "stream option")
   local wb = opts.write_buffer
   if wb == true then
     wb = M.DEFAULT_WRITE_BUFFER
@@ -72,7 +67,7 @@ end
 -- bytes: writes are held and sent in batches; default false: unbuffered).
 function M.new(sock, opts)
   if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
-  opts = M.options(opts, "new")
+  opts = M.options(opts, "stream.new")
   local self = setmetatable({
     sock = sock,
     buf = "", pos = 1,            -- unread bytes: sub(buf, pos), then pend

@@ -256,7 +256,11 @@ Workers.__close = Workers.close
 -- serve(listening_socket) runs in each worker and returns what it
 -- serves (anything with close()). Every descriptor the process has open
 -- is inherited by the workers, so start them early.
+local OPTIONS = {n = true, serve = true, host = true, port = true, backlog = true,
+                 on_error = true, name = true}
+
 function M.start(o)
+  check.known(check.opts(o, "workers.start"), "workers.start", OPTIONS)
   local n = o.n
   if math.type(n) ~= "integer" or n < 1 then
     error("bad field 'n' (positive integer expected)", 2)

@@ -514,7 +514,16 @@ local function limits_of(opts)
   return l
 end
 
-local function check_opts(opts)
+-- The options request takes (get takes the same, url apart).
+local OPTIONS = {
+  url = true, method = true, headers = true, body = true, sink = true, on_head = true,
+  timeout = true, connect_timeout = true, redirects = true, pool = true, max_body = true,
+  max_head = true, max_headers = true, max_status_line = true, max_interim = true,
+  drain = true, user_agent = true, tls = true, allow_downgrade = true,
+}
+
+local function check_opts(opts, fname)
+  check.known(opts, fname, OPTIONS, 3)
   if type(opts.url) ~= "string" then
     error("bad field 'url' (string expected, got " .. type(opts.url) .. ")", 3)
   end
@@ -574,7 +583,7 @@ function M.request(opts)
   if type(opts) ~= "table" then
     error("bad argument #1 to 'request' (table or URL expected, got " .. type(opts) .. ")", 2)
   end
-  check_opts(opts)
+  check_opts(opts, "http.request")
   local u, err, code = url.parse(opts.url)
   if not u then return nil, err, code end
   local body_ = opts.body
@@ -665,12 +674,14 @@ function M.get(u, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #2 to 'get' (table expected, got " .. type(opts) .. ")", 2)
   end
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
-  o.url, o.method = u, o.method or "GET"
   if type(u) ~= "string" then
     error("bad argument #1 to 'get' (URL string expected, got " .. type(u) .. ")", 2)
   end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.url ~= nil then error("unknown option 'url' to 'http.get' (the URL is argument #1)", 2) end
+  check.known(o, "http.get", OPTIONS)
+  o.url, o.method = u, o.method or "GET"
   return M.request(o)
 end
 

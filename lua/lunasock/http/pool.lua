@@ -192,13 +192,15 @@ end
 local Pool = {__name = "lunasock.http.pool"}
 Pool.__index = Pool
 
+local OPTIONS = {max_idle = true, max_total = true, idle_timeout = true, tls = true}
+
 -- pool.new{max_idle, max_total, idle_timeout, tls} -> a keep-alive pool;
 -- tls: the TLS settings of https:// requests through it that give none
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'pool' (table expected)", 2)
   end
-  opts = opts or {}
+  opts = check.known(opts or {}, "client.pool", OPTIONS)
   check.opt_integer(opts, "max_idle", "pool", 0, 0x7fffffff)
   check.opt_integer(opts, "max_total", "pool", 0, 0x7fffffff)
   check.opt_seconds(opts, "idle_timeout", "pool")

@@ -16,6 +16,7 @@
 -- matches with no handler for the method gets 405 with Allow. HEAD falls
 -- back to GET; OPTIONS (and OPTIONS *) is answered with Allow.
 local url = require "lunasock.http.url"
+local check = require "lunasock.check"
 
 local find, gsub, match, sub, concat, sort = string.find, string.gsub, string.match,
                                              string.sub, table.concat, table.sort
@@ -30,7 +31,8 @@ Router.__index = Router
 
 -- router.new([opts]) -> router. opts.not_found(req): the 404 handler.
 function M.new(opts)
-  opts = opts or {}
+  opts = check.known(check.opts(opts, "http.router"), "http.router", {not_found = true})
+
   return setmetatable({exact = {}, plain = {}, patterns = {}, methods = {},
                        not_found = opts.not_found}, Router)
 end

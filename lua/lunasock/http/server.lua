@@ -42,6 +42,7 @@
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
 local serve = require "lunasock.serve"
+local check = require "lunasock.check"
 local request = require "lunasock.http.request"
 local response = require "lunasock.http.response"
 
@@ -72,6 +73,12 @@ M.DEFAULTS = {
   linger_bytes = 262144,        -- bytes, in all, read after an error response
 }
 
+-- What http.server takes besides M.DEFAULTS' limits and the static
+-- files' options (lunasock.http.static.OPTIONS, used with root).
+local OPTIONS = {host = true, port = true, handler = true, root = true, access_log = true,
+                 on_error = true, methods = true, workers = true, backlog = true,
+                 reuseport = true, tls = true, handshake_timeout = true, max_conns = true}
+
 local Server = {}
 Server.__index = Server
 Server.__name = "lunasock.http.server"
@@ -87,10 +94,13 @@ local check_limits, serve_conn, reaper, linger, access_log, handler_traceback
 -- backlog} -> server (fields host, port, sock; close()), or nil, msg, code.
 function M.new(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'server' (table expected)", 2) end
+  local static = require "lunasock.http.static"
+  check.known(opts, "http.server", check.set(OPTIONS, M.DEFAULTS, static.OPTIONS))
   local handler = opts.handler
   if opts.root then
-    local static = require "lunasock.http.static"
-    local files = static.handler(opts.root, opts)
+    local sopts = {}
+    for k in pairs(static.OPTIONS) do sopts[k] = opts[k] end
+    local files = static.handler(opts.root, sopts)
     if handler then
       local h = handler
       handler = function(req)

@@ -29,6 +29,7 @@
 local core = require "lunasock.core"
 local parse = require "lunasock.http.parse"
 local response = require "lunasock.http.response"
+local check = require "lunasock.check"
 
 local find, sub, match, gsub, gmatch, format, lower = string.find, string.sub,
   string.match, string.gsub, string.gmatch, string.format, string.lower
@@ -278,6 +279,10 @@ local function check_path(raw, dotfiles)
   return concat(segs, "/")
 end
 
+-- The options handler takes (http.server takes them too, with root).
+M.OPTIONS = {listing = true, index = true, dotfiles = true, types = true,
+             inline_max = true, listing_max = true}
+
 -- static.handler(dir[, opts]) -> handler(req). opts: listing (directory
 -- listings, default false), index ("index.html"; false for none),
 -- dotfiles (serve names starting with ".", default false), types (extra
@@ -286,7 +291,12 @@ function M.handler(dir, opts)
   if type(dir) ~= "string" or dir == "" then
     error("bad argument #1 to 'handler' (directory expected)", 2)
   end
-  opts = opts or {}
+  opts = check.known(check.opts(opts, "http.static", 2), "http.static", M.OPTIONS)
+  check.opt_integer(opts, "inline_max", "http.static", 0, math.maxinteger)
+  check.opt_integer(opts, "listing_max", "http.static", 0, math.maxinteger)
+  if opts.types ~= nil and type(opts.types) ~= "table" then
+    error("bad option 'types' to 'http.static' (table expected, got " .. type(opts.types) .. ")", 2)
+  end
   local root_real = realpath(dir)
   local root_st = root_real and stat(root_real)
   if not root_st or root_st.type ~= "directory" then
