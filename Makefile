@@ -50,15 +50,18 @@ TLS_OBJS   = $(TLS_SRCS:csrc/%.c=$(BUILD)/%.o)
 TLS_MODULE = $(BUILD)/lunasock/tls.so
 
 # Packages a fresh Debian 12 machine needs for everything here.
-# The specs drive real peers: nc, curl, python3 and nginx.
+# The specs drive real peers: nc, curl, python3, nginx (with its echo
+# module) and openssl; they stop what they started with kill and pkill -P
+# (procps, which minimal images leave out).
 DEB_PKGS = gcc make pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
            lua-check valgrind netcat-openbsd curl python3 nginx-light \
-           libssl-dev openssl
+           libssl-dev openssl procps
 DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
           command -v luacheck && command -v gcc && command -v valgrind && \
           command -v nc && command -v curl && command -v python3 && \
           { command -v nginx || test -x /usr/sbin/nginx; } && \
           command -v openssl && test -f /usr/include/openssl/ssl.h && \
+          command -v pkill && command -v ps && \
           $(PKG_CONFIG) --exists $(LUA_PC)
 # make bench also measures peer libraries and drives HTTP with wrk.
 BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv redis-tools

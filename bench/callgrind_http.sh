@@ -22,6 +22,7 @@ set -u -o pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 cd "$BENCH"
+. "$BENCH/lib.sh"
 name=${1:?usage: callgrind_http.sh NAME [N1] [N2]}
 conns=${CG_CONNS:-50}
 n1=${2:-2000} n2=${3:-6000}
@@ -33,10 +34,7 @@ chmod 1777 "$out"                # nginx's worker runs as another user
   gcc -O2 -Wall -o build/http_count c/http_count.c || exit 1
 
 tmpl=${CG_CMD:-}                  # run.sh passes the command template directly
-[ -n "$tmpl" ] || tmpl=$( { cat servers.txt; [ -f servers.local.txt ] && cat servers.local.txt
-          [ -n "${EXTRA_SERVERS:-}" ] && printf '%s\n' "$EXTRA_SERVERS"; } |
-        sed '/^[[:space:]]*#/d' | awk -F'|' -v n="$name" '{ gsub(/^ +| +$/, "", $1) } $1 == n { print $3; exit }')
-tmpl=$(echo "$tmpl" | sed 's/^ *//; s/ *$//')
+[ -n "$tmpl" ] || tmpl=$(server_template "$name" 3)
 [ -n "$tmpl" ] && [ "$tmpl" != "-" ] || { echo "no http command for '$name'" >&2; exit 1; }
 if [ "${PROF:-0}" = 1 ]; then
   [ -x build/lua_prof ] && [ build/lua_prof -nt c/lua_prof.c ] ||
@@ -46,32 +44,18 @@ if [ "${PROF:-0}" = 1 ]; then
 fi
 cmd=${tmpl//\{PORT\}/$port}; cmd=${cmd//\{BENCH\}/$BENCH}; cmd=${cmd//\{ROOT\}/$ROOT}
 
-is_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
-
 measure() {                      # requests -> total Ir over the server's processes
-  local n=$1 base=$out/$name-http.c$conns.$1 pid i
+  local n=$1 base=$out/$name-http.c$conns.$1 pid
   rm -f "$base".*.out
-  if [ -n "$(ss -Hltn "sport = :$port")" ]; then echo "port $port busy" >&2; return 1; fi
-  sh -c "exec valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$base.%p.out $cmd" \
-    >"$base.log" 2>&1 </dev/null &
-  pid=$!
-  for i in $(seq 300); do [ -n "$(ss -Hltn "sport = :$port")" ] && break; is_alive "$pid" || break; sleep 0.1; done
+  cg_start "$cmd" "$port" "$base.%p.out" "$base.log" || return 1
+  pid=$CG_PID
   sleep 0.5                              # a forking server: let the worker start
   timeout -k 2 150 ./build/http_count -p "$port" -c "$conns" -n "$n" -d 140 \
     ${CG_PATH:+-u "$CG_PATH"} >"$base.load" 2>&1
-  kill -TERM "$pid" 2>/dev/null          # callgrind writes its profiles on exit
-  for i in $(seq 100); do is_alive "$pid" || break; sleep 0.1; done
-  is_alive "$pid" && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  cg_stop "$pid"
   sleep 0.3                              # children (nginx's worker) finish writing
   grep -q "^requests=$n errors=0 " "$base.load" || { echo "load run failed: $(cat "$base.load")" >&2; return 1; }
-  local f t=0 v
-  for f in "$base".*.out; do
-    [ -f "$f" ] || continue
-    v=$(awk '/^(summary|totals):/{print $2; exit}' "$f")
-    t=$((t + ${v:-0}))
-  done
-  [ "$t" -gt 0 ] && echo "$t"
+  cg_total "$base".*.out
 }
 
 a=$(measure "$n1") && b=$(measure "$n2") || exit 1

@@ -22,6 +22,7 @@ set -u -o pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 cd "$BENCH"
+. "$BENCH/lib.sh"
 name=${1:?usage: callgrind_tls.sh lunasock|nginx [ecdsa|rsa] [N1] [N2]}
 key=${2:-ecdsa} n1=${3:-100} n2=${4:-400}
 mode=handshake
@@ -37,20 +38,8 @@ chmod 1777 "$out"                # nginx's worker runs as another user
 
 certs=$out/certs
 if [ ! -f "$certs/rsa.pem" ]; then
-  mkdir -p "$certs" "$out/www"
-  (
-    cd "$certs" || exit 1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-      -out ca.pem -days 2 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > leaf.ext
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ecdsa.key \
-      -out ecdsa.csr -subj /CN=localhost
-    openssl x509 -req -in ecdsa.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
-      -extfile leaf.ext -out ecdsa.pem
-    openssl req -new -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj /CN=localhost
-    openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2 \
-      -extfile leaf.ext -out rsa.pem
-  ) >"$out/openssl.log" 2>&1 || { echo "openssl failed: $out/openssl.log" >&2; exit 1; }
+  mkdir -p "$out/www"
+  bench_certs "$certs" || exit 1
   chmod 644 "$certs"/*
 fi
 [ -f "$out/www/bulk.bin" ] || head -c $((32 * 1024 * 1024)) /dev/urandom > "$out/www/bulk.bin"
@@ -61,23 +50,16 @@ case $name in
 lua5.4 $BENCH/servers/lunasock_https.lua $port $certs/$key.pem $certs/$key.key $out/www $SUITE" ;;
   nginx)
     d=$out/nginx; mkdir -p "$d"; chmod 1777 "$d"
-    sed -e "s|@PORT@|$port|g" -e "s|@PLAIN@|$plain|g" -e "s|@DIR@|$d|g" \
-        -e "s|@CERT@|$certs/$key.pem|g" -e "s|@KEY@|$certs/$key.key|g" \
-        -e "s|@SUITE@|$SUITE|g" -e "s|@ROOT@|$out/www|g" servers/nginx_tls.conf.in > "$d/nginx.conf"
+    nginx_tls_conf "$port" "$plain" "$d" "$certs/$key" "$SUITE" "$out/www" > "$d/nginx.conf"
     cmd="$(command -v nginx || echo /usr/sbin/nginx) -p $d -c $d/nginx.conf -e $d/error.log" ;;
   *) echo "callgrind_tls.sh: lunasock or nginx, not '$name'" >&2; exit 2 ;;
 esac
 
-is_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
-
 measure() {                      # handshakes -> total Ir over the server's processes
-  local n=$1 base=$out/$name-$key-$mode.$1 pid i
+  local n=$1 base=$out/$name-$key-$mode.$1 pid
   rm -f "$base".*.out
-  if [ -n "$(ss -Hltn "sport = :$port")" ]; then echo "port $port busy" >&2; return 1; fi
-  sh -c "exec valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$base.%p.out $cmd" \
-    >"$base.log" 2>&1 </dev/null &
-  pid=$!
-  for i in $(seq 600); do [ -n "$(ss -Hltn "sport = :$port")" ] && break; is_alive "$pid" || break; sleep 0.1; done
+  cg_start "$cmd" "$port" "$base.%p.out" "$base.log" 600 || return 1
+  pid=$CG_PID
   sleep 1                                # a forking server: let the worker start
   if [ "$mode" = bulk ]; then
     local urls="" k
@@ -93,21 +75,13 @@ measure() {                      # handshakes -> total Ir over the server's proc
     timeout -k 2 600 ./build/tls_clients -p "$port" -m handshake -c 4 -n "$n" -d 590 \
       >"$base.load" 2>&1
   fi
-  kill -TERM "$pid" 2>/dev/null          # callgrind writes its profiles on exit
-  for i in $(seq 200); do is_alive "$pid" || break; sleep 0.1; done
-  is_alive "$pid" && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  cg_stop "$pid" 200
   sleep 0.3
   local got
   got=$(sed -n 's/^\(handshakes\|requests\)=\([0-9]*\) \(failed\|errors\)=0 .*/\2/p' "$base.load")
   [ "${got:-0}" -ge "$n" ] || { echo "load run failed: $(cat "$base.load")" >&2; return 1; }
-  local f t=0 v
-  for f in "$base".*.out; do
-    [ -f "$f" ] || continue
-    v=$(awk '/^(summary|totals):/{print $2; exit}' "$f")
-    t=$((t + ${v:-0}))
-  done
-  [ "$t" -gt 0 ] && echo "$t $got"
+  local t
+  t=$(cg_total "$base".*.out) && echo "$t $got"
 }
 
 read -r a an < <(measure "$n1") && read -r b bn < <(measure "$n2") || exit 1

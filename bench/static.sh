@@ -35,6 +35,7 @@ head -c "$SMALL_SIZE" /dev/urandom | base64 -w 76 | head -c "$SMALL_SIZE" > "$DI
 head -c 1048576 /dev/urandom > "$DIR/site/1m.bin"
 chmod 755 "$DIR/site"; chmod 644 "$DIR/site/"*
 
+. "$BENCH/lib.sh"                 # cpu_ticks: utime + stime of a process tree
 PIDS=()
 cleanup() {
   local p
@@ -83,14 +84,6 @@ to_mb() {
         printf "%.1f\n", v}'
 }
 
-# CPU clock ticks (utime + stime) of PID and its children (nginx's worker)
-cpu_ticks() {
-  local p t=0
-  for p in $1 $(pgrep -P "$1"); do
-    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$t"
-}
 CLK_TCK=$(getconf CLK_TCK)
 
 # measure PID PORT PATH CONNS -> "requests/s MB/s cpu-us/request" (medians)

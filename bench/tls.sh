@@ -41,49 +41,8 @@ LUA_ENV="LUA_PATH=$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;; LUA_CPATH=$ROOT/build/?
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 has() { case ",$TESTS," in *",$1,"*) return 0 ;; esac; return 1; }
 
+. "$BENCH/lib.sh"
 STARTED=()
-is_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
-tree_pids() {
-  local k
-  is_alive "$1" || return 0
-  echo "$1"
-  for k in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$k"; done
-}
-cpu_ticks() {                    # user+system clock ticks over the tree
-  local t=0 p f
-  for p in $(tree_pids "$1"); do
-    read -r -a f < <(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
-    t=$((t + f[11] + f[12]))
-  done
-  echo "$t"
-}
-rss_kb() {
-  local t=0 p v
-  for p in $(tree_pids "$1"); do
-    v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null)
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
-fd_count() {
-  local t=0 p
-  for p in $(tree_pids "$1"); do t=$((t + $(ls "/proc/$p/fd" 2>/dev/null | wc -l))); done
-  echo "$t"
-}
-stop_pid() {
-  local pid=$1 pids p i
-  pids=$(tree_pids "$pid")
-  [ -n "$pids" ] && kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 30); do
-    local any=0
-    for p in $pids; do is_alive "$p" && any=1; done
-    [ "$any" = 0 ] && break
-    sleep 0.1
-  done
-  for p in $pids; do is_alive "$p" && kill -KILL "$p" 2>/dev/null; done
-  wait "$pid" 2>/dev/null
-  return 0
-}
 cleanup() { local p; for p in "${STARTED[@]}"; do is_alive "$p" && stop_pid "$p"; done; }
 trap cleanup EXIT
 trap 'log interrupted; exit 130' INT TERM
@@ -99,20 +58,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 CERTS=$RUNDIR/certs
 WWW=$RUNDIR/www
-mkdir -p "$CERTS" "$WWW"
-(
-  cd "$CERTS" || exit 1
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-    -out ca.pem -days 2 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > leaf.ext
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ecdsa.key \
-    -out ecdsa.csr -subj /CN=localhost
-  openssl x509 -req -in ecdsa.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
-    -extfile leaf.ext -out ecdsa.pem
-  openssl req -new -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj /CN=localhost
-  openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2 \
-    -extfile leaf.ext -out rsa.pem
-) >"$RUNDIR/openssl.log" 2>&1 || { log "openssl failed: $RUNDIR/openssl.log"; exit 1; }
+mkdir -p "$WWW"
+bench_certs "$CERTS" || exit 1
 head -c $((BULK_MB * 1024 * 1024)) /dev/urandom > "$WWW/bulk.bin"
 
 SRV_PID=
@@ -122,10 +69,7 @@ start() {                        # name cert -> SRV_PID; waits for the ports
   if [ "$name" = nginx ]; then
     local d=$RUNDIR/nginx
     mkdir -p "$d"
-    sed -e "s|@PORT@|$TLS_PORT|g" -e "s|@PLAIN@|$PLAIN_PORT|g" -e "s|@DIR@|$d|g" \
-        -e "s|@CERT@|$CERTS/$cert.pem|g" -e "s|@KEY@|$CERTS/$cert.key|g" \
-        -e "s|@SUITE@|$SUITE|g" -e "s|@ROOT@|$WWW|g" \
-        "$BENCH/servers/nginx_tls.conf.in" > "$d/nginx.conf"
+    nginx_tls_conf "$TLS_PORT" "$PLAIN_PORT" "$d" "$CERTS/$cert" "$SUITE" "$WWW" > "$d/nginx.conf"
     taskset -c "$SERVER_CPU" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" \
       >>"$RUNDIR/nginx.log" 2>&1 </dev/null &
   else

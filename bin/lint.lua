@@ -82,48 +82,33 @@ end
 p:close()
 for path in pairs(listed) do finding("rockspec maps missing file %s", path) end
 
--- every registered C function is documented in docs/core.md
-local docs = read("docs/core.md")
-for _, src in ipairs(srcs) do
-  local text = read(src)
-  for array, body in text:gmatch("const luaL_Reg (lsk_[%w_]+)%[%] = (%b{})") do
-    local kind = array:match("_(%a+)$")
-    for name in body:gmatch('{"([%w_]+)",') do
-      local doc
-      if kind == "funcs" then
-        doc = "core." .. name .. "("
-      elseif kind == "methods" then
-        doc = ":" .. name .. "("
-      end
-      if doc and not docs:find(doc, 1, true) then
-        finding("%s (%s in %s) is not documented in docs/core.md as `%s`",
-                name, array, src, doc)
+-- every function and method registered in the C sources srcs is in the
+-- doc file docpath: a luaL_Reg array named *_funcs as "prefix.NAME(",
+-- one named *_methods as ":NAME(". pattern picks the arrays' names.
+local function check_c_docs(srcs_list, pattern, docpath, prefix)
+  local docs = read(docpath)
+  for _, src in ipairs(srcs_list) do
+    local text = read(src)
+    for array, body in text:gmatch("const luaL_Reg (" .. pattern .. ")%[%] = (%b{})") do
+      local kind = array:match("_(%a+)$")
+      for name in body:gmatch('{"([%w_]+)",') do
+        local doc
+        if kind == "funcs" then
+          doc = prefix .. "." .. name .. "("
+        elseif kind == "methods" then
+          doc = ":" .. name .. "("
+        end
+        if doc and not docs:find(doc, 1, true) then
+          finding("%s (%s in %s) is not documented in %s as `%s`",
+                  name, array, src, docpath, doc)
+        end
       end
     end
   end
 end
 
--- every function and method lunasock.tls registers is documented in
--- docs/tls.md (tls.NAME( for functions, :NAME( for methods)
-local tls_docs = read("docs/tls.md")
-for _, src in ipairs(tls_srcs) do
-  local text = read(src)
-  for array, body in text:gmatch("const luaL_Reg ([%w_]+)%[%] = (%b{})") do
-    local kind = array:match("_(%a+)$")
-    for name in body:gmatch('{"([%w_]+)",') do
-      local doc
-      if kind == "funcs" then
-        doc = "tls." .. name .. "("
-      elseif kind == "methods" then
-        doc = ":" .. name .. "("
-      end
-      if doc and not tls_docs:find(doc, 1, true) then
-        finding("%s (%s in %s) is not documented in docs/tls.md as `%s`",
-                name, array, src, doc)
-      end
-    end
-  end
-end
+check_c_docs(srcs, "lsk_[%w_]+", "docs/core.md", "core")
+check_c_docs(tls_srcs, "[%w_]+", "docs/tls.md", "tls")
 
 -- every exported Lua function is documented in docs/ (or is local): a
 -- function of a module's table (function M.name, M.name = local_fn) must

@@ -56,36 +56,14 @@ local function fetch(u)
   return true
 end
 
--- The demo server: lunasock.http.server when it is there, else a loop
--- task that answers every request on a connection the same way.
+-- The demo server: "/" redirects to "/hello", which says hello.
 local function demo_server()
-  local ok, http = pcall(require, "lunasock.http")
-  if ok and http.server then
-    local srv = assert(http.server{host = host, port = port, handler = function(req)
-      if req.path == "/" then return 302, {Location = "/hello"}, "see /hello\n" end
-      return 200, {["Content-Type"] = "text/plain"}, "hello from lunasock.http\n"
-    end})
-    return srv.host, srv.port, function() srv:close() end
-  end
-  local lunasock = require "lunasock"
-  local stream = require "lunasock.stream"
-  local l = assert(lunasock.tcp.listen(host, port))
-  local _, p = l:getsockname()
-  loop.spawn(function()
-    while true do
-      local s = l:accept()
-      if not s then return end
-      loop.spawn(function()
-        local st <close> = stream.new(s)
-        while st:readline() do
-          repeat local line = st:readline() until line == "" or line == nil
-          local b = "hello from a loop task\n"
-          st:write("HTTP/1.1 200 OK\r\nContent-Length: ", #b, "\r\n\r\n", b)
-        end
-      end)
-    end
-  end)
-  return host, p, function() l:close() end
+  local http = require "lunasock.http"
+  local srv = assert(http.server{host = host, port = port, handler = function(req)
+    if req.path == "/" then return 302, {Location = "/hello"}, "see /hello\n" end
+    return 200, {["Content-Type"] = "text/plain"}, "hello from lunasock.http\n"
+  end})
+  return srv.host, srv.port, function() srv:close() end
 end
 
 local ok, err

@@ -5,15 +5,8 @@
 local core = require "lunasock.core"
 local helper = require "helper"
 
-local LUA = helper.LUA
-local BUILD = os.getenv("LUNASOCK_BUILD") or "build"
 local LIMIT = 15   -- seconds any one child may run (timeout(1))
-
-local ENV = ("env LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;'"):format(BUILD)
-
-local function command(name, args)
-  return ("%s timeout %d %s examples/%s %s"):format(ENV, LIMIT, LUA, name, args or "")
-end
+local command = helper.example_command   -- bounded by LIMIT too
 
 local function has_nc()
   return os.execute("command -v nc >/dev/null 2>&1") == true
@@ -22,17 +15,12 @@ end
 -- Starts chat_server.lua; returns its pid (the timeout process, which
 -- passes a TERM on), the popen handle and the port it printed.
 local function start_server(args)
-  local p = assert(io.popen("echo $$; exec " .. command("chat_server.lua", args) .. " 2>/dev/null"))
-  local pid = assert(math.tointeger(tonumber(p:read("l"))))
-  local line = p:read("l")
+  local pid, p, line = helper.example_start("chat_server.lua", args, " 2>/dev/null")
   local port = tonumber(line and line:match("^listening on 127%.0%.0%.1:(%d+)$"))
   return pid, p, port, line
 end
 
-local function stop_server(pid, p)
-  os.execute("kill " .. pid .. " 2>/dev/null")
-  p:close()
-end
+local stop_server = helper.stop_child
 
 -- A blocking client in this process: connect, join as nick.
 local function watcher(port, nick)

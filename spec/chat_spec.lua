@@ -227,6 +227,18 @@ describe("lunasock.chat", function()
       end)
     end)
 
+    -- "/nick alice" at the prompt was refused as an invalid nickname
+    -- "/nick alice": what a user who read the command list types first
+    it("takes /nick NAME at the prompt as the nickname", function()
+      run(function()
+        local env <close> = setup()
+        local c = env.client()
+        c:expect("*** choose a nickname:")
+        c:send("/nick  alice ")
+        assert.equal("*** you are alice", c:line())
+      end)
+    end)
+
     it("refuses connections past max_clients", function()
       run(function()
         local env <close> = setup{max_clients = 2}
@@ -852,10 +864,8 @@ describe("lunasock.chat", function()
       local f = assert(io.open(path, "w"))
       f:write(code)
       f:close()
-      local build = os.getenv("LUNASOCK_BUILD") or "build"
-      local p = assert(io.popen(("ulimit -n 4096 2>/dev/null; ulimit -n; "
-        .. "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' timeout 60 %s %s 2>&1")
-        :format(build, helper.LUA, path)))
+      local p = assert(io.popen(("ulimit -n 4096 2>/dev/null; ulimit -n; %s timeout 60 %s %s 2>&1")
+        :format(helper.LUA_ENV, helper.LUA, path)))
       local limit = tonumber(p:read("l"))
       local out = p:read("a")
       local okp = p:close()

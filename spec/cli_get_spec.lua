@@ -7,35 +7,16 @@ local helper = require "helper"
 local T = helper.TIMEOUT
 local LIMIT = math.floor(T * 4)   -- seconds timeout(1) gives each child
 
-local quote, slurp, status_of = helper.quote, helper.slurp, helper.exit_status
+local quote, status_of = helper.quote, helper.exit_status
 
 local function command_line(args)
   return helper.cli_command(args, LIMIT)
 end
 
-
-
 local dir
-local nproc = 0
-
--- Starts the CLI: {pid, out (its stdout), err (path of its stderr)}.
-local function start(args, prefix)
-  nproc = nproc + 1
-  local err = ("%s/stderr%d"):format(dir, nproc)
-  local cmd = (prefix or "") .. command_line(args) .. " 2>" .. quote(err) .. " </dev/null"
-  local p = assert(io.popen("echo $$; exec " .. cmd, "r"))
-  local pid = assert(tonumber(p:read("l")))
-  return {pid = pid, out = p, err = err}
-end
-
-local function finish(proc)
-  local out = proc.out:read("a")
-  local status = status_of(proc.out:close())
-  return status, out, slurp(proc.err)
-end
 
 local function run(args)
-  return finish(start(args))
+  return helper.cli_run(args, {limit = LIMIT})
 end
 
 -- Sparse file of size bytes ending in "tail!".
@@ -52,15 +33,12 @@ end
 
 -- A file server from this tree: the process and its host:port.
 local function http_root(root)
-  local proc = start{"http", "--root", root, "--port", "0"}
-  local line = assert(proc.out:read("l"), "the server did not start")
-  return proc, assert(line:match("^listening on (.+)$"))
+  local proc, host, port = helper.cli_server({"http", "--root", root, "--port", "0"},
+                                             {limit = LIMIT})
+  return proc, host .. ":" .. port
 end
 
-local function stop(proc)
-  assert(os.execute("kill -INT " .. proc.pid))
-  return finish(proc)
-end
+local stop = helper.cli_interrupt
 
 -- A child that answers one GET with a head announcing n bytes and then
 -- sends them in pieces of piece bytes every gap seconds (stall: the first
@@ -117,7 +95,7 @@ describe("bin/lunasock get", function()
     -- nothing else was left next to it
     local names = core.readdir(dir)
     table.sort(names)
-    assert.same({"copy.bin", "site", "stderr" .. (nproc - 1), "stderr" .. nproc}, names)
+    assert.same({"copy.bin", "site"}, names)
   end)
 
   it("fails with a clear error past --max-time and leaves no file", function()

@@ -9,74 +9,19 @@ local LIMIT = math.floor(T * 2)   -- seconds timeout(1) gives each child
 
 local quote, slurp, status_of = helper.quote, helper.slurp, helper.exit_status
 
-local function command_line(args)
-  return helper.cli_command(args, LIMIT)
-end
-
 local function spit(path, data)
   local f = assert(io.open(path, "wb"))
   f:write(data)
   f:close()
 end
 
--- The exit status of a closed io.popen handle (128 + signal if killed).
+local dir  -- a private directory per test (fifos, paths)
 
-local dir  -- a private directory per test (stderr files, fifos, paths)
-
--- Starts the CLI without waiting: returns a process (pid, out: a handle
--- on its stdout, err: the path of its stderr). opts.stdin is a shell
--- redirection or pipeline prefix ("< file", "cat file |"); opts.ulimit
--- lowers the child's descriptor limit (ulimit -n).
-local nproc = 0
-local function start(args, opts)
-  opts = opts or {}
-  nproc = nproc + 1
-  local err = ("%s/stderr%d"):format(dir, nproc)
-  local cmd = command_line(args) .. " 2>" .. quote(err)
-  if opts.stdin and opts.stdin:match("|%s*$") then
-    cmd = opts.stdin .. " " .. cmd
-  elseif opts.stdin then
-    cmd = cmd .. " " .. opts.stdin
-  else
-    cmd = cmd .. " </dev/null"
-  end
-  local limit = opts.ulimit and ("ulimit -n %d; "):format(opts.ulimit) or ""
-  local p = assert(io.popen("echo $$; " .. limit .. "exec " .. cmd, "r"))
-  local pid = assert(tonumber(p:read("l")), "no pid from the shell")
-  return {pid = pid, out = p, err = err}
-end
-
--- Waits for a started process: its status, the rest of its stdout, stderr.
-local function finish(proc)
-  local out = proc.out:read("a")
-  local status = status_of(proc.out:close())
-  return status, out, slurp(proc.err)
-end
-
--- Runs the CLI to the end: status, stdout, stderr.
-local function run(args, opts)
-  return finish(start(args, opts))
-end
-
--- Starts a server and reads its listening line: the process and the
--- address (host, port; or the path).
-local function start_server(args, opts)
-  local proc = start(args, opts)
-  local line = proc.out:read("l")
-  if not line then
-    local _, _, err = finish(proc)
-    error("the server did not start: " .. err)
-  end
-  local where = assert(line:match("^listening on (.+)$"), line)
-  local host, port = where:match("^(.*):(%d+)$")
-  return proc, host or where, tonumber(port)
-end
-
--- Ends a server with SIGINT: status, stdout, stderr.
-local function interrupt(proc)
-  assert(os.execute("kill -INT " .. proc.pid))
-  return finish(proc)
-end
+-- The bin/lunasock children (spec/helper.lua): start one without
+-- waiting, wait for it, run one to the end, start a server and read its
+-- address, end one with SIGINT.
+local start, finish, run = helper.cli_start, helper.cli_finish, helper.cli_run
+local start_server, interrupt = helper.cli_server, helper.cli_interrupt
 
 local function tcp_client(host, port)
   local c = assert(core.socket("inet", "stream"))
@@ -409,9 +354,8 @@ print(loop.run())
         if argv[1] == "run" then
           status, out, err = run(argv)
         else
-          local p = io.popen(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-                              .. "%s %s 2>&1; echo \"status $?\""):format(
-                                os.getenv("LUNASOCK_BUILD") or "build", helper.LUA, script))
+          local p = io.popen(("%s %s %s 2>&1; echo \"status $?\""):format(
+                                helper.LUA_ENV, helper.LUA, script))
           out = p:read("a")
           p:close()
           status = tonumber(out:match("status (%d+)\n$"))
@@ -663,6 +607,24 @@ print("still here")
   end)
 
   describe("chat", function()
+    -- --reuseport and --handshake-timeout were missing: checked against
+    -- chat.OPTIONS, so an option added later without a flag fails here.
+    it("has a flag in --help for every chat.OPTIONS name that a command line can give",
+       function()
+      local chat = require "lunasock.chat"
+      local status, help = run{"chat", "--help"}
+      assert.equal(0, status)
+      local NOT_FLAGS = {valid_nick = true, commands = true, help = true, on_event = true,
+                         tls = "--tls-cert", reuseaddr = true}
+      for name in pairs(chat.OPTIONS) do
+        local flag = type(NOT_FLAGS[name]) == "string" and NOT_FLAGS[name]
+                     or "--" .. name:gsub("_", "-")
+        if NOT_FLAGS[name] ~= true then
+          assert.truthy(help:find("\n  " .. flag:gsub("%-", "%%-") .. "[ \n]"), flag)
+        end
+      end
+    end)
+
     it("takes every chat.serve option as a flag (issue 10)", function()
       local server, host, port = start_server{"chat", "--max-line", "5", "--greeting", "",
                                               "--eol", "lf", "--room", "hall",

@@ -5,45 +5,19 @@
 -- against nginx is in https_client_spec.lua.
 local helper = require "helper"
 local lunasock = require "lunasock"
-local loop = require "lunasock.loop"
 local tls_certs = require "tls_certs"
 local peers = require "tls_peers"
 
 local TIMEOUT = helper.TIMEOUT
 
 local function run(fn)
-  local result
-  local guard = loop.after(TIMEOUT * 4, function() loop.stop() end)
-  loop.run(function()
-    result = table.pack(pcall(fn))
-    guard:cancel()
-    loop.stop()
-  end)
-  assert(result, "the test did not finish in time")
-  if not result[1] then error(result[2], 0) end
+  return helper.run_task(fn, TIMEOUT * 4)
 end
 
--- Starts `lunasock ARGS...` as a server, reads its listening line:
--- returns pid, handle, host, port. stop(pid, handle) ends it (SIGINT).
+-- Starts `lunasock ARGS...` as a server (helper.cli_server): returns the
+-- process, host and port; helper.cli_interrupt ends it (SIGINT).
 local function start_server(args)
-  local words = {}
-  for i, a in ipairs(args) do words[i] = peers.quote(a) end
-  local p = assert(io.popen(("echo $$; exec timeout --foreground %d %s bin/lunasock %s")
-    :format(math.floor(TIMEOUT * 4), helper.LUA, table.concat(words, " "))))
-  local pid = assert(tonumber(p:read("l")))
-  local line = p:read("l")
-  local host, port = tostring(line):match("^listening on (.+):(%d+)$")
-  if not port then
-    os.execute("kill " .. pid .. " 2>/dev/null")
-    p:close()
-    error("no listening line: " .. tostring(line))
-  end
-  return pid, p, host, tonumber(port)
-end
-
-local function stop(pid, p)
-  os.execute("kill -INT " .. pid .. " 2>/dev/null")
-  return p:close()
+  return helper.cli_server(args, {limit = math.floor(TIMEOUT * 4)})
 end
 
 local certs
@@ -143,9 +117,9 @@ end)
 describe("lunasock servers with --tls-cert and --tls-key", function()
   for _, which in ipairs{"echo", "chat", "http"} do
     it(which .. " serves TLS", function()
-      local pid, p, host, port = start_server{which, "--port", "0",
-                                              "--tls-cert", certs.leaf.cert,
-                                              "--tls-key", certs.leaf.key}
+      local proc, host, port = start_server{which, "--port", "0",
+                                            "--tls-cert", certs.leaf.cert,
+                                            "--tls-key", certs.leaf.key}
       local ok, err = pcall(function()
         local s <close> = assert(lunasock.tcp.connect(host, port, {
           tls = {cafile = certs.ca.cert}, servername = "localhost", timeout = TIMEOUT}))
@@ -160,7 +134,7 @@ describe("lunasock servers with --tls-cert and --tls-key", function()
           assert.is_truthy(#s:recv(100) > 0)     -- the room asks for a nickname
         end
       end)
-      stop(pid, p)
+      helper.cli_interrupt(proc)
       assert(ok, err)
     end)
   end
@@ -194,13 +168,13 @@ describe("README.md 'Talk TLS'", function()
         if w == "." then args[i] = dir end
         if w:match("%.pem$") then args[i] = dir .. "/" .. w end
       end
-      local pid, p, _, port = start_server(args)
+      local proc, _, port = start_server(args)
       local gok, out, gerr = peers.cli{"get", "--cacert", dir .. "/cert.pem",
                                        ("https://localhost:%d/cert.pem"):format(port)}
       local first = session:match("| head %-1\n([^\n]*)\n")
       local bad = session:match("%$ lunasock get https://[^\n]*\n([^\n]*)\n")
       local bok, _, berr = peers.cli{"get", ("https://localhost:%d/cert.pem"):format(port)}
-      stop(pid, p)
+      helper.cli_interrupt(proc)
       assert.is_true(gok, gerr)
       assert.are.equal(first, out:match("^[^\n]*"))
       assert.is_false(bok)

@@ -2,6 +2,14 @@
 -- error; nothing crashes the interpreter. (Run under make sanitize and
 -- make valgrind too, where a bad read would show.)
 local core = require "lunasock.core"
+local lunasock = require "lunasock"
+local loop = require "lunasock.loop"
+local stream = require "lunasock.stream"
+local frame = require "lunasock.frame"
+local chat = require "lunasock.chat"
+local echo = require "lunasock.echo"
+local http = require "lunasock.http"
+local pool = require "lunasock.http.pool"
 local helper = require "helper"
 
 -- Calls that take an address: given strings, they could try to resolve a
@@ -90,12 +98,12 @@ describe("lunasock.core robustness", function()
     local calls = 0
     for _, t in ipairs(targets()) do
       local name, fn = t[1], t[2]
-      local pool = ADDRESS_TAKERS[name] and ADDRESS_VALUES or values
+      local given = ADDRESS_TAKERS[name] and ADDRESS_VALUES or values
       for pos = 1, 4 do
-        for i = 1, pool.n do
+        for i = 1, given.n do
           local args = {n = 4}
           if pos > 1 then args[1] = keep[1] end  -- a live self
-          args[pos] = pool[i]
+          args[pos] = given[i]
           if not blocks(name, args) and not SKIP[name] then
             try(fn, table.unpack(args, 1, args.n))
             calls = calls + 1
@@ -193,14 +201,6 @@ end)
 -- The Lua layers: every numeric option and argument is range-checked at
 -- the door (issue 11, class 6), and an error in one task ends only it.
 describe("lunasock Lua layers robustness", function()
-  local lunasock = require "lunasock"
-  local loop = require "lunasock.loop"
-  local stream = require "lunasock.stream"
-  local frame = require "lunasock.frame"
-  local chat = require "lunasock.chat"
-  local echo = require "lunasock.echo"
-  local http = require "lunasock.http"
-  local pool = require "lunasock.http.pool"
   local tls_ok, tls = pcall(require, "lunasock.tls")
   if not tls_ok then tls = nil end
 
@@ -361,6 +361,7 @@ describe("lunasock Lua layers robustness", function()
     local doors = {
       {"tcp.connect", function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
       {"tcp.listen", function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.bind", function(o) return lunasock.tcp.bind("127.0.0.1", 0, o) end},
       {"tcp.serve", function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
       {"udp.bind", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
       {"udp.connect", function(o) return lunasock.udp.connect("127.0.0.1", port, o) end},
@@ -415,6 +416,58 @@ describe("lunasock Lua layers robustness", function()
     assert.equal("", b:recv(10, core.MSG_DONTWAIT) or "")   -- nothing was sent
     assert.is_true(loop.run(function() return true end))   -- nothing left running
     helper.rmdir(dir)
+  end)
+
+  -- A bad port raised from inside lunasock, blaming 'getaddrinfo' or
+  -- 'bind': the caller's mistake is reported as the caller's, by name.
+  it("names the door in a bad port's error: tcp.connect, tcp.listen, tcp.serve, udp.*",
+     function()
+    local doors = {
+      {"tcp.connect", function(p) return lunasock.tcp.connect("127.0.0.1", p) end},
+      {"tcp.listen", function(p) return lunasock.tcp.listen("127.0.0.1", p) end},
+      {"tcp.serve", function(p) return lunasock.tcp.serve("127.0.0.1", p, print) end},
+      {"udp.bind", function(p) return lunasock.udp.bind("127.0.0.1", p) end},
+      {"udp.connect", function(p) return lunasock.udp.connect("127.0.0.1", p) end},
+    }
+    for _, door in ipairs(doors) do
+      for _, p in ipairs{70000, -1, 1.5, 0 / 0, {}} do
+        local ok, err = pcall(door[2], p)
+        assert.is_false(ok)
+        assert.matches("bad argument #2 to '" .. door[1] .. "'", err, 1, true)
+      end
+      local ok, err = pcall(door[2])
+      assert.is_false(ok)
+      assert.matches("port expected, got nil", err, 1, true)
+    end
+  end)
+
+  -- {nodelay = "no"} meant on; {tls = 5} connected first, then raised
+  -- from inside tls.wrap, blaming 'wrap'.
+  it("raises for a flag that is not a boolean and a tls that is no TLS setting", function()
+    local l <close>, port = helper.listener()
+    local cases = {
+      {"tcp.connect", "nodelay", "no",
+       function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.connect", "tls", 5,
+       function(o) return lunasock.tcp.connect("127.0.0.1", port, o) end},
+      {"tcp.connect", "servername", 5, function(o)
+        o.tls = {verify = false}
+        return lunasock.tcp.connect("127.0.0.1", port, o)
+      end},
+      {"tcp.listen", "reuseaddr", 1, function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.listen", "reuseport", "yes",
+       function(o) return lunasock.tcp.listen("127.0.0.1", 0, o) end},
+      {"tcp.serve", "nodelay", 0,
+       function(o) return lunasock.tcp.serve("127.0.0.1", 0, print, o) end},
+      {"udp.bind", "reuseaddr", "1", function(o) return lunasock.udp.bind("127.0.0.1", 0, o) end},
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(c[4], {[c[2]] = c[3]})
+      assert.is_false(ok, c[1] .. " " .. c[2])
+      assert.matches("bad option '" .. c[2] .. "' to '" .. c[1] .. "'", err, 1, true)
+    end
+    l:settimeout(0)
+    assert.is_nil(l:accept())   -- refused before connecting
   end)
 
   it("issue 11: loop.suspend(0/0) ends only its task; timers keep running",
@@ -523,32 +576,36 @@ describe("lunasock Lua layers robustness", function()
   end)
 end)
 
-describe("lunasock CPU per byte", function()
-  local lunasock = require "lunasock"
-  local loop = require "lunasock.loop"
-  local chat = require "lunasock.chat"
+-- Inside a loop task: connects to 127.0.0.1:port, sends data whole, and
+-- reads until the server closes or helper.TIMEOUT passes; returns what
+-- came.
+local function exchange(port, data)
+  local c <close> = assert(lunasock.tcp.connect("127.0.0.1", port))
+  c:settimeout(helper.TIMEOUT)
+  local sent = 0
+  while sent < #data do
+    sent = sent + assert(c:send(data:sub(sent + 1)))
+  end
+  local got, deadline = {}, loop.now() + helper.TIMEOUT
+  while loop.now() < deadline do
+    local d = c:recv(65536)
+    if not d or d == "" then break end
+    got[#got + 1] = d
+  end
+  return table.concat(got)
+end
 
+describe("lunasock CPU per byte", function()
   -- With the quadratic patterns these lines took 61 s and 26 s of CPU,
   -- during which the loop ran nothing else: the bounded wait below fails.
   it("issue 11: chat trims lines and strips telnet in linear time", function()
-    local out
-    assert(loop.run(function()
+    local out = helper.run_task(function()
       local srv <close> = assert(chat.serve{port = 0, max_line = 300000})
-      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", srv.port))
-      c:settimeout(helper.TIMEOUT)
       local lines = {"bob", "/me a" .. string.rep(" ", 100000) .. "b",
                      "  " .. string.rep(" ", 100000) .. "x" .. string.rep("\t", 100000),
                      string.rep("\255\250", 50000), "/quit"}
-      for _, line in ipairs(lines) do assert(c:send(line .. "\r\n")) end
-      local got, deadline = {}, loop.now() + helper.TIMEOUT
-      while loop.now() < deadline do
-        local d = c:recv(65536)
-        if not d or d == "" then break end
-        got[#got + 1] = d
-      end
-      out = table.concat(got)
-      return true
-    end))
+      return exchange(srv.port, table.concat(lines, "\r\n") .. "\r\n")
+    end)
     assert.matches("*** you are bob", out, 1, true)
     assert.matches("*** bye", out, 1, true)
     assert.equal("", chat.strip_telnet(string.rep("\255\250", 50000)))
@@ -556,9 +613,6 @@ describe("lunasock CPU per byte", function()
 end)
 
 describe("lunasock.frame limits at the top of the range", function()
-  local frame = require "lunasock.frame"
-  local stream = require "lunasock.stream"
-
   it("issue 11: frame.netstring{max = math.maxinteger} refuses a 2^63-1 length instead of raising",
      function()
     local a, b = assert(core.socketpair())
@@ -576,33 +630,18 @@ describe("lunasock.frame limits at the top of the range", function()
 end)
 
 describe("lunasock.http handler arguments", function()
-  local lunasock = require "lunasock"
-  local loop = require "lunasock.loop"
-  local http = require "lunasock.http"
-
   it("issue 11: req:read_body(0/0) raises instead of reading without a limit", function()
     local results = {}
-    local out
-    assert(loop.run(function()
+    local out = helper.run_task(function()
       local srv <close> = assert(http.server{port = 0, handler = function(req)
         for _, v in ipairs{0 / 0, math.huge, -1, 1.5, "9"} do
           results[#results + 1] = (pcall(req.read_body, req, v))
         end
         return 200, nil, assert(req:read_body(10))
       end})
-      local c <close> = assert(lunasock.tcp.connect("127.0.0.1", srv.port))
-      c:settimeout(helper.TIMEOUT)
-      assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                    .. "Connection: close\r\n\r\nabc"))
-      local got = {}
-      while true do
-        local d = c:recv(4096)
-        if not d or d == "" then break end
-        got[#got + 1] = d
-      end
-      out = table.concat(got)
-      return true
-    end))
+      return exchange(srv.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                .. "Connection: close\r\n\r\nabc")
+    end)
     assert.same({false, false, false, false, false}, results)
     assert.matches("^HTTP/1.1 200", out)
     assert.matches("\r\n\r\nabc$", out)

@@ -3,20 +3,7 @@ local core = require "lunasock.core"
 local loop = require "lunasock.loop"
 local helper = require "helper"
 
--- Runs fn inside the loop with a deadline: a test that would hang fails.
-local function run(fn)
-  local guard = loop.after(helper.TIMEOUT, function()
-    loop.stop()
-    error("test deadline passed")
-  end)
-  local results = table.pack(loop.run(function()
-    local r = table.pack(fn())
-    guard:cancel()
-    return table.unpack(r, 1, r.n)
-  end))
-  guard:cancel()
-  return table.unpack(results, 1, results.n)
-end
+local run = helper.run_task   -- fn as a loop task, bounded; errors propagate
 
 -- n bytes of numbered lines ("0000000000\n0000000011\n..."), so that a
 -- byte from the wrong offset shows.
@@ -232,10 +219,8 @@ describe("lunasock.core sendfile", function()
     ]]):format(path)
     local tmp = os.tmpname()
     write(tmp, code)
-    local build = os.getenv("LUNASOCK_BUILD") or "build"
-    local p = io.popen(("LUA_PATH='lua/?.lua;;' LUA_CPATH='%s/?.so;;' "
-                        .. "env --default-signal=PIPE %s %s")
-                       :format(build, helper.LUA, tmp))
+    local p = io.popen(("%s env --default-signal=PIPE %s %s")
+                       :format(helper.LUA_ENV, helper.LUA, tmp))
     local out = p:read("a")
     local ok, how, status = p:close()
     os.remove(tmp)

@@ -106,9 +106,8 @@ describe("lunasock.echo", function()
 
   it("keeps serving after running out of descriptors (EMFILE)", function()
     -- a child echo server with a low descriptor limit
-    local child = io.popen(("echo $$; ulimit -n 40 && LUA_PATH='lua/?.lua;lua/?/init.lua;;' "
-      .. "LUA_CPATH='%s/?.so;;' exec %s examples/echo_server.lua 0"):format(
-      os.getenv("LUNASOCK_BUILD") or "build", helper.LUA), "r")
+    local child = io.popen(("echo $$; ulimit -n 40 && exec %s %s examples/echo_server.lua 0")
+                           :format(helper.LUA_ENV, helper.LUA), "r")
     local pid = tonumber(child:read("l"))  -- the shell's pid, kept by exec
     local line = child:read("l")
     local port = tonumber(line and line:match(":(%d+)$"))

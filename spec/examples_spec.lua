@@ -4,15 +4,12 @@
 local core = require "lunasock.core"
 local helper = require "helper"
 
-local LUA = helper.LUA
-local BUILD = os.getenv("LUNASOCK_BUILD") or "build"
+local LUA, ENV = helper.LUA, helper.LUA_ENV
 local LIMIT = 15   -- seconds any one example may run (timeout(1))
-
-local ENV = ("env LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;'"):format(BUILD)
 
 -- The shell command for an example with its arguments (already quoted).
 local function command(name, args)
-  return ("%s timeout %d %s examples/%s %s"):format(ENV, LIMIT, LUA, name, args or "")
+  return helper.example_command(name, args, LIMIT)
 end
 
 -- Runs an example to the end: its stdout and stderr together, and its
@@ -40,16 +37,12 @@ end
 -- its pid (the timeout process, which passes a TERM on to lua), the
 -- popen handle, and the first line it printed.
 local function start_server(args)
-  local p = assert(io.popen("echo $$; exec " .. command("echo_server.lua", args)))
-  local pid = assert(math.tointeger(tonumber(p:read("l"))))
-  local line = p:read("l")
-  return pid, p, line
+  return helper.example_start("echo_server.lua", args)
 end
 
--- Ends a server started above, by its pid, and reaps it.
+-- Ends a server started above, by its pid, and reaps it: it is gone.
 local function stop_server(pid, p)
-  os.execute("kill " .. pid)
-  p:close()
+  helper.stop_child(pid, p)
   assert.is_false(os.execute("kill -0 " .. pid .. " 2>/dev/null") == true)
 end
 
@@ -248,6 +241,25 @@ describe("examples", function()
       end)
       stop_server(pid, p)
       assert(ok, err)
+    end)
+  end)
+
+  describe("http_get.lua", function()
+    it("fetches from its own server, following the redirect, with -i the head first", function()
+      local out, status = run("http_get.lua", "-i")
+      assert.equal(0, status, out)
+      local port = assert(out:match("^listening on 127%.0%.0%.1:(%d+)\n"), out)
+      assert.is_truthy(tonumber(port))
+      -- the 302 from "/" was followed: the head shown is the 200's
+      assert.matches("\nHTTP/1%.1 200 OK\r\n.*\r\n\r\nhello from lunasock%.http\n$", out)
+    end)
+
+    it("exits 1 with the error code when the connection fails", function()
+      local l, port = helper.listener()
+      l:close()
+      local out, status = run("http_get.lua", "127.0.0.1:" .. port .. "/")
+      assert.equal(1, status, out)
+      assert.matches("ECONNREFUSED", out)
     end)
   end)
 

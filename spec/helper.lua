@@ -17,6 +17,25 @@ helper.TIMEOUT = tonumber(os.getenv("LUNASOCK_TEST_TIMEOUT")) or 5
 helper.CPU_SLACK = tonumber(os.getenv("LUNASOCK_CPU_SLACK"))
                    or math.max(1, helper.TIMEOUT / 5)
 
+-- Runs fn as a loop task and returns its results; an error in fn
+-- propagates to the test. The run is bounded by limit seconds (default
+-- 2 * helper.TIMEOUT): past it the loop stops and the test fails. When fn
+-- returns, the loop is stopped, ending any task fn left behind (servers
+-- fn opened are closed by fn or by the to-be-closed values it holds).
+function helper.run_task(fn, limit)
+  local loop = require "lunasock.loop"
+  local result
+  local guard = loop.after(limit or helper.TIMEOUT * 2, function() loop.stop() end)
+  loop.run(function()
+    result = table.pack(pcall(fn))
+    guard:cancel()
+    loop.stop()
+  end)
+  assert(result, "the test did not finish in time")
+  if not result[1] then error(result[2], 0) end
+  return table.unpack(result, 2, result.n)
+end
+
 -- Runs fn(server) as a loop task with http.server(opts) serving; an error
 -- in fn propagates, and the whole run is bounded by 2 * helper.TIMEOUT.
 function helper.with_http_server(opts, fn)
@@ -57,6 +76,66 @@ function helper.cli_command(args, limit)
   for i, a in ipairs(args) do words[i] = helper.quote(a) end
   return ("timeout --foreground %d %s bin/lunasock %s"):format(limit, helper.LUA,
                                                                 table.concat(words, " "))
+end
+
+-- A bin/lunasock child started without waiting: {pid, out (a handle on
+-- its stdout), err (the path of a file holding its stderr)}. opts.limit:
+-- the seconds timeout(1) gives it (default 2 * helper.TIMEOUT);
+-- opts.stdin: a shell redirection or a pipeline prefix ("< file",
+-- "cat file |"; default "</dev/null"); opts.ulimit: its descriptor limit
+-- (ulimit -n). cli_finish waits for it.
+function helper.cli_start(args, opts)
+  opts = opts or {}
+  local err = os.tmpname()
+  local cmd = helper.cli_command(args, opts.limit or math.floor(helper.TIMEOUT * 2))
+              .. " 2>" .. helper.quote(err)
+  local stdin = opts.stdin or "</dev/null"
+  if stdin:match("|%s*$") then
+    cmd = stdin .. " " .. cmd
+  else
+    cmd = cmd .. " " .. stdin
+  end
+  local limit = opts.ulimit and ("ulimit -n %d; "):format(opts.ulimit) or ""
+  local p = assert(io.popen("echo $$; " .. limit .. "exec " .. cmd, "r"))
+  local pid = assert(tonumber(p:read("l")), "no pid from the shell")
+  return {pid = pid, out = p, err = err}
+end
+
+-- Waits for a child from cli_start: its exit status, the rest of its
+-- stdout, its stderr.
+function helper.cli_finish(proc)
+  local out = proc.out:read("a")
+  local status = helper.exit_status(proc.out:close())
+  local err = helper.slurp(proc.err)
+  os.remove(proc.err)
+  return status, out, err
+end
+
+-- Runs bin/lunasock to the end: status, stdout, stderr.
+function helper.cli_run(args, opts)
+  return helper.cli_finish(helper.cli_start(args, opts))
+end
+
+-- Starts a bin/lunasock server (cli_start) and reads its "listening on"
+-- line: the process, then host and port (or the unix path). Without that
+-- line the child is ended and the error carries its stderr.
+function helper.cli_server(args, opts)
+  local proc = helper.cli_start(args, opts)
+  local line = proc.out:read("l")
+  local where = line and line:match("^listening on (.+)$")
+  if not where then
+    os.execute("kill " .. proc.pid .. " 2>/dev/null")
+    local _, _, err = helper.cli_finish(proc)
+    error("the server did not start: " .. tostring(line) .. "\n" .. err, 2)
+  end
+  local host, port = where:match("^(.*):(%d+)$")
+  return proc, host or where, tonumber(port)
+end
+
+-- Ends a child from cli_start with SIGINT: status, stdout, stderr.
+function helper.cli_interrupt(proc)
+  assert(os.execute("kill -INT " .. proc.pid))
+  return helper.cli_finish(proc)
 end
 
 -- The whole content of the file at path, or "" when it cannot be opened.
@@ -157,6 +236,37 @@ end
 -- succeeded). The chunk goes through a temporary file, not the shell.
 helper.LUA = os.getenv("LUA") or "lua5.4"
 
+-- The build directory (.busted: build/, or $LUNASOCK_BUILD for the
+-- sanitizer build), and env(1) with the words that give a child lua5.4
+-- this tree's modules: helper.LUA_ENV .. " " .. helper.LUA .. " file.lua".
+helper.BUILD = os.getenv("LUNASOCK_BUILD") or "build"
+helper.LUA_ENV = ("env LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;'")
+                 :format(helper.BUILD)
+
+-- The command line running examples/NAME with args (already quoted)
+-- under timeout(1): limit seconds, default 15.
+function helper.example_command(name, args, limit)
+  return ("%s timeout %d %s examples/%s %s"):format(helper.LUA_ENV, limit or 15, helper.LUA,
+                                                     name, args or "")
+end
+
+-- Starts examples/NAME with args in the background (suffix: shell
+-- redirections, " 2>/dev/null"; limit: as example_command): its pid
+-- (timeout's, which passes a TERM on), the popen handle on its stdout,
+-- and its first line.
+function helper.example_start(name, args, suffix, limit)
+  local p = assert(io.popen("echo $$; exec " .. helper.example_command(name, args, limit)
+                            .. (suffix or "")))
+  local pid = assert(math.tointeger(tonumber(p:read("l"))))
+  return pid, p, p:read("l")
+end
+
+-- Ends a child started as above (SIGTERM by its pid) and reaps it.
+function helper.stop_child(pid, p)
+  os.execute("kill " .. pid .. " 2>/dev/null")
+  p:close()
+end
+
 -- The prefix for outside programs the specs drive (curl, python3, nginx,
 -- nc): they run without the sanitizer runtime that make sanitize preloads
 -- for lua5.4. Preloaded into curl, ASan deadlocks it before it starts.
@@ -167,10 +277,7 @@ function helper.run_lua(code, mode)
   local f = assert(io.open(path, "w"))
   f:write("os.remove(", ("%q"):format(path), ")\n", code)
   f:close()
-  local build = os.getenv("LUNASOCK_BUILD") or "build"
-  local cmd = ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-               .. "%s %s"):format(build, helper.LUA, path)
-  return assert(io.popen(cmd, mode or "r"))
+  return assert(io.popen(helper.LUA_ENV .. " " .. helper.LUA .. " " .. path, mode or "r"))
 end
 
 -- A to-be-closed value that closes all of its arguments (Lua 5.4 allows

@@ -4,29 +4,11 @@
 -- PID afterwards. The client blocks (outside any loop) except where a test
 -- runs it in a loop task.
 local helper = require "helper"
-local core = require "lunasock.core"
 local loop = require "lunasock.loop"
 local client = require "lunasock.http.client"
+local peers = require "tls_peers"
 
 local TIMEOUT = helper.TIMEOUT
-
-local function have(cmd)
-  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("a")
-  f:close()
-  return data
-end
 
 -- A megabyte of bytes of every value, the same on every run.
 local function big_data()
@@ -43,45 +25,11 @@ end
 -- an index.html, and big.bin (big_data()). Returns big.bin's contents.
 local function make_site(dir, hello, index)
   os.execute("mkdir " .. dir .. "/www " .. dir .. "/www/sub")
-  write_file(dir .. "/www/hello.txt", hello)
-  write_file(dir .. "/www/sub/index.html", index)
+  peers.write_file(dir .. "/www/hello.txt", hello)
+  peers.write_file(dir .. "/www/sub/index.html", index)
   local big = big_data()
-  write_file(dir .. "/www/big.bin", big)
+  peers.write_file(dir .. "/www/big.bin", big)
   return big
-end
-
--- Starts cmd (a shell command) as a child whose PID we learn: the shell
--- prints its PID and execs cmd. Returns pid, the popen handle.
-local function spawn(cmd)
-  local proc = assert(io.popen("exec sh -c 'echo $$; exec " .. cmd .. "'"))
-  local pid = assert(tonumber(proc:read("l")))
-  return pid, proc
-end
-
-local function stop(pid, proc)
-  if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
-  if proc then proc:close() end
-end
-
-local function alive(pid)
-  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
-end
-
--- Waits until something accepts on 127.0.0.1:port: connects, retrying
--- only on ECONNREFUSED, for at most TIMEOUT seconds, while pid lives.
-local function wait_listening(port, pid)
-  local deadline = core.monotime() + TIMEOUT
-  while core.monotime() < deadline do
-    local s = assert(core.socket("inet", "stream"))
-    s:settimeout(TIMEOUT)
-    local ok, err, code = s:connect("127.0.0.1", port)
-    s:close()
-    if ok then return true end
-    if code ~= "ECONNREFUSED" then return nil, err end
-    if not alive(pid) then return nil, "the server exited" end
-    loop.sleep(0.02)
-  end
-  return nil, "timed out"
 end
 
 ---------------------------------------------------------------- python
@@ -154,25 +102,24 @@ describe("lunasock.http.client against Python's http.server", function()
   local pool
 
   setup(function()
-    if not have("python3") then return end
+    if not peers.have("python3") then return end
     dir = helper.tmpdir()
     big = make_site(dir, "hello from a file\n", "<p>index</p>\n")
-    write_file(dir .. "/server.py", PY_SERVER)
-    pid, proc = spawn(helper.TOOL .. "python3 " .. dir .. "/server.py " .. dir .. "/www")
-    local port = tonumber(proc:read("l"))
-    assert(port, "the Python server did not start")
+    local port
+    pid, proc, port = peers.python(dir, "server.py", PY_SERVER, dir .. "/www")
+    assert(pid, proc)
     base = "http://127.0.0.1:" .. port
     pool = client.pool()
   end)
 
   teardown(function()
     if pool then pool:close() end
-    stop(pid, proc)
+    peers.stop(pid, proc)
     if dir then helper.rmdir(dir) end
   end)
 
   before_each(function()
-    if not have("python3") then pending("python3 is not installed") end
+    if not peers.have("python3") then pending("python3 is not installed") end
   end)
 
   local function get(path, opts)
@@ -249,25 +196,12 @@ end)
 
 ---------------------------------------------------------------- nginx
 
-local NGINX = "/usr/sbin/nginx"
 local ECHO_MODULE = "/usr/share/nginx/modules/ngx_http_echo_module.so"
 
-local function nginx_conf(dir, port, echo)
+-- The server block for dir/www on port; with echo, /echo answers with the
+-- request body (chunked) through nginx's echo module.
+local function nginx_server(dir, port, echo)
   return ([[
-%s
-master_process off;
-pid %s/nginx.pid;
-error_log %s/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %s/body;
-  proxy_temp_path %s/proxy;
-  fastcgi_temp_path %s/fastcgi;
-  uwsgi_temp_path %s/uwsgi;
-  scgi_temp_path %s/scgi;
-  default_type application/octet-stream;
-  types { text/plain txt; text/html html; }
   server {
     listen 127.0.0.1:%d;
     root %s/www;
@@ -277,65 +211,35 @@ http {
     location = /upload { client_max_body_size 4m; return 200 "uploaded"; }
     %s
   }
-}
-]]):format(echo and ("load_module " .. ECHO_MODULE .. ";") or "", dir, dir,
-           dir, dir, dir, dir, dir, port, dir,
+]]):format(port, dir,
            echo and "location = /echo { client_max_body_size 4m; client_body_buffer_size 4m; "
                     .. "echo_read_request_body; echo_request_body; }" or "")
 end
 
--- A port nobody listens on now (bound to port 0, then closed).
-local function free_port()
-  local s = assert(core.socket("inet", "stream"))
-  assert(s:bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
-
 describe("lunasock.http.client against nginx", function()
-  local pid, proc, dir, base, big, echo, why
+  local ng, dir, base, big, echo, why
   local pool
 
   setup(function()
-    if not (io.open(NGINX) and true) then
-      why = "nginx is not installed"
-      return
-    end
     dir = helper.tmpdir()
     big = make_site(dir, "hello from nginx\n", "<p>nginx index</p>\n")
+    local function servers(ports) return nginx_server(dir, ports[1], echo) end
     -- the echo module, when it loads, gives a chunked echo of the body
-    echo = io.open(ECHO_MODULE) ~= nil
-    if echo then
-      write_file(dir .. "/test.conf", nginx_conf(dir, free_port(), true))
-      echo = os.execute(helper.TOOL .. NGINX .. " -t -q -c " .. dir .. "/test.conf -p " .. dir
-                        .. " -e " .. dir .. "/error.log >/dev/null 2>&1") == true
+    local module = io.open(ECHO_MODULE)
+    echo = module ~= nil
+    if module then
+      module:close()
+      ng = peers.nginx(dir, servers, 1, "load_module " .. ECHO_MODULE .. ";")
+      echo = ng ~= nil
     end
-    for _ = 1, 5 do
-      local port = free_port()
-      write_file(dir .. "/nginx.conf", nginx_conf(dir, port, echo))
-      pid, proc = spawn(helper.TOOL .. NGINX .. " -c " .. dir .. "/nginx.conf -p " .. dir .. " -e "
-                        .. dir .. "/error.log -g \"daemon off;\" 2>&1")
-      local ok, err = wait_listening(port, pid)
-      if ok then
-        base = "http://127.0.0.1:" .. port
-        break
-      end
-      stop(pid, proc)
-      pid, proc = nil, nil
-      local log = read_file(dir .. "/error.log") or ""
-      if not log:find("Address already in use", 1, true) then
-        why = "nginx did not start: " .. tostring(err) .. "\n" .. log
-        break
-      end
-    end
-    if not base and not why then why = "no free port for nginx" end
+    if not ng then ng, why = peers.nginx(dir, servers) end
+    if ng then base = "http://127.0.0.1:" .. ng.ports[1] end
     pool = client.pool()
   end)
 
   teardown(function()
     if pool then pool:close() end
-    stop(pid, proc)
+    if ng then ng:stop() end
     if dir then helper.rmdir(dir) end
   end)
 
@@ -438,8 +342,7 @@ describe("lunasock.http.client against nginx", function()
 
   it("returns a clean error once nginx is gone", function()
     if not base then return end
-    stop(pid, proc)
-    pid, proc = nil, nil
+    ng:stop()
     local r, _, code = get("/hello.txt")
     assert.is_nil(r)
     assert.are.equal("ECONNREFUSED", code)

@@ -18,12 +18,9 @@ describe("lunasock.http.server interop", function()
   local pid, base, proc, dir
 
   setup(function()
-    local build = os.getenv("LUNASOCK_BUILD") or "build"
-    proc = assert(io.popen(("exec sh -c 'echo $$; exec env LUA_PATH=\"lua/?.lua;lua/?/init.lua;;\" "
-                            .. "LUA_CPATH=\"%s/?.so;;\" %s examples/http_server.lua --port 0'")
-                           :format(build, helper.LUA)))
-    pid = assert(tonumber(proc:read("l")))
-    local line = assert(proc:read("l"))
+    local line
+    pid, proc, line = helper.example_start("http_server.lua", "--port 0", nil, 60)
+    assert(line, "examples/http_server.lua did not start")
     local host, port = line:match("^listening on (.+):(%d+)$")
     assert(port, line)
     base = "http://" .. host .. ":" .. port
@@ -31,8 +28,7 @@ describe("lunasock.http.server interop", function()
   end)
 
   teardown(function()
-    if pid then os.execute("kill " .. pid) end
-    if proc then proc:close() end
+    if pid then helper.stop_child(pid, proc) end
     if dir then helper.rmdir(dir) end
   end)
 

@@ -75,6 +75,25 @@ local function app()
 end
 
 describe("lunasock.http.server", function()
+  -- handler = 5 was taken and answered every request with a 500;
+  -- access_log = 5 fell back to stderr; methods = 5 failed per request.
+  it("raises at once for an option of the wrong type, naming it", function()
+    for _, case in ipairs{
+      {{handler = 5}, "handler"}, {{handler = {}}, "handler"},
+      {{handler = print, host = 1}, "host"}, {{handler = print, port = -1}, "port"},
+      {{handler = print, port = 65536}, "port"}, {{root = 5}, "root"},
+      {{handler = print, methods = 5}, "methods"},
+      {{handler = print, access_log = 5}, "access_log"},
+      {{handler = print, on_error = "x"}, "on_error"},
+    } do
+      local ok, err = pcall(http.server, case[1])
+      assert.is_false(ok, case[2])
+      assert.matches("bad option '" .. case[2] .. "' to 'http.server'", err, 1, true)
+    end
+    -- a router is callable: taken
+    with_server({handler = http.router(), access_log = function() end}, function() end)
+  end)
+
   it("answers GET / and keeps the connection alive", function()
     with_server({handler = app()}, function(srv)
       local _s <close>, st = connect(srv)
@@ -442,6 +461,53 @@ describe("lunasock.http.server regressions", function()
       assert.are.same({200, "hello bob"}, {status, b})
       assert(st:write("GET /hello/a%2Fb%2541 HTTP/1.1\r\nHost: x\r\n\r\n"))
       assert.are.equal("hello a/b%41", select(3, read_response(st)))
+    end)
+  end)
+
+  -- A list value was sent through tostring: "Set-Cookie: table: 0x55...".
+  it("sends a list value as one field line each; any other non-string value is a 500",
+     function()
+    local errors = {}
+    local handler = function(req)
+      if req.path == "/list" then
+        return 200, {["Set-Cookie"] = {"a=1", "b=2"}, ["X-N"] = {1, "two"}}, "x"
+      elseif req.path == "/streamed" then
+        local w = req:respond(200, {["Set-Cookie"] = {"c=3", "d=4"}})
+        w:write("y")
+        w:finish()
+        return
+      elseif req.path == "/bool" then
+        return 200, {["X-B"] = true}, "x"
+      end
+      return 200, {["Content-Length"] = {"1", "1"}}, "x"
+    end
+    with_server({handler = handler, on_error = function(m) errors[#errors + 1] = m end},
+                function(srv)
+      local _s <close>, st = connect(srv)
+      for _, path in ipairs{"/list", "/streamed"} do
+        assert(st:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local head = {}
+        repeat
+          local l = assert(st:readline())
+          head[#head + 1] = l
+        until l == ""
+        head = table.concat(head, "\n")
+        assert.not_matches("table:", head, 1, true)
+        if path == "/list" then
+          assert.matches("\nSet%-Cookie: a=1\nSet%-Cookie: b=2\n", head)
+          assert.matches("\nX%-N: 1\nX%-N: two\n", head)
+          assert.are.equal("x", st:read(1))
+        else
+          assert.matches("\nSet%-Cookie: c=3\nSet%-Cookie: d=4\n", head)
+          assert(st:readuntil("0\r\n\r\n"))
+        end
+      end
+      for _, path in ipairs{"/bool", "/twolengths"} do
+        local _c <close>, cst = connect(srv)
+        assert(cst:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(500, (read_response(cst)))
+      end
+      assert.are.equal(2, #errors)
     end)
   end)
 

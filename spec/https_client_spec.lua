@@ -328,17 +328,7 @@ describe("lunasock.http.client over https against lunasock's own server", functi
   local certs
   setup(function() certs = tls_certs.get() end)
 
-  local function run(fn)
-    local result
-    local guard = loop.after(TIMEOUT * 2, function() loop.stop() end)
-    loop.run(function()
-      result = table.pack(pcall(fn))
-      guard:cancel()
-      loop.stop()
-    end)
-    assert(result, "the test did not finish in time")
-    if not result[1] then error(result[2], 0) end
-  end
+  local run = helper.run_task
 
   it("sends a client certificate when the server asks (mutual TLS)", function()
     run(function()

@@ -182,6 +182,15 @@ describe("lunasock.loop", function()
       assert.equal("hi", sleeper:join())
       local timed = loop.spawn(function() return loop.suspend(0.01) end)
       assert.is_false(timed:join())
+      -- a wake of something that is not a task: a clear error, not an
+      -- index error inside the loop
+      local values = {n = 4, nil, 5, {}, "t"}
+      for i = 1, values.n do
+        local v = values[i]
+        assert.has_error(function() loop.wake(v) end,
+                         "bad argument #1 to 'wake' (lunasock.task expected, got "
+                         .. type(v) .. ")")
+      end
     end)
   end)
 
@@ -217,9 +226,8 @@ describe("lunasock.loop", function()
     -- the deadline had passed by the time the wait was computed, and the
     -- poller took the negative timeout as "no limit"
     -- in a child lua5.4 under timeout(1), so that a regression fails
-    local build = os.getenv("LUNASOCK_BUILD") or "build"
-    local t = assert(io.popen(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-      .. "timeout %d %s -e %s"):format(build, math.ceil(helper.TIMEOUT), helper.LUA,
+    local t = assert(io.popen(("%s timeout %d %s -e %s"):format(helper.LUA_ENV,
+      math.ceil(helper.TIMEOUT), helper.LUA,
       "'local loop = require [[lunasock.loop]] for _ = 1, 1000 do loop.sleep(0) end print(1)'")))
     assert.equal("1\n", t:read("a"))
     assert.is_true(t:close())

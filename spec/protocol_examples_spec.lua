@@ -6,13 +6,7 @@
 local core = require "lunasock.core"
 local helper = require "helper"
 
-local BUILD = os.getenv("LUNASOCK_BUILD") or "build"
-local ENV = ("env LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;'"):format(BUILD)
-local LIMIT = 15   -- seconds a child may run
-
-local function command(name, args)
-  return ("%s timeout %d %s examples/%s %s"):format(ENV, LIMIT, helper.LUA, name, args or "")
-end
+local command = helper.example_command   -- each child bounded by timeout(1)
 
 -- Runs an example to its end: its output (stdout and stderr) and status.
 local function run(name, args)
@@ -25,16 +19,14 @@ end
 -- Starts an example with --serve --port 0, calls fn(host, port) once it
 -- says where it listens, then stops it (by its pid) and waits for it.
 local function serving(name, fn)
-  local p = assert(io.popen("echo $$; exec " .. command(name, "--serve --port 0")))
-  local pid = assert(math.tointeger(tonumber(p:read("l"))))
+  local pid, p, line = helper.example_start(name, "--serve --port 0")
   local ok, err = pcall(function()
-    local line = assert(p:read("l"), "no 'listening on' line")
+    assert(line, "no 'listening on' line")
     local host, port = line:match("^listening on ([%d.]+):(%d+)$")
     assert(host, "unexpected first line: " .. line)
     fn(host, tonumber(port))
   end)
-  os.execute("kill " .. pid)
-  p:close()
+  helper.stop_child(pid, p)
   assert(ok, err)
 end
 

@@ -156,6 +156,37 @@ describe("lunasock.tcp.serve", function()
     end)
   end)
 
+  -- server:close() once closed every connection's socket, so a handler
+  -- busy between two calls (a slow HTTP handler, say) raised "attempt to
+  -- use a closed socket" on its next write, reported as a handler failure.
+  it("close() makes a busy handler's next calls fail (EPIPE, EOF), never raise", function()
+    local got = reports(function()
+      run(function()
+        local main, results, handler = loop.current(), {}, nil
+        local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          assert(st:readline())
+          handler = loop.current()
+          loop.wake(main)
+          loop.suspend()   -- busy elsewhere while the server closes
+          results.write = table.pack(st:write("late\n"))
+          results.flush = table.pack(st:flush())
+          results.read = table.pack(st:readline())
+          loop.wake(main)
+        end))
+        local c <close> = connect(server.port)
+        assert(c:write("go\n"))
+        assert.is_true(loop.suspend(helper.TIMEOUT))
+        server:close()
+        loop.wake(handler)
+        assert.is_true(loop.suspend(helper.TIMEOUT))
+        assert.is_nil(results.write[1] and results.flush[1])
+        assert.equal("EPIPE", results.write[3] or results.flush[3])
+        assert.same({nil, "closed", "EOF"}, {results.read[1], results.read[2], results.read[3]})
+      end)
+    end)
+    assert.same({}, got)
+  end)
+
   it("can be closed before its accept task first runs", function()
     local got = reports(function()
       run(function()
@@ -233,6 +264,11 @@ describe("lunasock.tcp.listen and connect: TCP_NODELAY", function()
                      "unknown option 'nodely' to 'tcp.listen'")
     assert.has_error(function() lunasock.unix.listen("/nonexistent/x", {bogus = 1}) end,
                      "unknown option 'bogus' to 'unix.listen'")
+    local dir = helper.tmpdir()
+    assert.has_error(function() lunasock.unix.listen(dir .. "/d", {type = "dgram"}) end,
+                     "bad option 'type' to 'unix.listen' ('stream' or 'seqpacket' expected)")
+    assert.is_nil(io.open(dir .. "/d"))   -- nothing bound, no file left
+    helper.rmdir(dir)
   end)
 end)
 

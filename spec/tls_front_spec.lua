@@ -13,19 +13,9 @@ local peers = require "tls_peers"
 
 local TIMEOUT = helper.TIMEOUT
 
--- Runs fn as a loop task, bounded; errors propagate. Servers fn starts
--- are closed by fn (or by the to-be-closed values it holds).
+-- Runs fn as a loop task, bounded; errors propagate.
 local function run(fn)
-  local result
-  local guard = loop.after(TIMEOUT * 3, function() loop.stop() end)
-  loop.run(function()
-    result = table.pack(pcall(fn))
-    guard:cancel()
-    loop.stop()
-  end)
-  assert(result, "the test did not finish in time")
-  if not result[1] then error(result[2], 0) end
-  return table.unpack(result, 2, result.n)
+  return helper.run_task(fn, TIMEOUT * 3)
 end
 
 -- A line service: each line comes back in upper case; "who" answers with

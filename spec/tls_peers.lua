@@ -1,7 +1,8 @@
--- Real TLS peers for the specs: nginx with ssl and small Python servers,
--- each started as a child on 127.0.0.1 and stopped by its PID; plus
--- runs of curl, openssl and python3 clients with their output. Not a
--- spec itself (no _spec suffix): required by the TLS front specs.
+-- Real peers for the specs: nginx (with ssl or without) and small Python
+-- servers, each started as a child on 127.0.0.1 and stopped by its PID;
+-- plus runs of curl, openssl and python3 clients with their output. Not
+-- a spec itself (no _spec suffix): required by the TLS front specs and
+-- the HTTP client's interop spec.
 --
 --   local peers = require "tls_peers"
 --   local ng = peers.nginx(dir, function(port) return "server {...}" end)
@@ -81,9 +82,11 @@ end
 
 ---------------------------------------------------------------- nginx
 
--- nginx.conf for dir with the server blocks servers(ports...) returns.
-local function nginx_conf(dir, servers)
+-- nginx.conf for dir with the server blocks servers(ports...) returns,
+-- after the main-context lines main (load_module ...).
+local function nginx_conf(dir, servers, main)
   return ([[
+%s
 master_process off;
 pid %s/nginx.pid;
 error_log %s/error.log;
@@ -99,7 +102,7 @@ http {
   types { text/plain txt; text/html html; }
 %s
 }
-]]):format(dir, dir, dir, dir, dir, dir, dir, servers)
+]]):format(main or "", dir, dir, dir, dir, dir, dir, dir, servers)
 end
 
 local Nginx = {}
@@ -110,16 +113,17 @@ function Nginx:stop()
   self.pid, self.proc = nil, nil
 end
 
--- peers.nginx(dir, servers, nports) -> an nginx serving from dir, with
--- ports (nports free ports it listens on) and base; or nil, why.
--- servers(ports) returns the server blocks. Retries with other ports when
--- one was taken meanwhile.
-function M.nginx(dir, servers, nports)
+-- peers.nginx(dir, servers[, nports[, main]]) -> an nginx serving from
+-- dir, with ports (nports free ports it listens on, default 1); or nil,
+-- why. servers(ports) returns the server blocks; main is put in the main
+-- context (load_module lines). Retries with other ports when one was
+-- taken meanwhile.
+function M.nginx(dir, servers, nports, main)
   if not io.open(M.NGINX) then return nil, "nginx is not installed" end
   for _ = 1, 5 do
     local ports = {}
     for i = 1, nports or 1 do ports[i] = M.free_port() end
-    M.write_file(dir .. "/nginx.conf", nginx_conf(dir, servers(ports)))
+    M.write_file(dir .. "/nginx.conf", nginx_conf(dir, servers(ports), main))
     os.remove(dir .. "/error.log")
     local pid, proc = M.spawn(helper.TOOL .. M.NGINX .. " -c " .. dir .. "/nginx.conf -p "
                               .. dir .. " -e " .. dir .. "/error.log -g \"daemon off;\" 2>&1")

@@ -7,24 +7,19 @@ local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
 local helper = require "helper"
 local certs = require("tls_certs").get()
+local peers = require "tls_peers"
 
 local TIMEOUT = helper.TIMEOUT
 
 ---------------------------------------------------------------- peers
 
--- Starts a command whose first output line is its pid (sh's, which then
--- execs the command, under timeout(1) so it can never outlive the run).
+-- Starts a command (tls_peers.spawn: its pid, and its output with
+-- stderr joined) under timeout(1), so it can never outlive the run.
 local function spawn(cmd)
-  local proc = assert(io.popen("exec sh -c 'echo $$; exec " .. helper.TOOL
-                               .. "timeout 60 " .. cmd .. "' 2>&1"))
-  local pid = assert(tonumber(proc:read("l")))
-  return pid, proc
+  return peers.spawn(helper.TOOL .. "timeout 60 " .. cmd .. " 2>&1")
 end
 
-local function stop(pid, proc)
-  core.kill(pid, core.SIGTERM)
-  proc:close()
-end
+local stop = peers.stop
 
 -- openssl s_server on 127.0.0.1 (a port of its choosing, read back from
 -- its "ACCEPT host:port" line). args: extra s_server arguments.

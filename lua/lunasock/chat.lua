@@ -498,6 +498,8 @@ local function choose_nick(c, line)
     enqueue(c, "*** bye")
     return c:close("quit")
   end
+  -- "/nick NAME" is what a user who read the command list types here
+  if find(line, "^/nick%s") then line = trim(sub(line, 6)) end
   local ok, why = server:check_nick(line, c)
   if not ok then
     c:error(why)
@@ -903,5 +905,6 @@ function M.serve(opts)
   return server
 end
 
+M.OPTIONS = OPTIONS   -- the names serve takes (name -> true)
 M.Server, M.Client, M.Room = Server, Client, Room
 return M

@@ -90,6 +90,17 @@ function M.opt_seconds(opts, key, fname, level)
   return v
 end
 
+-- check.opt_boolean(opts, key, fname[, level]) -> opts[key]: true, false
+-- or nil (absent); anything else raises ("yes" is not a boolean: a
+-- {nodelay = "no"} must not mean on).
+function M.opt_boolean(opts, key, fname, level)
+  local v = opts[key]
+  if v ~= nil and type(v) ~= "boolean" then
+    fail(what_of(key), fname, "boolean", v, (level or 2) + 1)
+  end
+  return v
+end
+
 -- check.opts(opts, fname[, argn[, level]]) -> opts, or {} for nil; raises
 -- for anything but a table.
 function M.opts(opts, fname, argn, level)

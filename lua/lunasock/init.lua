@@ -26,7 +26,29 @@ local function check_opts(opts, fname, argn)
   opts = check.opts(opts, fname, argn or 3, 3)
   check.opt_seconds(opts, "timeout", fname, 3)
   check.opt_integer(opts, "backlog", fname, 0, 0x7fffffff, 3)
+  for _, k in ipairs{"nodelay", "reuseaddr", "reuseport"} do
+    check.opt_boolean(opts, k, fname, 3)
+  end
+  local t = opts.tls
+  if t ~= nil and type(t) ~= "boolean" and type(t) ~= "table" and type(t) ~= "userdata" then
+    error(("bad option 'tls' to '%s' (true, a tls.context or a table of its options"
+           .. " expected, got %s)"):format(fname, type(t)), 3)
+  end
+  if opts.servername ~= nil and type(opts.servername) ~= "string" then
+    error(("bad option 'servername' to '%s' (string expected, got %s)"):format(
+          fname, type(opts.servername)), 3)
+  end
   return opts
+end
+
+-- A port at the door: an integer from 0 to 65535 (or a numeric string or
+-- service name, which getaddrinfo takes); raises at the door's caller.
+local function check_port(port, fname)
+  if type(port) == "number" then
+    check.integer(port, 2, fname, 0, 65535, 3)
+  elseif type(port) ~= "string" then
+    error(("bad argument #2 to '%s' (port expected, got %s)"):format(fname, type(port)), 3)
+  end
 end
 
 -- Raises for an option in opts that the set known lacks (a misspelt
@@ -44,6 +66,7 @@ local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
 local UNIX_SERVE_OPTS = check.set({backlog = true}, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
+local TCP_BIND_OPTS = {reuseaddr = true, reuseport = true}
 local UDP_BIND_OPTS = {timeout = true, reuseaddr = true, reuseport = true}
 local UDP_CONNECT_OPTS = {timeout = true}
 local UNIX_CONNECT_OPTS = {timeout = true, type = true}
@@ -179,6 +202,7 @@ end
 -- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "tcp.connect")
+  check_port(port, "tcp.connect")
   check_known(opts, "tcp.connect", CONNECT_OPTS)
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
@@ -280,8 +304,19 @@ end
 -- timeout (for accept). Any other option raises.
 function M.tcp.listen(host, port, opts)
   opts = check_opts(opts, "tcp.listen")
+  check_port(port, "tcp.listen")
   check_known(opts, "tcp.listen", LISTEN_OPTS)
   return tcp_listen(host, port, opts)
+end
+
+-- lunasock.tcp.bind(host, port[, opts]) -> a TCP socket bound there and
+-- not listening: holds a port (port 0: the kernel's choice) without
+-- taking connections. Host rules and opts reuseaddr (default true) and
+-- reuseport as tcp.listen. Any other option raises.
+function M.tcp.bind(host, port, opts)
+  opts = check_opts(opts, "tcp.bind")
+  check_known(opts, "tcp.bind", TCP_BIND_OPTS)
+  return bound(host, port, core.SOCK_STREAM, opts)
 end
 
 -- lunasock.tcp.serve(host, port, handler[, opts]) -> server (host, port,
@@ -294,6 +329,7 @@ function M.tcp.serve(host, port, handler, opts)
     error("bad argument #3 to 'tcp.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
   opts = check_opts(opts, "tcp.serve", 4)
+  check_port(port, "tcp.serve")
   check_known(opts, "tcp.serve", SERVE_OPTS)
   local lopts, sopts = {}, {}
   for k, v in pairs(opts) do
@@ -312,6 +348,7 @@ end
 -- opts: timeout, reuseaddr (default false for UDP), reuseport.
 function M.udp.bind(host, port, opts)
   opts = check_opts(opts, "udp.bind")
+  check_port(port, "udp.bind")
   check_known(opts, "udp.bind", UDP_BIND_OPTS)
   local s, err, code = bound(host, port, core.SOCK_DGRAM, opts)
   if s and opts.timeout then s:settimeout(opts.timeout) end
@@ -322,6 +359,7 @@ end
 -- send/recv talk to host, port
 function M.udp.connect(host, port, opts)
   opts = check_opts(opts, "udp.connect")
+  check_port(port, "udp.connect")
   check_known(opts, "udp.connect", UDP_CONNECT_OPTS)
   local addrs, err, code = resolve(host, port, core.SOCK_DGRAM)
   if not addrs then return nil, err, code end
@@ -362,6 +400,10 @@ function M.unix.listen(path, opts)
   opts = check_opts(opts, "unix.listen", 2)
   check_known(opts, "unix.listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
+  if socktype ~= "stream" and socktype ~= "seqpacket" and socktype ~= core.SOCK_STREAM
+     and socktype ~= core.SOCK_SEQPACKET then
+    error("bad option 'type' to 'unix.listen' ('stream' or 'seqpacket' expected)", 2)
+  end
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
   if not s then return nil, err, code end

@@ -28,7 +28,7 @@ local co_close, co_running = coroutine.close, coroutine.running
 local co_status = coroutine.status
 local cosocket, monotime = core.cosocket, core.monotime
 local traceback, pack, unpack = debug.traceback, table.pack, table.unpack
-local error, setmetatable, type = error, setmetatable, type
+local error, setmetatable, getmetatable, type = error, setmetatable, getmetatable, type
 local math_type = math.type
 
 local POLLIN, POLLOUT = core.POLLIN, core.POLLOUT
@@ -345,6 +345,9 @@ end
 -- loop.wake(task[, value]) -> true if task was suspended: it resumes on
 -- the next turn, its suspend() returning value (default true).
 function M.wake(t, value)
+  if getmetatable(t) ~= Task then
+    error("bad argument #1 to 'wake' (lunasock.task expected, got " .. type(t) .. ")", 2)
+  end
   if not t.suspended or t.done then return false end
   t.suspended = nil
   if t.timer then

@@ -135,22 +135,25 @@ local function accept_loop(server)
   end
 end
 
--- server:close(): stops accepting and closes every connection (their
--- handlers see their reads and writes fail, and end). A unix server's
--- socket file is removed.
+-- server:close(): stops accepting and ends every connection: their
+-- handlers see reads return EOF and writes fail (nil, msg, "EPIPE"), and
+-- end; a handler's task closes its own connection when it returns. A unix
+-- server's socket file is removed.
 function Server:close()
   if self.closed then return end
   self.closed = true
   self.sock:close()
   if self.paused then loop.wake(self.task) end
-  -- the sockets only: each session's task closes its stream and record.
-  -- Timeout 0 first: a TLS socket's close flushes what it holds and would
-  -- wait (up to 2 s each) on a peer that does not read
+  -- shut down, not closed: a handler that was between two calls would
+  -- otherwise raise "attempt to use a closed socket" on its next one
+  -- (each session's task closes its stream and record as it ends).
+  -- Timeout 0 first: a TLS socket's shutdown flushes what it holds and
+  -- would wait (up to 2 s each) on a peer that does not read
   for s in pairs(self.conns) do
     local sock = s.sock
     if sock then
       pcall(sock.settimeout, sock, 0)
-      pcall(sock.close, sock)
+      pcall(sock.shutdown, sock, "rw")
     end
   end
   if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end

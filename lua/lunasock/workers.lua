@@ -56,38 +56,6 @@ M.WORKERS = {
   max_restart_delay = 5,  -- start is replaced after this, doubling
 }
 
--- The parent's hold on the port: bound as lunasock.tcp.listen binds
--- ("*" and "::" dual stack, else the first address of host), with
--- SO_REUSEPORT, and not listening (a listener would be given its share
--- of the connections and never accept them).
-local function reserve(host, port)
-  local family, addr = "inet6", "::"
-  local dual = host == "*" or host == "::"
-  if not dual then
-    local list, err, code = core.getaddrinfo(host, port, {socktype = core.SOCK_STREAM,
-                                                          flags = core.AI_PASSIVE})
-    if not list then return nil, err, code end
-    if not list[1] then return nil, "no address for " .. host, "EAI_NONAME" end
-    family, addr = list[1].family, list[1].addr
-  end
-  local s, err, code = core.socket(family, "stream")
-  if not s and dual and host == "*" then
-    addr, dual = "0.0.0.0", false
-    s, err, code = core.socket("inet", "stream")
-  end
-  if not s then return nil, err, code end
-  if dual then s:setopt("v6only", false) end
-  s:setopt("reuseaddr", true)
-  local ok
-  ok, err, code = s:setopt("reuseport", true)
-  if ok then ok, err, code = s:bind(addr, port) end
-  if not ok then
-    s:close()
-    return nil, err, code
-  end
-  return s
-end
-
 -- A worker, after the fork: forgets the parent's loop, closes what only
 -- the parent should hold, listens, reports on link, and serves until
 -- link reaches EOF. Returns its exit status.
@@ -267,7 +235,11 @@ function M.start(o)
   end
   check.integer(n, "n", "start", 1, M.MAX_WORKERS)   -- each is a process
   if type(o.serve) ~= "function" then error("bad field 'serve' (function expected)", 2) end
-  local s, err, code = reserve(o.host or "127.0.0.1", o.port or 0)
+  -- the parent's hold on the port: bound, with SO_REUSEPORT, and not
+  -- listening (a listener would be given its share of the connections
+  -- and never accept them)
+  local s, err, code = lunasock.tcp.bind(o.host or "127.0.0.1", o.port or 0,
+                                         {reuseport = true})
   if not s then return nil, err, code end
   local self = setmetatable({sock = s, serve = o.serve, backlog = o.backlog,
                              on_error = o.on_error, name = o.name or "lunasock",

@@ -118,6 +118,10 @@ function M.check_field(name, value)
   if type(name) ~= "string" or not find(name, TOKEN) then
     error("invalid field name " .. format("%q", tostring(name)), 3)
   end
+  local vt = type(value)
+  if vt ~= "string" and vt ~= "number" then   -- never "table: 0x..." on the wire
+    error("invalid value for field " .. name .. " (string expected, got " .. vt .. ")", 3)
+  end
   value = tostring(value)
   if find(value, "[%z\r\n]") then
     error("invalid value for field " .. name .. " (CR, LF or NUL)", 3)

@@ -107,11 +107,32 @@ end
 local checked, lowers, nchecked = {}, {}, 0
 local LINES_MAX = 4096
 
+-- The lines of a field given as a list of values, each checked; the
+-- fields the server reads itself (Content-Length, Connection, ...) take
+-- one value only.
+local SINGLE = {["content-length"] = true, ["content-type"] = true, ["server"] = true,
+                ["transfer-encoding"] = true, ["connection"] = true}
+local function list_lines(name, values)
+  if type(name) == "string" and SINGLE[lower(name)] then error("one value only", 0) end
+  local lines = {}
+  for i = 1, #values do
+    lines[i] = name .. ": " .. check_field(name, values[i]) .. "\r\n"
+  end
+  return table.concat(lines)
+end
+
 -- The handler's fields as wire text, and which of the ones the server
 -- writes itself it set.
 local function fields_text(headers)
   local out, n, clen, ctype, te, conn, server = {}, 0, nil, false, false, nil, false
   for name, value in pairs(headers) do
+    if type(value) == "table" then   -- a list: one field line each (Set-Cookie)
+      local ok, lines = pcall(list_lines, name, value)
+      if not ok then bad_field(name) end
+      n = n + 1
+      out[n] = lines
+      goto next_field
+    end
     local by_value = checked[name]
     local line = by_value and by_value[value]
     local l
@@ -140,6 +161,7 @@ local function fields_text(headers)
     end
     n = n + 1
     out[n] = line
+    ::next_field::
   end
   return table.concat(out, "", 1, n), clen, ctype, te, conn, server
 end

@@ -48,8 +48,8 @@ local response = require "lunasock.http.response"
 
 local core = lunasock.core
 local format = string.format
-local type, pairs, ipairs, tostring, setmetatable, error, xpcall, pcall =
-  type, pairs, ipairs, tostring, setmetatable, error, xpcall, pcall
+local type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall =
+  type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall
 local math_type = math.type
 local os_date, io_type, traceback = os.date, io.type, debug.traceback
 local monotime = core.monotime
@@ -84,7 +84,7 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local check_limits, serve_conn, reaper, linger, access_log, handler_traceback
+local check_limits, check_types, serve_conn, reaper, linger, access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
 
@@ -96,6 +96,7 @@ function M.new(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'server' (table expected)", 2) end
   local static = require "lunasock.http.static"
   check.known(opts, "http.server", check.set(OPTIONS, M.DEFAULTS, static.OPTIONS))
+  check_types(opts)
   local handler = opts.handler
   if opts.root then
     local sopts = {}
@@ -162,6 +163,38 @@ function M.serve_socket(sock, o, handler)
   response.tick()
   server.reaper_task = loop.spawn(reaper, server)
   return server
+end
+
+-- The options that are not limits, checked at the door: a wrong type
+-- would otherwise fail on the first request (a handler = 5 as a 500 per
+-- request, an access_log = 5 as a silent fallback to stderr).
+local function callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+local function bad(name, expected, v)
+  error(("bad option '%s' to 'http.server' (%s expected, got %s)"):format(name, expected,
+                                                                         type(v)), 4)
+end
+
+function check_types(opts)
+  local h = opts.handler
+  if h ~= nil and not callable(h) then bad("handler", "function or router", h) end
+  if opts.host ~= nil and type(opts.host) ~= "string" then bad("host", "string", opts.host) end
+  if opts.port ~= nil then check.integer(opts.port, "port", "http.server", 0, 65535, 3) end
+  if opts.root ~= nil and type(opts.root) ~= "string" then bad("root", "directory", opts.root) end
+  if opts.methods ~= nil and type(opts.methods) ~= "table" then
+    bad("methods", "set of method names", opts.methods)
+  end
+  local log = opts.access_log
+  if log ~= nil and type(log) ~= "boolean" and io_type(log) ~= "file" and not callable(log) then
+    bad("access_log", "true, a file or a function", log)
+  end
+  if opts.on_error ~= nil and not callable(opts.on_error) then
+    bad("on_error", "function", opts.on_error)
+  end
 end
 
 function check_limits(opts)
