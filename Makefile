@@ -34,11 +34,12 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c csrc/wait.c
+       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c csrc/wait.c \
+       csrc/errmsg.c
 # lunasock.tls, the only part linked with OpenSSL (libssl-dev); the
 # rockspec lists the same (make lint checks).
 TLS_SRCS = csrc/tls.c csrc/tls_context.c csrc/tls_io.c csrc/tls_socket.c \
-           csrc/tls_wrap.c csrc/tls_info.c csrc/wait.c
+           csrc/tls_wrap.c csrc/tls_info.c csrc/wait.c csrc/errmsg.c
 OPENSSL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 OPENSSL_LIBS   ?= $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 LUA_MODS = $(wildcard lua/lunasock/*.lua lua/lunasock/*/*.lua)

@@ -14,12 +14,7 @@ local loop = require "lunasock.loop"
 local N, PORT, floor = tonumber(arg[1]) or 5000, tonumber(arg[2]) or 19370, arg[3] == "floor"
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 
-local function rss_kb()
-  local f = assert(io.open("/proc/self/status"))
-  local kb = tonumber(f:read("a"):match("VmRSS:%s*(%d+)"))
-  f:close()
-  return kb
-end
+local rss_kb = dofile(here .. "/util.lua").rss_kb
 
 local held = 0
 local srv

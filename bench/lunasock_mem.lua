@@ -15,12 +15,7 @@ local N = tonumber(arg[1]) or 10000
 local PORT = tonumber(arg[2]) or 0
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 
-local function rss_kb()
-  local f = assert(io.open("/proc/self/status"))
-  local kb = tonumber(f:read("a"):match("VmRSS:%s*(%d+)"))
-  f:close()
-  return kb
-end
+local rss_kb = dofile(here .. "/util.lua").rss_kb
 
 local function heap_kb()
   collectgarbage()

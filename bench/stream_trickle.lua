@@ -12,14 +12,7 @@ local lunasock = require "lunasock"
 local core = lunasock.core
 
 local SIZE = tonumber(arg[1]) or 1048576
-local stream
-if os.getenv("STREAM") == "old" then
-  local p = assert(io.popen("git show f16ccd2:lua/lunasock/stream.lua"))
-  stream = assert(load(p:read("a"), "=old stream"))()
-  p:close()
-else
-  stream = require "lunasock.stream"
-end
+local stream, which = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua").stream()
 
 local l = assert(lunasock.tcp.listen("127.0.0.1", 0, {timeout = 10}))
 local _, port = l:getsockname()
@@ -66,5 +59,5 @@ assert(#data == SIZE + 1 and #line == SIZE)
 child:close()
 os.remove(path)
 print(("| %s | %d | read(n): %.3f s CPU, %d recvs | readuntil: %.3f s CPU, %d recvs |")
-      :format(os.getenv("STREAM") == "old" and "before (f16ccd2)" or "now", SIZE,
+      :format(which, SIZE,
               t1 - t0, r1, t2 - t1, recvs - r1))

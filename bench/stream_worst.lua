@@ -5,14 +5,7 @@
 -- stream module of f16ccd2, which copied the whole buffer on every recv.
 -- Usage: LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' \
 --          lua5.4 bench/stream_worst.lua [SIZE...]   (default 65536 262144 1048576)
-local stream
-if os.getenv("STREAM") == "old" then
-  local p = assert(io.popen("git show f16ccd2:lua/lunasock/stream.lua"))
-  stream = assert(load(p:read("a"), "=old stream"))()
-  p:close()
-else
-  stream = require "lunasock.stream"
-end
+local stream, which = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua").stream()
 
 local function trickle(data)
   local i = 0
@@ -37,5 +30,5 @@ for _, size in ipairs(sizes) do
   assert(#st:readuntil("\r\n\r\n") == size)
   local t3 = os.clock()
   print(("| %s | %d | %.3f s | %.3f s |"):format(
-    os.getenv("STREAM") == "old" and "before (f16ccd2)" or "now", size, t1 - t0, t3 - t2))
+    which, size, t1 - t0, t3 - t2))
 end

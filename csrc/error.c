@@ -2,7 +2,6 @@
    See LICENSE. */
 #include <errno.h>
 #include <netdb.h>
-#include <string.h>
 
 #include "lunasock.h"
 
@@ -31,20 +30,9 @@ const char *lsk_errname(int err) {
   return NULL;
 }
 
-/* strerror_r comes in two flavours: GNU's returns the message, XSI's
-   fills the buffer. */
-static const char *message(int err, char *buf, size_t size) {
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-  return strerror_r(err, buf, size);
-#else
-  if (strerror_r(err, buf, size) != 0) buf[0] = '\0';
-  return buf;
-#endif
-}
-
 int lsk_pusherror(lua_State *L, int err, const char *context) {
   char buf[128];
-  const char *msg = message(err, buf, sizeof buf);
+  const char *msg = lsk_strerror(err, buf, sizeof buf);
   const char *name = lsk_errname(err);
   luaL_pushfail(L);
   if (context != NULL)

@@ -96,6 +96,10 @@ void lsk_notifyclose(lua_State *L, int fd);       /* calls the close hook */
 double lsk_now(void);                             /* monotonic seconds */
 int lsk_poll1(int fd, int events, double timeout);
 
+/* errmsg.c, compiled into both modules too: strerror(err), thread-safe,
+   in buf (or a static string) */
+const char *lsk_strerror(int err, char *buf, size_t size);
+
 /* error.c: errno / resolver errors to the nil, message, "ENAME" triple */
 const char *lsk_errname(int err);                 /* "ECONNREFUSED", ... */
 int lsk_pusherror(lua_State *L, int err, const char *context);

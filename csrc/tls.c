@@ -1,6 +1,5 @@
 /* lunasock.tls: the module table and error reporting. See LICENSE. */
 #include <errno.h>
-#include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/opensslv.h>
@@ -17,23 +16,12 @@ void lsk_tls_setfuncs(lua_State *L, const luaL_Reg *l) {
   luaL_setfuncs(L, l, TLS_NUPVALUES);
 }
 
-/* strerror_r comes in two flavours: GNU's returns the message, XSI's
-   fills the buffer. */
-static const char *errmessage(int err, char *buf, size_t size) {
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-  return strerror_r(err, buf, size);
-#else
-  if (strerror_r(err, buf, size) != 0) buf[0] = '\0';
-  return buf;
-#endif
-}
-
 /* nil, strerror(err), errno name (lunasock.core's names, read back from
    its constants when the module loads). */
 int lsk_tls_pusherrno(lua_State *L, int err) {
   char buf[128];
   luaL_pushfail(L);
-  lua_pushstring(L, errmessage(err, buf, sizeof buf));
+  lua_pushstring(L, lsk_strerror(err, buf, sizeof buf));
   lua_getfield(L, TLS_UV_CORE, "errnames");
   if (lua_rawgeti(L, -1, err) != LUA_TSTRING) {
     lua_pop(L, 1);

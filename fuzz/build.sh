@@ -19,7 +19,7 @@ sources() {
 OPENSSL_CFLAGS=$(pkg-config --cflags openssl 2>/dev/null || true)
 OPENSSL_LIBS=$(pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 objs=
-# (a file both modules compile, csrc/wait.c, is linked once)
+# (a file both modules compile, csrc/wait.c or errmsg.c, is linked once)
 for src in $( { sources SRCS; sources TLS_SRCS; } | awk '!seen[$0]++'); do
   obj="$OUT/obj/$(basename "$src" .c).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ csrc/lunasock.h -nt "$obj" ]; then

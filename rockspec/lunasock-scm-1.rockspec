@@ -29,7 +29,7 @@ build = {
         "csrc/options.c", "csrc/constants.c", "csrc/error.c", "csrc/resolver.c",
         "csrc/poller.c", "csrc/poller_epoll.c", "csrc/poller_poll.c",
         "csrc/process.c", "csrc/http.c", "csrc/http_parse.c", "csrc/fs.c",
-        "csrc/sendfile.c", "csrc/wait.c",
+        "csrc/sendfile.c", "csrc/wait.c", "csrc/errmsg.c",
       },
       defines = {"_GNU_SOURCE"},
       libraries = {"pthread"},
@@ -39,7 +39,7 @@ build = {
     ["lunasock.tls"] = {
       sources = {
         "csrc/tls.c", "csrc/tls_context.c", "csrc/tls_io.c", "csrc/tls_socket.c",
-        "csrc/tls_wrap.c", "csrc/tls_info.c", "csrc/wait.c",
+        "csrc/tls_wrap.c", "csrc/tls_info.c", "csrc/wait.c", "csrc/errmsg.c",
       },
       defines = {"_GNU_SOURCE"},
       libraries = {"ssl", "crypto"},

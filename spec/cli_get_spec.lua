@@ -19,13 +19,7 @@ local function run(args)
   return helper.cli_run(args, {limit = LIMIT})
 end
 
--- Sparse file of size bytes ending in "tail!".
-local function sparse(path, size)
-  local f = assert(io.open(path, "wb"))
-  f:seek("set", size - 5)
-  f:write("tail!")
-  f:close()
-end
+local sparse = helper.sparse   -- size bytes ending in "tail!"
 
 local function same_files(a, b)
   return os.execute(helper.TOOL .. "cmp -s " .. quote(a) .. " " .. quote(b)) == true

@@ -9,11 +9,7 @@ local LIMIT = math.floor(T * 2)   -- seconds timeout(1) gives each child
 
 local quote, slurp, status_of = helper.quote, helper.slurp, helper.exit_status
 
-local function spit(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local spit = helper.write_file
 
 local dir  -- a private directory per test (fifos, paths)
 

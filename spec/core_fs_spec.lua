@@ -3,11 +3,7 @@ local core = require "lunasock.core"
 local helper = require "helper"
 local lfs = require "lfs"
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local write = helper.write_file
 
 describe("lunasock.core file system", function()
   local dir

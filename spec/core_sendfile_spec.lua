@@ -5,27 +5,7 @@ local helper = require "helper"
 
 local run = helper.run_task   -- fn as a loop task, bounded; errors propagate
 
--- n bytes of numbered lines ("0000000000\n0000000011\n..."), so that a
--- byte from the wrong offset shows.
-local function numbered(n)
-  local t = {}
-  for i = 0, n // 11 do t[#t + 1] = string.format("%010d\n", i * 11) end
-  return table.concat(t):sub(1, n)
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
--- A sparse file of size bytes, ending in "tail!".
-local function sparse(path, size)
-  local f = assert(io.open(path, "wb"))
-  f:seek("set", size - 5)
-  f:write("tail!")
-  f:close()
-end
+local numbered, write, sparse = helper.numbered, helper.write_file, helper.sparse
 
 -- Reads everything from sock until EOF, inside a loop task.
 local function read_all(sock)

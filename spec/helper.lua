@@ -138,6 +138,29 @@ function helper.cli_interrupt(proc)
   return helper.cli_finish(proc)
 end
 
+-- Writes data to the file at path (created or truncated).
+function helper.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+-- A sparse file of size bytes at path, ending in "tail!".
+function helper.sparse(path, size)
+  local f = assert(io.open(path, "wb"))
+  f:seek("set", size - 5)
+  f:write("tail!")
+  f:close()
+end
+
+-- n bytes of numbered lines ("0000000000\n0000000011\n..."), so that a
+-- byte from a wrong offset shows.
+function helper.numbered(n)
+  local t = {}
+  for i = 0, n // 11 do t[#t + 1] = string.format("%010d\n", i * 11) end
+  return table.concat(t):sub(1, n)
+end
+
 -- The whole content of the file at path, or "" when it cannot be opened.
 function helper.slurp(path)
   local f = io.open(path, "rb")

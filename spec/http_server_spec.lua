@@ -700,11 +700,7 @@ describe("lunasock.http.static", function()
   local dir, outside
   setup(function()
     dir, outside = helper.tmpdir(), helper.tmpdir()
-    local function write(path, data)
-      local f = assert(io.open(path, "wb"))
-      f:write(data)
-      f:close()
-    end
+    local write = helper.write_file
     write(dir .. "/a.txt", "0123456789")
     write(dir .. "/page.html", "<p>hi</p>")
     write(dir .. "/.hidden", "no")

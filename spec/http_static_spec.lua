@@ -38,18 +38,7 @@ local function fetch(srv, path, extra, method)
   return status, h, b
 end
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
--- n bytes of numbered lines, so that a byte from a wrong offset shows.
-local function numbered(n)
-  local t = {}
-  for i = 0, n // 11 do t[#t + 1] = string.format("%010d\n", i * 11) end
-  return table.concat(t):sub(1, n)
-end
+local write, numbered = helper.write_file, helper.numbered
 
 describe("lunasock.http.static", function()
   local dir, big

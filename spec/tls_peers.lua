@@ -21,11 +21,7 @@ function M.have(cmd)
   return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
 end
 
-function M.write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+M.write_file = helper.write_file
 
 function M.read_file(path)
   local f = io.open(path, "rb")

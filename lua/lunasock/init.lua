@@ -63,7 +63,8 @@ local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay
 local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
 local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
-local UNIX_SERVE_OPTS = check.set({backlog = true}, serve.OPTIONS)
+local UNIX_LISTEN_KEYS = {backlog = true}   -- unix.serve's, for unix.listen
+local UNIX_SERVE_OPTS = check.set(UNIX_LISTEN_KEYS, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
 local TCP_BIND_OPTS = {reuseaddr = true, reuseport = true}
@@ -283,19 +284,43 @@ local function bound(host, port, socktype, opts)
   return s
 end
 
-local function tcp_listen(host, port, opts)
-  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
-  if not s then return nil, err, code end
-  local ok
-  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
-  if opts.nodelay ~= false then s:setopt("nodelay", true) end
-  ok, err, code = s:listen(opts.backlog or default_backlog())
+-- s, bound, made to listen (opts.backlog, default the system's) with
+-- opts.timeout; closed when listen fails.
+local function listening(s, opts)
+  local ok, err, code = s:listen(opts.backlog or default_backlog())
   if not ok then
     s:close()
     return nil, err, code
   end
   if opts.timeout then s:settimeout(opts.timeout) end
   return s
+end
+
+local function tcp_listen(host, port, opts)
+  local s, err, code = bound(host, port, core.SOCK_STREAM, opts)
+  if not s then return nil, err, code end
+  -- accepted sockets inherit TCP_NODELAY from the listener (Linux, BSDs)
+  if opts.nodelay ~= false then s:setopt("nodelay", true) end
+  return listening(s, opts)
+end
+
+-- tcp.serve and unix.serve: opts split in two, the keys in listen_keys
+-- for listen(lopts) (a listener, or nil, msg, code), the rest for
+-- serve.listener. A listener it refuses is closed, and a raise (a bad
+-- option) is passed on to the caller of tcp.serve / unix.serve (level 3:
+-- this function is called, not tail-called, from theirs).
+local function serve_on(listen, listen_keys, handler, opts)
+  local lopts, sopts = {}, {}
+  for k, v in pairs(opts) do
+    if listen_keys[k] then lopts[k] = v else sopts[k] = v end
+  end
+  local l, err, code = listen(lopts)
+  if not l then return nil, err, code end
+  local ok, server
+  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
+  if not ok or not server then l:close() end
+  if not ok then error(server, 3) end
+  return server, err, code
 end
 
 -- lunasock.tcp.listen(host, port[, opts]) -> listening socket. opts:
@@ -331,16 +356,8 @@ function M.tcp.serve(host, port, handler, opts)
   opts = check_opts(opts, "tcp.serve", 4)
   check_port(port, "tcp.serve")
   check_known(opts, "tcp.serve", SERVE_OPTS)
-  local lopts, sopts = {}, {}
-  for k, v in pairs(opts) do
-    if SERVE_LISTEN_OPTS[k] then lopts[k] = v else sopts[k] = v end
-  end
-  local l, err, code = tcp_listen(host, port, lopts)
-  if not l then return nil, err, code end
-  local ok, server
-  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
-  if not ok or not server then l:close() end
-  if not ok then error(server, 2) end
+  local server, err, code = serve_on(function(lopts) return tcp_listen(host, port, lopts) end,
+                                     SERVE_LISTEN_OPTS, handler, opts)
   return server, err, code
 end
 
@@ -409,13 +426,11 @@ function M.unix.listen(path, opts)
   if not s then return nil, err, code end
   local ok
   ok, err, code = s:bind(path)
-  if ok then ok, err, code = s:listen(opts.backlog or default_backlog()) end
   if not ok then
     s:close()
     return nil, err, code
   end
-  if opts.timeout then s:settimeout(opts.timeout) end
-  return s
+  return listening(s, opts)
 end
 
 -- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
@@ -428,16 +443,8 @@ function M.unix.serve(path, handler, opts)
   end
   opts = check_opts(opts, "unix.serve")
   check_known(opts, "unix.serve", UNIX_SERVE_OPTS)
-  local lopts, sopts = {}, {}
-  for k, v in pairs(opts) do
-    if k == "backlog" then lopts[k] = v else sopts[k] = v end
-  end
-  local l, err, code = M.unix.listen(path, lopts)
-  if not l then return nil, err, code end
-  local ok, server
-  ok, server, err, code = pcall(serve.listener, l, handler, sopts)
-  if not ok or not server then l:close() end
-  if not ok then error(server, 2) end
+  local server, err, code = serve_on(function(lopts) return M.unix.listen(path, lopts) end,
+                                     UNIX_LISTEN_KEYS, handler, opts)
   return server, err, code
 end
 
