@@ -430,6 +430,60 @@ describe("lunasock.http.server", function()
       end)
     end)
 
+    it("parks a connection idle for a tick (no task) and serves its next request", function()
+      -- tick: header_timeout / 4
+      with_server({handler = app(), header_timeout = 0.2}, function(srv)
+        local _s <close>, st = connect(srv)
+        local t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({1, 1}, {srv:connections()})   -- silent: accepted, no task
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st)))
+        for i = 1, 3 do
+          t0 = loop.now()
+          while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+            loop.sleep(0.01)
+          end
+          assert.same({1, 1}, {srv:connections()})   -- parked: no task
+          assert(st:write("GET /hello/" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+          local status, _, b = read_response(st)
+          assert.are.equal(200, status)
+          assert.are.equal("hello " .. i, b)
+        end
+      end)
+    end)
+
+    it("closes a parked connection at its idle deadline, and at close()", function()
+      with_server({handler = app(), header_timeout = 0.2, idle_timeout = 0.8}, function(srv)
+        local s <close>, st = connect(srv)
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st)))
+        local t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({1, 1}, {srv:connections()})
+        assert.is_true(closed(s))
+        local dt = loop.now() - t0
+        assert.is_true(dt < 2, "closed after " .. dt)
+        t0 = loop.now()
+        while srv:connections() > 0 and loop.now() - t0 < TIMEOUT do loop.sleep(0.01) end
+        assert.same({0, 0}, {srv:connections()})
+        -- and a parked one at close()
+        local s2 <close>, st2 = connect(srv)
+        assert(st2:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st2)))
+        t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        srv:close()
+        assert.is_true(closed(s2))
+      end)
+    end)
+
     it("closes a silent new connection after header_timeout", function()
       with_server({handler = app(), header_timeout = 0.2}, function(srv)
         local s <close> = connect(srv)
