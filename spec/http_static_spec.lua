@@ -12,15 +12,8 @@ local with_server, connect = helper.with_http_server, helper.http_connect
 
 -- Reads one response head: status, headers (lower-case names).
 local function read_head(st)
-  local line = assert(st:readline())
-  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
-  local headers = {}
-  while true do
-    local l = assert(st:readline())
-    if l == "" then break end
-    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
-    headers[k:lower()] = v
-  end
+  local status, headers = helper.read_head(st)
+  assert(type(headers) == "table", "no response head: " .. tostring(headers))
   return status, headers
 end
 
@@ -56,6 +49,24 @@ describe("lunasock.http.static", function()
   end)
   teardown(function()
     helper.rmdir(dir)
+  end)
+
+  -- {index = 5} or {listing = "yes"} were taken and failed (or meant
+  -- true) on the first request
+  it("raises at once for an option of the wrong type or name, naming it", function()
+    for _, case in ipairs{{{index = 5}, "index"}, {{listing = "yes"}, "listing"},
+                          {{dotfiles = 1}, "dotfiles"}, {{types = {txt = 5}}, "types"},
+                          {{inline_max = -1}, "inline_max"},
+                          {{listing_max = 0.5}, "listing_max"}} do
+      local ok, err = pcall(static.handler, dir, case[1])
+      assert.is_false(ok, case[2])
+      assert.matches("bad option '" .. case[2] .. "' to 'http.static'", err, 1, true)
+    end
+    local ok, err = pcall(static.handler, dir, {listings = true})
+    assert.is_false(ok)
+    assert.matches("unknown option 'listings' to 'http.static'", err, 1, true)
+    assert.is_function(static.handler(dir, {index = false, listing = true, dotfiles = false,
+                                            types = {md = "text/markdown"}}))
   end)
 
   describe("validators", function()
