@@ -13,16 +13,8 @@ local with_server, connect = helper.with_http_server, helper.http_connect
 
 -- Reads one response: status, headers (lower-case), body (nil for HEAD).
 local function read_response(st, head_only)
-  local line, err = st:readline()
-  if not line then return nil, err end
-  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
-  local headers = {}
-  while true do
-    local l = assert(st:readline())
-    if l == "" then break end
-    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
-    headers[k:lower()] = v
-  end
+  local status, headers = helper.read_head(st)
+  if not status and type(headers) == "string" then return nil, headers end
   local b
   if head_only or status == 204 or status == 304 or (status >= 100 and status < 200) then
     b = nil

@@ -12,15 +12,8 @@ local with_server, connect = helper.with_http_server, helper.http_connect
 
 -- Reads one response head: status, headers (lower-case names).
 local function read_head(st)
-  local line = assert(st:readline())
-  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
-  local headers = {}
-  while true do
-    local l = assert(st:readline())
-    if l == "" then break end
-    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
-    headers[k:lower()] = v
-  end
+  local status, headers = helper.read_head(st)
+  assert(type(headers) == "table", "no response head: " .. tostring(headers))
   return status, headers
 end
 
