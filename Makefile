@@ -64,9 +64,11 @@ DEPS_OK = command -v $(LUA) && command -v luarocks && command -v busted && \
           command -v openssl && test -f /usr/include/openssl/ssl.h && \
           command -v pkill && command -v ps && \
           $(PKG_CONFIG) --exists $(LUA_PC)
-# make bench also measures peer libraries and drives HTTP with wrk.
-BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv redis-tools
-BENCH_OK = command -v wrk && command -v redis-benchmark && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
+# make bench also measures peer libraries and drives HTTP with wrk; its
+# scripts find listening ports with ss (iproute2) and pin with taskset.
+BENCH_PKGS = wrk lua-socket lua-cqueues lua-luv redis-tools iproute2 util-linux
+BENCH_OK = command -v wrk && command -v redis-benchmark && command -v ss && \
+           command -v taskset && $(LUA) -e 'require "socket"; require "cqueues"; require "luv"'
 
 .PHONY: all deps bench-deps fuzz-deps test lint sanitize valgrind bench bench-tls examples demo \
         install uninstall clean fuzz fuzz-long soak

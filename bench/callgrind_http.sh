@@ -11,6 +11,7 @@
 # server (nginx's master and worker) is counted: one profile per process,
 # summed.
 # Defaults: N1=2000 N2=6000. Port: $CG_PORT (default 19099), 127.0.0.1.
+# CG_PATH=/small.html requests that path instead of "/" (http_count -u).
 # CG_CMD='http command template' skips the lookup (run.sh uses this).
 # Output: one line "name ir_per_request=... conns=... ir_n1=... ir_n2=...".
 # The profiles stay in out/callgrind/http/NAME-http.cC.N.PID.out for
@@ -49,7 +50,8 @@ measure() {                      # requests -> total Ir over the server's proces
   cg_start "$cmd" "$port" "$base.%p.out" "$base.log" || return 1
   pid=$CG_PID
   sleep 0.5                              # a forking server: let the worker start
-  timeout -k 2 150 ./build/http_count -p "$port" -c "$conns" -n "$n" -d 140 >"$base.load" 2>&1
+  timeout -k 2 150 ./build/http_count -p "$port" -c "$conns" -n "$n" -d 140 \
+    ${CG_PATH:+-u "$CG_PATH"} >"$base.load" 2>&1
   cg_stop "$pid"
   sleep 0.3                              # children (nginx's worker) finish writing
   grep -q "^requests=$n errors=0 " "$base.load" || { echo "load run failed: $(cat "$base.load")" >&2; return 1; }

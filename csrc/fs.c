@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,38 @@ static int core_stat(lua_State *L) {
   }
   pushstat(L, &st);
   return 1;
+}
+
+/* core.filestamp(path | fd | file | socket) -> stamp, type, size. The
+   stamp is a string equal for two calls exactly when the file's device,
+   inode, size, mode and times of modification and status change (to the
+   nanosecond) are: what a cache of a file's content checks, with one stat
+   and no table. A path follows symlinks, as core.stat. */
+static int core_filestamp(lua_State *L) {
+  struct stat st;
+  struct timespec m, c;
+  int64_t v[7];
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    const char *path = checkpath(L, 1);
+    if (stat(path, &st) != 0) return lsk_pusherror(L, errno, path);
+  }
+  else {
+    int fd = lsk_fdarg(L, 1);
+    if (fstat(fd, &st) != 0) return lsk_pusherror(L, errno, NULL);
+  }
+  m = ST_TIME(&st, m);
+  c = ST_TIME(&st, c);
+  v[0] = (int64_t)st.st_ino;
+  v[1] = (int64_t)st.st_size;
+  v[2] = (int64_t)m.tv_sec;
+  v[3] = (int64_t)m.tv_nsec << 32 | (int64_t)st.st_mode;
+  v[4] = (int64_t)c.tv_sec;
+  v[5] = (int64_t)c.tv_nsec;
+  v[6] = (int64_t)st.st_dev;
+  lua_pushlstring(L, (const char *)v, sizeof v);
+  lua_pushstring(L, typename(st.st_mode));
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  return 3;
 }
 
 /* core.realpath(path) -> the absolute path with every symlink, "." and
@@ -283,6 +316,7 @@ static int core_isatty(lua_State *L) {
 
 const luaL_Reg lsk_fs_funcs[] = {
   {"stat", core_stat},
+  {"filestamp", core_filestamp},
   {"realpath", core_realpath},
   {"readdir", core_readdir},
   {"open", core_open},

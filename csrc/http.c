@@ -114,6 +114,7 @@ static void push_fields(lua_State *L, const lsk_http_field *f, long n,
 #define F_EXPECT 64
 #define F_FRAGMENT 128       /* "#" in the target */
 #define F_ORIGIN 256         /* the target starts with "/" */
+#define F_COND 512           /* a precondition field, or Range */
 #define F_NEEDED (F_LENGTH | F_TE | F_CONNECTION | F_EXPECT)
 
 static int name_is(const lsk_http_field *f, const char *lname, size_t n) {
@@ -131,17 +132,31 @@ static int field_mask(const lsk_http_field *f, long n) {
         if (!lsk_http_valid_host(f->value, f->value_len)) mask |= F_BADHOST;
       }
       break;
+    case 5:
+      if (name_is(f, "range", 5)) mask |= F_COND;
+      break;
     case 6:
       if (name_is(f, "expect", 6)) mask |= F_EXPECT;
       break;
+    case 8:
+      if (name_is(f, "if-match", 8) || name_is(f, "if-range", 8))
+        mask |= F_COND;
+      break;
     case 10:
       if (name_is(f, "connection", 10)) mask |= F_CONNECTION;
+      break;
+    case 13:
+      if (name_is(f, "if-none-match", 13)) mask |= F_COND;
       break;
     case 14:
       if (name_is(f, "content-length", 14)) mask |= F_LENGTH;
       break;
     case 17:
       if (name_is(f, "transfer-encoding", 17)) mask |= F_TE;
+      else if (name_is(f, "if-modified-since", 17)) mask |= F_COND;
+      break;
+    case 19:
+      if (name_is(f, "if-unmodified-since", 19)) mask |= F_COND;
       break;
     default:
       break;
@@ -171,7 +186,7 @@ static int push_request(lua_State *L, lua_Integer stop,
   lua_pushlstring(L, req->method, req->method_len);
   lua_pushlstring(L, req->target, req->target_len);
   lua_pushinteger(L, req->minor);
-  if (all || (mask & F_NEEDED)) push_fields(L, fields, n, 1);
+  if (all || (mask & (F_NEEDED | F_COND))) push_fields(L, fields, n, 1);
   else lua_pushboolean(L, 0);
   lua_pushinteger(L, mask);
   lua_pushinteger(L, q);
@@ -180,8 +195,9 @@ static int push_request(lua_State *L, lua_Integer stop,
 
 /* core.http_request(buf, init, state, max_line, max_head, max_fields
    [, all]) -> see docs/core.md. The field list is made only when asked
-   (all) or when it holds a field the server must read: a request with
-   Host alone costs no table and no strings for its fields. */
+   (all) or when it holds a field the server must read, or a precondition:
+   a request with Host alone costs no table and no strings for its
+   fields. */
 static int core_http_request(lua_State *L) {
   lsk_http_limits lim = {0, 0, 0, 0, 1};
   lsk_http_field local[MAX_STACK_FIELDS], *fields;

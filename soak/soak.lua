@@ -169,34 +169,30 @@ local function http_response(st)
   return status, body
 end
 
-local function http_client(s)
-  local sock, st
+-- One well-behaved client of s: connects (again after a failure), makes
+-- a round with prepare() -> what to send, and exchange(sock, conn, what)
+-- -> true, or nil and why the round was lost; counts the successes, with
+-- the latency of the exchange, and the losses, PACE apart. conn is what
+-- open(sock) makes for each connection.
+local function client_loop(s, open, prepare, exchange)
+  local sock, conn
   while running do
     if not sock then
       sock = connect(s)
       if not sock then lost(s, "connect") loop.sleep(0.1) goto continue end
       sock:settimeout(OP_TIMEOUT)
-      st = stream.new(sock)
+      conn = open(sock)
     end
     do
-      local req, want
-      if rnd() < 0.5 then
-        req, want = "GET / HTTP/1.1\r\nHost: soak\r\n\r\n", "hello\n"
-      else
-        want = random_bytes(rnd(0, 20000))
-        req = "POST /echo HTTP/1.1\r\nHost: soak\r\nContent-Length: " .. #want
-              .. "\r\n\r\n" .. want
-      end
+      local what = prepare()
       local t0 = loop.now()
-      local ok = st:write(req)
-      local status, body
-      if ok then status, body = http_response(st) end
-      if status == 200 and body == want then
+      local ok, why = exchange(sock, conn, what)
+      if ok then
         s.ok = s.ok + 1
         s.lat[#s.lat + 1] = loop.now() - t0
         loop.sleep(PACE)
       else
-        lost(s, ok and tostring(body) or "write failed")
+        lost(s, why)
         sock:close()
         sock = nil
       end
@@ -206,35 +202,33 @@ local function http_client(s)
   if sock then sock:close() end
 end
 
+-- A GET / ("hello\n") or a POST /echo of random bytes, on one kept-alive
+-- connection.
+local function http_client(s)
+  client_loop(s, stream.new, function()
+    if rnd() < 0.5 then return {"GET / HTTP/1.1\r\nHost: soak\r\n\r\n", "hello\n"} end
+    local want = random_bytes(rnd(0, 20000))
+    return {"POST /echo HTTP/1.1\r\nHost: soak\r\nContent-Length: " .. #want .. "\r\n\r\n"
+            .. want, want}
+  end, function(_, st, r)
+    if not st:write(r[1]) then return nil, "write failed" end
+    local status, body = http_response(st)
+    if status == 200 and body == r[2] then return true end
+    return nil, tostring(body)
+  end)
+end
+
 ---------------------------------------------------------------- echo load
 
+-- Random bytes out, the same bytes back.
 local function echo_client(s)
-  local sock
-  while running do
-    if not sock then
-      sock = connect(s)
-      if not sock then lost(s, "connect") loop.sleep(0.1) goto continue end
-      sock:settimeout(OP_TIMEOUT)
-    end
-    do
-      local data = random_bytes(rnd(1, 8000))
-      local t0 = loop.now()
+  client_loop(s, function() end, function() return random_bytes(rnd(1, 8000)) end,
+    function(sock, _, data)
       local st = stream.new(sock)
-      local ok = st:write(data)
-      local back = ok and sock:recv(#data, core.MSG_WAITALL)
-      if back == data then
-        s.ok = s.ok + 1
-        s.lat[#s.lat + 1] = loop.now() - t0
-        loop.sleep(PACE)
-      else
-        lost(s, ok and "echo differs" or "write failed")
-        sock:close()
-        sock = nil
-      end
-    end
-    ::continue::
-  end
-  if sock then sock:close() end
+      if not st:write(data) then return nil, "write failed" end
+      if sock:recv(#data, core.MSG_WAITALL) == data then return true end
+      return nil, "echo differs"
+    end)
 end
 
 ---------------------------------------------------------------- chat load

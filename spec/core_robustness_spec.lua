@@ -298,6 +298,7 @@ describe("lunasock Lua layers robustness", function()
        function(v) lunasock.unix.listen(dir .. "/b", {backlog = v}) end},
       {"tcp.connect port", 0, 65535, function(v) lunasock.tcp.connect("127.0.0.1", v) end},
       {"tcp.listen port", 0, 65535, function(v) lunasock.tcp.listen("127.0.0.1", v) end},
+      {"tcp.bind port", 0, 65535, function(v) lunasock.tcp.bind("127.0.0.1", v) end},
       {"stream.new chunk", 1, 0x7fffffff, function(v) stream.new(a, {chunk = v}) end},
       {"stream.new max_line", 0, math.maxinteger, function(v) stream.new(a, {max_line = v}) end},
       {"frame.lines max", 0, math.maxinteger, function(v) frame.lines{max = v} end},

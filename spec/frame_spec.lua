@@ -215,15 +215,14 @@ describe("lunasock.frame", function()
       local f = frame.lines{max = 1000}
       raw:send(string.rep("z", 200000))
       assert.equal("EMSGSIZE", result(f:read(rd))[3])
-      assert.is_true(rd:buffered() <= 1000 + 1 + rd.chunk)
+      assert.is_true(rd:buffered() <= 1000 + 1 + stream.DEFAULT_CHUNK)
     end)
 
     it("keeps the stream's own line limit", function()
-      local rd, raw, _, _c <close> = pair()
-      rd.max_line = 5
+      local b, raw, _, _c <close> = pair()
+      local rd = stream.new(b:socket(), {max_line = 5})
       raw:send(string.rep("x", 50) .. "\n" .. "abcdefg\n")
       assert.equal(string.rep("x", 50), frame.lines{max = 100}:read(rd))
-      assert.equal(5, rd.max_line)
       assert.equal("EMSGSIZE", select(3, rd:readline()))
     end)
 

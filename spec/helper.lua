@@ -52,6 +52,23 @@ function helper.with_http_server(opts, fn)
   if not result[1] then error(result[2], 0) end
 end
 
+-- Reads an HTTP/1.1 response head from the stream st: the status (nil
+-- when the status line is not HTTP/1.1's) and the header fields by
+-- lower-case name; nil, err when the stream ends before it.
+function helper.read_head(st)
+  local line, err = st:readline()
+  if not line then return nil, err end
+  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
+  local headers = {}
+  while true do
+    local l = assert(st:readline())
+    if l == "" then break end
+    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
+    headers[k:lower()] = v
+  end
+  return status, headers
+end
+
 -- A client socket connected to an HTTP server on 127.0.0.1 (srv.port),
 -- with helper.TIMEOUT, and a stream on it.
 function helper.http_connect(srv)

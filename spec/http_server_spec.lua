@@ -13,16 +13,8 @@ local with_server, connect = helper.with_http_server, helper.http_connect
 
 -- Reads one response: status, headers (lower-case), body (nil for HEAD).
 local function read_response(st, head_only)
-  local line, err = st:readline()
-  if not line then return nil, err end
-  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
-  local headers = {}
-  while true do
-    local l = assert(st:readline())
-    if l == "" then break end
-    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
-    headers[k:lower()] = v
-  end
+  local status, headers = helper.read_head(st)
+  if not status and type(headers) == "string" then return nil, headers end
   local b
   if head_only or status == 204 or status == 304 or (status >= 100 and status < 200) then
     b = nil
@@ -430,6 +422,60 @@ describe("lunasock.http.server", function()
       end)
     end)
 
+    it("parks a connection idle for a tick (no task) and serves its next request", function()
+      -- tick: header_timeout / 4
+      with_server({handler = app(), header_timeout = 0.2}, function(srv)
+        local _s <close>, st = connect(srv)
+        local t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({1, 1}, {srv:connections()})   -- silent: accepted, no task
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st)))
+        for i = 1, 3 do
+          t0 = loop.now()
+          while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+            loop.sleep(0.01)
+          end
+          assert.same({1, 1}, {srv:connections()})   -- parked: no task
+          assert(st:write("GET /hello/" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+          local status, _, b = read_response(st)
+          assert.are.equal(200, status)
+          assert.are.equal("hello " .. i, b)
+        end
+      end)
+    end)
+
+    it("closes a parked connection at its idle deadline, and at close()", function()
+      with_server({handler = app(), header_timeout = 0.2, idle_timeout = 0.8}, function(srv)
+        local s <close>, st = connect(srv)
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st)))
+        local t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({1, 1}, {srv:connections()})
+        assert.is_true(closed(s))
+        local dt = loop.now() - t0
+        assert.is_true(dt < 2, "closed after " .. dt)
+        t0 = loop.now()
+        while srv:connections() > 0 and loop.now() - t0 < TIMEOUT do loop.sleep(0.01) end
+        assert.same({0, 0}, {srv:connections()})
+        -- and a parked one at close()
+        local s2 <close>, st2 = connect(srv)
+        assert(st2:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st2)))
+        t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        srv:close()
+        assert.is_true(closed(s2))
+      end)
+    end)
+
     it("closes a silent new connection after header_timeout", function()
       with_server({handler = app(), header_timeout = 0.2}, function(srv)
         local s <close> = connect(srv)
@@ -508,6 +554,66 @@ describe("lunasock.http.server regressions", function()
         assert.are.equal(500, (read_response(cst)))
       end
       assert.are.equal(2, #errors)
+    end)
+  end)
+
+  -- A table or boolean body was sent as an empty 200; a number too.
+  it("sends a number body as its text and answers any other non-body with a 500", function()
+    local errors = {}
+    local bodies = {["/n"] = 42, ["/t"] = {}, ["/b"] = true, ["/tt"] = {status = 201, body = {}}}
+    local handler = function(req)
+      local b = bodies[req.path]
+      if req.path == "/tt" then return b end
+      return 200, nil, b
+    end
+    with_server({handler = handler, on_error = function(m) errors[#errors + 1] = m end},
+                function(srv)
+      for path, want in pairs{["/n"] = {200, "42"}, ["/t"] = {500}, ["/b"] = {500},
+                              ["/tt"] = {500}} do
+        local _s <close>, st = connect(srv)
+        assert(st:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local status, _, b = read_response(st)
+        assert.are.equal(want[1], status, path)
+        if want[2] then assert.are.equal(want[2], b) end
+      end
+      assert.are.equal(3, #errors)
+      assert.matches("a body of type", errors[1], 1, true)
+    end)
+  end)
+
+  -- w:write({}) and a source returning {} sent "table: 0x..." as body bytes
+  it("refuses a table written to a streamed response or returned by a body source",
+     function()
+    local raised, errors = nil, {}
+    local handler = function(req)
+      if req.path == "/w" then
+        local w = req:respond(200)
+        raised = select(2, pcall(w.write, w, {}))
+        assert(w:write(5))
+        w:finish()
+        return
+      end
+      local n = 0
+      return 200, nil, function()
+        n = n + 1
+        if n == 1 then return "ok" elseif n == 2 then return {} end
+      end
+    end
+    with_server({handler = handler, on_error = function(m) errors[#errors + 1] = m end},
+                function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /w HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, _, b = read_response(st)
+      assert.are.same({200, "5"}, {status, b})
+      assert.matches("bad argument #1 to 'write' (string expected, got table)", raised, 1, true)
+      local _c <close>, cst = connect(srv)
+      assert(cst:write("GET /f HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local line = assert(cst:readline())
+      assert.matches("^HTTP/1.1 200", line)
+      local rest = cst:readall()
+      assert.not_matches("table:", rest, 1, true)
+      assert.not_matches("0\r\n\r\n$", rest)   -- cut, never a clean end
+      assert.matches("a body source returned a table", errors[1], 1, true)
     end)
   end)
 

@@ -12,15 +12,8 @@ local with_server, connect = helper.with_http_server, helper.http_connect
 
 -- Reads one response head: status, headers (lower-case names).
 local function read_head(st)
-  local line = assert(st:readline())
-  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
-  local headers = {}
-  while true do
-    local l = assert(st:readline())
-    if l == "" then break end
-    local k, v = l:match("^([^:]+):%s*(.-)%s*$")
-    headers[k:lower()] = v
-  end
+  local status, headers = helper.read_head(st)
+  assert(type(headers) == "table", "no response head: " .. tostring(headers))
   return status, headers
 end
 
@@ -56,6 +49,24 @@ describe("lunasock.http.static", function()
   end)
   teardown(function()
     helper.rmdir(dir)
+  end)
+
+  -- {index = 5} or {listing = "yes"} were taken and failed (or meant
+  -- true) on the first request
+  it("raises at once for an option of the wrong type or name, naming it", function()
+    for _, case in ipairs{{{index = 5}, "index"}, {{listing = "yes"}, "listing"},
+                          {{dotfiles = 1}, "dotfiles"}, {{types = {txt = 5}}, "types"},
+                          {{inline_max = -1}, "inline_max"},
+                          {{listing_max = 0.5}, "listing_max"}} do
+      local ok, err = pcall(static.handler, dir, case[1])
+      assert.is_false(ok, case[2])
+      assert.matches("bad option '" .. case[2] .. "' to 'http.static'", err, 1, true)
+    end
+    local ok, err = pcall(static.handler, dir, {listings = true})
+    assert.is_false(ok)
+    assert.matches("unknown option 'listings' to 'http.static'", err, 1, true)
+    assert.is_function(static.handler(dir, {index = false, listing = true, dotfiles = false,
+                                            types = {md = "text/markdown"}}))
   end)
 
   describe("validators", function()
@@ -173,6 +184,16 @@ describe("lunasock.http.static", function()
       end)
     end)
 
+    it("reads a Range as RFC 9110 does: past the end is 416, last < first is ignored",
+       function()
+      assert.is_false(static.byte_range("bytes=20-", 10))
+      assert.is_false(static.byte_range("bytes=10-12", 10))
+      assert.is_nil(static.byte_range("bytes=5-2", 10))
+      assert.same({2, 9}, {static.byte_range("bytes=2-", 10)})
+      assert.same({7, 9}, {static.byte_range("bytes=-3", 10)})
+      assert.same({8, 9}, {static.byte_range("bytes=8-100", 10)})
+    end)
+
     it("serves a large file whole, and HEAD with its length only", function()
       with_server({root = dir}, function(srv)
         local status, h, b = fetch(srv, "/big.bin")
@@ -244,6 +265,115 @@ describe("lunasock.http.static", function()
         end
         assert.equal(100000, #table.concat(got))
       end)
+    end)
+  end)
+
+  -- Small files' content is kept once their times are M.SETTLE seconds
+  -- old; with SETTLE = 0 a file is kept from its first request on, so
+  -- these run against kept content (each request checks it with a stat).
+  describe("kept content", function()
+    local settle
+    before_each(function()
+      settle = static.SETTLE
+      static.SETTLE = 0
+    end)
+    after_each(function()
+      static.SETTLE = settle
+    end)
+
+    it("serves a file replaced between two requests in the same second with the same size",
+       function()
+      local path = dir .. "/swap.txt"
+      write(path, "AAAA")
+      with_server({root = dir}, function(srv)
+        local _, h1, b1 = fetch(srv, "/swap.txt")
+        assert.equal("AAAA", b1)
+        assert.equal("AAAA", select(3, fetch(srv, "/swap.txt")))
+        write(dir .. "/swap.tmp", "BBBB")
+        assert(os.rename(dir .. "/swap.tmp", path))
+        local _, h2, b2 = fetch(srv, "/swap.txt")
+        assert.equal("BBBB", b2)
+        assert.is_not.equal(h1.etag, h2.etag)
+      end)
+    end)
+
+    it("answers conditionals, ranges and HEAD from kept content as from the file", function()
+      write(dir .. "/kept.txt", "0123456789")
+      with_server({root = dir}, function(srv)
+        local _, h = fetch(srv, "/kept.txt")
+        local tag = h.etag
+        for _ = 1, 2 do
+          local status, h2, b = fetch(srv, "/kept.txt")
+          assert.equal(200, status)
+          assert.equal("0123456789", b)
+          assert.equal(tag, h2.etag)
+          assert.equal("10", h2["content-length"])
+          assert.equal("text/plain; charset=utf-8", h2["content-type"])
+          assert.equal("bytes", h2["accept-ranges"])
+          assert.equal(304, (fetch(srv, "/kept.txt", "If-None-Match: " .. tag .. "\r\n")))
+          assert.equal(412, (fetch(srv, "/kept.txt", 'If-Match: "stale"\r\n')))
+          status, h2, b = fetch(srv, "/kept.txt", "Range: bytes=2-4\r\n")
+          assert.equal(206, status)
+          assert.equal("234", b)
+          assert.equal("bytes 2-4/10", h2["content-range"])
+          status, _, b = fetch(srv, "/kept.txt", 'Range: bytes=2-4\r\nIf-Range: "old"\r\n')
+          assert.equal(200, status)
+          assert.equal("0123456789", b)
+          assert.equal(416, (fetch(srv, "/kept.txt", "Range: bytes=20-\r\n")))
+          status, h2, b = fetch(srv, "/kept.txt", nil, "HEAD")
+          assert.equal(200, status)
+          assert.equal("10", h2["content-length"])
+          assert.is_nil(b)
+        end
+      end)
+    end)
+
+    it("answers 404 once a kept file is gone, and 301 once it is a directory", function()
+      write(dir .. "/gone.txt", "here")
+      with_server({root = dir}, function(srv)
+        assert.equal("here", select(3, fetch(srv, "/gone.txt")))
+        assert.equal("here", select(3, fetch(srv, "/gone.txt")))
+        assert(os.remove(dir .. "/gone.txt"))
+        assert.equal(404, (fetch(srv, "/gone.txt")))
+        assert(os.execute("mkdir " .. dir .. "/gone.txt"))
+        assert.equal(301, (fetch(srv, "/gone.txt")))
+        assert(os.execute("rmdir " .. dir .. "/gone.txt"))
+      end)
+    end)
+
+    it("refuses a kept path whose symlink now leads out of the root", function()
+      local outside = helper.tmpdir()
+      write(outside .. "/secret.txt", "SECRET!")
+      write(dir .. "/inner.txt", "inside!")
+      assert(os.execute(("ln -s inner.txt %s/link.txt"):format(dir)))
+      with_server({root = dir}, function(srv)
+        assert.equal("inside!", select(3, fetch(srv, "/link.txt")))
+        assert.equal("inside!", select(3, fetch(srv, "/link.txt")))
+        assert(os.remove(dir .. "/link.txt"))
+        assert(os.execute(("ln -s %s/secret.txt %s/link.txt"):format(outside, dir)))
+        local status, _, b = fetch(srv, "/link.txt")
+        assert.equal(404, status)
+        assert.is_nil((b or ""):find("SECRET", 1, true))
+      end)
+      os.remove(dir .. "/link.txt")
+      helper.rmdir(outside)
+    end)
+  end)
+
+  it("serves a file rewritten in place with its time set back (not kept while fresh)",
+     function()
+    local path = dir .. "/inplace.txt"
+    write(path, "one")
+    local st = core.stat(path)
+    with_server({root = dir}, function(srv)
+      assert.equal("one", select(3, fetch(srv, "/inplace.txt")))
+      assert.equal("one", select(3, fetch(srv, "/inplace.txt")))
+      -- same size, same inode, and the same mtime to the nanosecond
+      local f = assert(io.open(path, "r+b"))
+      f:write("two")
+      f:close()
+      assert(os.execute(("touch -d @%d.%09d %s"):format(st.mtime, st.mtime_ns, path)))
+      assert.equal("two", select(3, fetch(srv, "/inplace.txt")))
     end)
   end)
 

@@ -174,6 +174,60 @@ describe("lunasock.loop", function()
     end)
   end)
 
+  describe("watch", function()
+    it("starts fn(arg) as a task once the descriptor is readable, no task waiting before",
+       function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        local me, got = loop.current(), nil
+        loop.watch(a:fileno(), function(arg)
+          got = {arg, loop.current() ~= nil, a:recv(10)}
+          loop.wake(me)
+        end, "the arg")
+        loop.sleep(0)
+        loop.sleep(0)
+        assert.is_nil(got)
+        assert(b:send("hi"))
+        assert.is_true(loop.suspend(helper.TIMEOUT))
+        assert.same({"the arg", true, "hi"}, got)
+      end)
+    end)
+
+    it("starts its task when the descriptor is closed; one watch per descriptor", function()
+      run(function()
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        local me, seen = loop.current(), nil
+        local fd = a:fileno()
+        loop.watch(fd, function() seen = core.type(a) loop.wake(me) end)
+        assert.has_error(function() loop.watch(fd, print) end,
+                         "watch: descriptor " .. fd .. " is already waited on")
+        a:close()
+        assert.is_true(loop.suspend(helper.TIMEOUT))
+        assert.equal("closed socket", seen)
+      end)
+    end)
+
+    it("keeps run going until it fires", function()
+      local a, b = assert(core.socketpair())
+      local _ <close> = helper.closing(a, b)
+      local got
+      run(function()
+        loop.watch(a:fileno(), function() got = a:recv(10) end)
+        loop.after(0.01, function() b:send("late") end)
+      end)
+      assert.equal("late", got)
+    end)
+
+    it("raises on a bad descriptor or function", function()
+      assert.has_error(function() loop.watch(-1, print) end,
+                       "bad argument #1 to 'watch' (descriptor expected)")
+      assert.has_error(function() loop.watch(3, "f") end,
+                       "bad argument #2 to 'watch' (function expected, got string)")
+    end)
+  end)
+
   it("suspend and wake hand values between tasks", function()
     run(function()
       local sleeper = loop.spawn(function() return loop.suspend(helper.TIMEOUT) end)

@@ -156,6 +156,121 @@ describe("lunasock.tcp.serve", function()
     end)
   end)
 
+  describe("park", function()
+    -- A line server that keeps its count per connection (by socket), as
+    -- a handler called again after a park must.
+    local function line_server(calls, socks)
+      local count = {}
+      return assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host)
+        local sock = st:socket()
+        calls[#calls + 1] = host or "again"
+        socks[#socks + 1] = sock
+        for line in st:lines() do
+          count[sock] = (count[sock] or 0) + 1
+          st:write(count[sock], " ", line, "\n")
+          st:flush()
+        end
+      end))
+    end
+
+    it("ends a waiting handler's task and calls the handler again when input comes", function()
+      run(function()
+        local calls, socks = {}, {}
+        local server <close> = line_server(calls, socks)
+        local c <close> = connect(server.port)
+        c:write("one\n")
+        assert.equal("1 one", c:readline())
+        assert.same({1, 0}, {server:connections()})
+        assert.is_true(server:park(socks[1]))
+        assert.is_false(server:park(socks[1]))      -- parked already
+        assert.same({1, 1}, {server:connections()})
+        c:write("two\n")
+        assert.equal("2 two", c:readline())         -- the handler again, state kept
+        assert.same({"127.0.0.1", "again"}, calls)
+        assert.same({1, 0}, {server:connections()})
+        c:close()
+        local t0 = loop.now()
+        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
+        assert.equal(0, server:connections())
+      end)
+    end)
+
+    it("keeps a parked connection until close(), which closes it", function()
+      run(function()
+        local calls, socks = {}, {}
+        local server = line_server(calls, socks)
+        local c <close> = connect(server.port)
+        c:write("one\n")
+        assert.equal("1 one", c:readline())
+        assert.is_true(server:park(socks[1]))
+        server:close()
+        assert.same({nil, "closed", "EOF"}, {c:readline()})
+        local t0 = loop.now()
+        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
+        assert.same({0, 0}, {server:connections()})
+        assert.same({"127.0.0.1"}, calls)   -- not called again for a closed server
+      end)
+    end)
+
+    it("is false for a socket it does not serve, and raises in the connection's own task",
+       function()
+      run(function()
+        local err, server
+        server = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          err = select(2, pcall(server.park, server, st:socket()))
+        end))
+        local _s <close> = server
+        local a, b = assert(core.socketpair())
+        local _ <close> = helper.closing(a, b)
+        assert.is_false(server:park(a))
+        local c <close> = connect(server.port)
+        assert.same({nil, "closed", "EOF"}, {c:readline()})
+        assert.matches("park: a connection cannot park itself", err)
+      end)
+    end)
+  end)
+
+  describe("deferred", function()
+    it("starts a connection's task with its first input, with the peer's address", function()
+      run(function()
+        local peers = {}
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host, port)
+          peers[#peers + 1] = {host, port}
+          st:write("hello ", st:readline(), "\n")
+        end, {deferred = helper.TIMEOUT}))
+        local c <close> = connect(server.port)
+        local t0 = loop.now()
+        while server:connections() == 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
+        assert.same({1, 1}, {server:connections()})   -- accepted, no task
+        assert.same({}, peers)
+        c:write("you\n")
+        assert.equal("hello you", c:readline())
+        local _, port = c:socket():getsockname()
+        assert.same({{"127.0.0.1", port}}, peers)
+      end)
+    end)
+
+    it("closes a connection that sends nothing in time, and the rest at close()", function()
+      run(function()
+        local called = 0
+        local server = assert(lunasock.tcp.serve("127.0.0.1", 0, function()
+          called = called + 1
+        end, {deferred = 0.1}))
+        local silent <close> = connect(server.port)
+        local t0 = loop.now()
+        assert.same({nil, "closed", "EOF"}, {silent:readline()})
+        assert.is_true(loop.now() - t0 < helper.TIMEOUT)
+        local other <close> = connect(server.port)
+        server:close()
+        assert.same({nil, "closed", "EOF"}, {other:readline()})
+        t0 = loop.now()
+        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
+        assert.same({0, 0}, {server:connections()})
+        assert.equal(0, called)
+      end)
+    end)
+  end)
+
   -- server:close() once closed every connection's socket, so a handler
   -- busy between two calls (a slow HTTP handler, say) raised "attempt to
   -- use a closed socket" on its next write, reported as a handler failure.

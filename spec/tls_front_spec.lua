@@ -307,6 +307,29 @@ describe("TLS servers and a client that stops reading", function()
     end)
   end)
 
+  it("http.server parks an idle TLS connection and serves its next request", function()
+    run(function()
+      local http = require "lunasock.http"
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0,
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key}, header_timeout = 0.2,
+        handler = function(req) return 200, nil, "hi " .. req.path end})
+      local c <close> = assert(lunasock.tcp.connect("localhost", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      local st = require("lunasock.stream").new(c)
+      for i = 1, 2 do
+        local t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({1, 1}, {srv:connections()})   -- no task: not started, then parked
+        assert(st:write("GET /" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.equal("HTTP/1.1 200 OK", st:readline())
+        repeat local line = assert(st:readline()) until line == ""
+        assert.equal("hi /" .. i, st:read(#("hi /" .. i)))
+      end
+    end)
+  end)
+
   it("tcp.serve closes at once with connections that do not read", function()
     run(function()
       local chunk = string.rep("y", 65536)

@@ -14,6 +14,19 @@ local PEEK_NOW = core.MSG_PEEK | core.MSG_DONTWAIT
 local SERVER = assert(tls.context{mode = "server", cert = certs.leaf.cert, key = certs.leaf.key})
 local CLIENT = assert(tls.context{cafile = certs.ca.cert})
 
+-- Inside a loop task: peeks n bytes from the TLS socket t without
+-- waiting, every 10 ms until something (or "" after close_notify) is
+-- there; fails after TIMEOUT.
+local function peek(t, n)
+  local deadline = loop.now() + TIMEOUT
+  repeat
+    local data = t:recv(n, PEEK_NOW)
+    if data then return data end
+    loop.sleep(0.01)
+  until loop.now() > deadline
+  error("nothing to peek after " .. TIMEOUT .. " s")
+end
+
 -- Both ends of a TLS connection over a socketpair, handshakes done in a
 -- loop; returns client, server (TLS sockets) with the spec's timeout.
 local function tls_pair(sctx, cctx, copts)
@@ -160,14 +173,8 @@ describe("lunasock.tls transfer", function()
     local _, _, code = c:recv(1, PEEK_NOW)
     assert.equal("EAGAIN", code)
     s:send("hello")
-    loop.run(function()
-      -- wait for it to arrive, then peek
-      local data
-      repeat
-        data = c:recv(5, PEEK_NOW)
-        if not data then loop.sleep(0.01) end
-      until data
-      assert.equal("hello", data)
+    helper.run_task(function()
+      assert.equal("hello", peek(c, 5))   -- waits for it to arrive, then peeks
     end)
     assert.equal(5, c:pending())          -- the peek decrypted it
     assert.equal("hel", c:recv(3))
@@ -180,14 +187,7 @@ describe("lunasock.tls transfer", function()
     assert.equal("EAGAIN", code2)
     s:close()
     c:settimeout(TIMEOUT)
-    loop.run(function()
-      local data
-      repeat
-        data = c:recv(1, PEEK_NOW)
-        if not data then loop.sleep(0.01) end
-      until data
-      assert.equal("", data)
-    end)
+    helper.run_task(function() assert.equal("", peek(c, 1)) end)
     assert.equal("", c:recv(1))
     c:close()
   end)

@@ -340,6 +340,7 @@ end
 -- reuseport as tcp.listen. Any other option raises.
 function M.tcp.bind(host, port, opts)
   opts = check_opts(opts, "tcp.bind")
+  check_port(port, "tcp.bind")
   check_known(opts, "tcp.bind", TCP_BIND_OPTS)
   return bound(host, port, core.SOCK_STREAM, opts)
 end

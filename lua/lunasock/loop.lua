@@ -45,10 +45,11 @@ local poller                  -- core.poller while a loop runs
 local running = false         -- inside run()
 local stopping = false
 local task_of = setmetatable({}, {__mode = "k"})  -- coroutine -> task
-local alive = 0               -- tasks spawned and not ended
+local alive = 0               -- tasks spawned and not ended, and watches set
 local readers, writers = {}, {}  -- fd -> first waiting task (chained)
 local interest = {}           -- fd -> events registered with the poller
-local nwaiting = 0            -- tasks waiting on descriptors
+local nwaiting = 0            -- tasks (and watches) waiting on descriptors
+local watch_fn, watch_arg = {}, {}  -- fd -> loop.watch's fn and arg
 local ready_t, ready_v = {}, {}  -- queue of tasks to resume, and a value
 local ready_head, ready_tail = 1, 0
 local heap, nheap = {}, 0     -- timers, a binary heap on .when
@@ -395,6 +396,46 @@ function M.after(s, fn)
   return timer_add(setmetatable({when = monotime() + s, fn = fn}, Timer))
 end
 
+---------------------------------------------------------------- watching
+
+-- loop.watch(fd, fn, arg): fn(arg) runs as a new task once fd is
+-- readable (input, EOF, an error) or closed, and the watch is over. No
+-- task waits meanwhile: what a watch holds is two table slots, so a
+-- server can keep an idle connection this way rather than in a task
+-- parked on its recv (a coroutine: a kilobyte and more). One watch per
+-- descriptor, and none while a task waits to read it; the loop runs on
+-- while a watch is set, as it does for a waiting task.
+function M.watch(fd, fn, arg)
+  if math_type(fd) ~= "integer" or fd < 0 or fd > 0x7fffffff then
+    error("bad argument #1 to 'watch' (descriptor expected)", 2)
+  end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'watch' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  if watch_fn[fd] or readers[fd] then
+    error("watch: descriptor " .. fd .. " is already waited on", 2)
+  end
+  poller = poller or core.poller()
+  watch_fn[fd], watch_arg[fd] = fn, arg
+  nwaiting, alive = nwaiting + 1, alive + 1
+  if not register(fd, POLLIN) then   -- not pollable: at once
+    watch_fn[fd], watch_arg[fd] = nil, nil
+    nwaiting, alive = nwaiting - 1, alive - 1
+    M.spawn(fn, arg)
+  end
+end
+
+-- Ends fd's watch by starting its task: true if there was one.
+local function fire_watch(fd)
+  local fn = watch_fn[fd]
+  if not fn then return false end
+  local arg = watch_arg[fd]
+  watch_fn[fd], watch_arg[fd] = nil, nil
+  nwaiting, alive = nwaiting - 1, alive - 1
+  M.spawn(fn, arg)
+  return true
+end
+
 ---------------------------------------------------------------- the loop
 
 -- The close hook: a socket is being closed. Drop its registration and
@@ -416,6 +457,7 @@ local function on_close(fd)
   end
   wake_all(readers, fd)
   wake_all(writers, fd)
+  fire_watch(fd)
 end
 
 local function wake_list(list, fd)
@@ -439,7 +481,7 @@ end
 -- An event poller:dispatch left to us: wake the waiters of fd.
 local function on_event(fd, ev)
   local idle = 0   -- directions reported with nobody waiting
-  if ev & READ_EVENTS ~= 0 and not wake_list(readers, fd) then
+  if ev & READ_EVENTS ~= 0 and not wake_list(readers, fd) and not fire_watch(fd) then
     idle = idle | POLLIN
   end
   if ev & WRITE_EVENTS ~= 0 and not wake_list(writers, fd) then
@@ -571,6 +613,7 @@ function M.run(fn, ...)
   for _, list in ipairs{readers, writers} do   -- waiters from a stopped run
     for fd, t in pairs(list) do register(fd, t.waitdir) end
   end
+  for fd in pairs(watch_fn) do register(fd, POLLIN) end
   -- The hook stays after run returns: a descriptor closed between runs
   -- (by a collected resolver job, say) must still leave the poller and
   -- the interest table, or a new socket given its number would be taken
@@ -635,6 +678,7 @@ function M.reset()
   alive, nwaiting, pending_fns = 0, 0, 0
   quiet_waiters, nquiet = {}, 0
   readers, writers, interest = {}, {}, {}
+  watch_fn, watch_arg = {}, {}
   ready_t, ready_v, ready_head, ready_tail = {}, {}, 1, 0
   heap, nheap = {}, 0
 end

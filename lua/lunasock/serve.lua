@@ -34,7 +34,7 @@ local FATAL = {EBADF = true, EINVAL = true, ENOTSOCK = true, EFAULT = true}
 
 -- The options serve takes (tcp.serve adds tcp.listen's).
 M.OPTIONS = {timeout = true, tls = true, handshake_timeout = true,
-             max_conns = true, stream = true}
+             max_conns = true, stream = true, deferred = true}
 
 local Server = {}
 Server.__index = Server
@@ -50,13 +50,18 @@ local function with_traceback(err)
   return traceback(err, 2)
 end
 
--- One connection's record, closed (a to-be-closed value of its task)
--- whatever way the connection ends: the handler returns or fails, or the
--- task is cancelled. The stream (or the socket) is closed, the count
--- dropped, and an accept loop waiting at max_conns woken.
+-- One connection's record: server, sock (the accepted socket, then the
+-- TLS one), stream (once made), task (the one serving it; false while
+-- the connection is parked). In server.conns under sock. Closed (a
+-- to-be-closed value of its task) whatever way the connection ends: the
+-- handler returns or fails, or the task is cancelled. The stream (or the
+-- socket) is closed, the count dropped, and an accept loop waiting at
+-- max_conns woken. Parking (server:park) cancels the task too, and then
+-- the record, without a task, is left alone.
 local Session = {}
 Session.__index = Session
 function Session.__close(s)
+  if not s.task then return end   -- parked: the connection stays open
   local server = s.server
   local st, sock = s.stream, s.sock
   s.stream, s.sock = false, false
@@ -65,8 +70,8 @@ function Session.__close(s)
   elseif sock then
     pcall(sock.close, sock)
   end
-  if server.conns[s] then
-    server.conns[s] = nil
+  if sock and server.conns[sock] == s then
+    server.conns[sock] = nil
     server.active = server.active - 1
     if server.paused then loop.wake(server.task) end
   end
@@ -90,8 +95,10 @@ local function session(s, host, port)
   local server = s.server
   if server.closed then return end
   if server.tls then
-    local ts = handshake(server, s.sock)
+    local sock = s.sock
+    local ts = handshake(server, sock)
     if not ts then return end
+    server.conns[sock], server.conns[ts] = nil, s   -- under the socket the stream reads
     s.sock = ts
     if server.closed then return end
   end
@@ -99,6 +106,70 @@ local function session(s, host, port)
   s.stream = st
   local ok, err = xpcall(server.handler, with_traceback, st, host, port)
   if not ok then report("lunasock.serve: handler failed: " .. err) end
+end
+
+-- A deferred connection's task (opts.deferred): input has come, or the
+-- socket was closed (the server's close, or no input in time). The peer
+-- address is asked of the socket now.
+local function start(s)
+  local server = s.server
+  server.parked = server.parked - 1
+  s.task = loop.current()
+  local sock = s.sock
+  local open, host, port = pcall(sock.getpeername, sock)
+  if not open then
+    local _ <close> = s
+    return
+  end
+  if host == nil then port = nil end   -- the peer went: the handler will see it
+  return session(s, host, port)
+end
+
+-- A parked connection's new task (see park): the handler again.
+local function resume(s)
+  s.task = loop.current()
+  local _ <close> = s
+  local server = s.server
+  server.parked = server.parked - 1
+  if server.closed then return end
+  local ok, err = xpcall(server.handler, with_traceback, s.stream)
+  if not ok then report("lunasock.serve: handler failed: " .. err) end
+end
+
+-- Deferred connections (opts.deferred) wait for their first input with
+-- no task: watched by the loop, started by it (start). They all wait the
+-- same time, so they expire in the order they came: a queue of records
+-- and deadlines, and one task (expire_loop) that sleeps until the first
+-- deadline and closes those that never sent anything.
+local function defer(server, s, c)
+  server.parked = server.parked + 1
+  local n = server.dtail + 1
+  server.dq[n], server.dwhen[n], server.dtail = s, loop.now() + server.deferred, n
+  if n == server.dhead then loop.wake(server.expirer) end   -- the queue was empty
+  loop.watch(c:fileno(), start, s)
+end
+
+local function expire_loop(server)
+  local q, when = server.dq, server.dwhen
+  while not server.closed do
+    local h = server.dhead
+    if h > server.dtail then
+      server.dhead, server.dtail = 1, 0
+      loop.suspend()
+    else
+      local left = when[h] - loop.now()
+      if left > 0 then
+        loop.sleep(left)
+      else
+        local s = q[h]
+        q[h], when[h], server.dhead = nil, nil, h + 1
+        local sock = s.sock
+        if not s.task and not s.stream and sock then
+          pcall(sock.close, sock)   -- no input yet: its task starts, and ends
+        end
+      end
+    end
+  end
 end
 
 local function accept_loop(server)
@@ -116,10 +187,15 @@ local function accept_loop(server)
       if c then
         backoff = M.BACKOFF_MIN
         if server.closed then c:close() return end
-        local s = setmetatable({server = server, sock = c, stream = false}, Session)
-        server.conns[s] = true
+        local s = setmetatable({server = server, sock = c, stream = false, task = false},
+                               Session)
+        server.conns[c] = s
         server.active = server.active + 1
-        loop.spawn(session, s, host, port)
+        if server.deferred then
+          defer(server, s, c)
+        else
+          s.task = loop.spawn(session, s, host, port)
+        end
       elseif server.closed or core.type(l) ~= "socket" then
         return
       elseif FATAL[port] then
@@ -144,26 +220,51 @@ function Server:close()
   self.closed = true
   self.sock:close()
   if self.paused then loop.wake(self.task) end
+  if self.expirer then self.expirer:cancel() end
   -- shut down, not closed: a handler that was between two calls would
   -- otherwise raise "attempt to use a closed socket" on its next one
-  -- (each session's task closes its stream and record as it ends).
-  -- Timeout 0 first: a TLS socket's shutdown flushes what it holds and
-  -- would wait (up to 2 s each) on a peer that does not read
-  for s in pairs(self.conns) do
-    local sock = s.sock
-    if sock then
-      pcall(sock.settimeout, sock, 0)
-      pcall(sock.shutdown, sock, "rw")
-    end
+  -- (each session's task closes its stream and record as it ends; a
+  -- parked or deferred connection's task starts, sees the server closed,
+  -- and ends). Timeout 0 first: a TLS socket's shutdown flushes what it
+  -- holds and would wait (up to 2 s each) on a peer that does not read
+  for sock in pairs(self.conns) do
+    pcall(sock.settimeout, sock, 0)
+    pcall(sock.shutdown, sock, "rw")
   end
   if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end
 end
 
 Server.__close = Server.close
 
--- server:connections() -> how many connections are open
+-- server:connections() -> how many connections are open, and how many
+-- of them are parked
 function Server:connections()
-  return self.active
+  return self.active, self.parked
+end
+
+-- server:park(sock) -> true if it parked the connection on sock (the
+-- socket its stream reads): its task, which must be waiting for input
+-- and have nothing else to finish, is cancelled (as task:cancel: its
+-- waits forgotten, its <close> variables closed) and the connection
+-- stays open with no task: a record and its stream, watched by the loop
+-- (loop.watch). When input comes, or the socket is closed, the handler is
+-- called again in a new task, as handler(stream): it finds its own state
+-- (the protocol's, kept by sock) and goes on. An idle connection then
+-- costs no coroutine. Called from another task (a reaper); false when
+-- there is no such connection, it is parked already, or the server is
+-- closed.
+function Server:park(sock)
+  local s = self.conns[sock]
+  if self.closed or not s or not s.task or not s.stream then return false end
+  local t = s.task
+  if t:status() == "running" then error("park: a connection cannot park itself", 2) end
+  local open, fd = pcall(sock.fileno, sock)
+  if not open then return false end   -- closed: its task is about to end
+  s.task = false
+  t:cancel()
+  self.parked = self.parked + 1
+  loop.watch(fd, resume, s)
+  return true
 end
 
 function Server:__tostring()
@@ -200,7 +301,10 @@ end
 -- connections open: at the limit nothing more is accepted until one
 -- ends), tls (a lunasock.tls context, or a table of its options),
 -- handshake_timeout (default HANDSHAKE_TIMEOUT), stream (options for
--- stream.new; write_buffer defaults to true). Returns nil, msg, code for
+-- stream.new; write_buffer defaults to true), deferred (seconds: the
+-- task starts once the connection has input, and a connection with none
+-- after that long is closed; for protocols where the client speaks
+-- first: a silent connection costs no task). Returns nil, msg, code for
 -- a TLS configuration that does not load. The tasks run in the loop:
 -- call it inside a task, or before loop.run().
 function M.listener(sock, handler, opts)
@@ -219,6 +323,7 @@ function M.listener(sock, handler, opts)
   local max = check.opt_integer(opts, "max_conns", "serve", 1, 0x7fffffff)
   local timeout = check_seconds(opts, "timeout")
   local hs = check_seconds(opts, "handshake_timeout") or M.HANDSHAKE_TIMEOUT
+  local deferred = check_seconds(opts, "deferred")
   if opts.stream ~= nil and type(opts.stream) ~= "table" then
     error("bad option 'stream' to 'serve' (table of stream.new options expected)", 2)
   end
@@ -231,8 +336,13 @@ function M.listener(sock, handler, opts)
   local server = setmetatable({
     sock = sock, handler = handler, conns = {}, active = 0,
     max_conns = max or false, timeout = timeout, handshake_timeout = hs,
-    tls = ctx, stream_opts = stream_opts, closed = false, paused = false,
+    tls = ctx, stream_opts = stream_opts, closed = false, paused = false, parked = 0,
+    deferred = deferred or false,
   }, Server)
+  if deferred then
+    server.dq, server.dwhen, server.dhead, server.dtail = {}, {}, 1, 0
+    server.expirer = loop.spawn(expire_loop, server)
+  end
   local host, port = sock:getsockname()
   if sock:family() == core.AF_UNIX then
     server.path = host

@@ -13,6 +13,11 @@
 -- before it a delimiter could straddle), never at the whole buffer again.
 -- Every public call returns with the pieces joined (pend empty).
 --
+-- A stream is one small table (eight fields: an idle connection's stream
+-- costs 248 bytes): the pending pieces (rq) and the held writes (wq) are
+-- tables of their own, made when first needed, and the options are the
+-- table stream.options made, shared by every stream made with it.
+--
 -- Writes go straight out unless the stream was made with write_buffer:
 -- then write appends, and the bytes go out on flush(), once write_buffer
 -- bytes are held, before the stream waits for input (so a request/reply
@@ -26,6 +31,9 @@ local math_type = math.type
 local check = require "lunasock.check"
 
 local M = {}
+
+-- the tables stream.options made: new() keeps one as it is
+local checked = setmetatable({}, {__mode = "k"})
 
 M.DEFAULT_CHUNK = 16384         -- bytes asked of recv per read
 M.DEFAULT_MAX_LINE = 65536      -- readline/readuntil limit, bytes
@@ -52,14 +60,18 @@ function M.options(opts, fname, level)
   elseif wb ~= nil and wb ~= false then
     wb = check.integer(wb, "write_buffer", fname, 1, math.maxinteger, level)
   end
-  return {
+  local o = {
     timeout = check.opt_seconds(opts, "timeout", fname, level),
     chunk = check.opt_integer(opts, "chunk", fname, 1, 0x7fffffff, level) or M.DEFAULT_CHUNK,
     max_line = check.opt_integer(opts, "max_line", fname, 0, math.maxinteger, level)
                or M.DEFAULT_MAX_LINE,
     write_buffer = wb or false,
   }
+  checked[o] = true
+  return o
 end
+
+local defaults   -- stream.options{}, made on the first new() without options
 
 -- stream.new(sock[, opts]) -> stream. opts: timeout (seconds, nil for
 -- none: sets the socket's), max_line (bytes a readline or readuntil may
@@ -67,16 +79,20 @@ end
 -- bytes: writes are held and sent in batches; default false: unbuffered).
 function M.new(sock, opts)
   if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
-  opts = M.options(opts, "stream.new")
+  if opts == nil then
+    defaults = defaults or M.options({}, "stream.new")
+    opts = defaults
+  elseif not checked[opts] then
+    opts = M.options(opts, "stream.new")
+  end
   local self = setmetatable({
     sock = sock,
-    buf = "", pos = 1,            -- unread bytes: sub(buf, pos), then pend
-    pend = {}, npend = 0, pbytes = 0, stage = {}, nstage = 0,
+    buf = "", pos = 1,            -- unread bytes: sub(buf, pos), then the pieces
+    pbytes = 0,                   -- bytes in the pending pieces
+    rq = false,                   -- the pieces: false, or a table (see pieces)
+    wq = false,                   -- held writes: false, or {n = count, bytes = sum, w1, w2, ...}
     eof = false,
-    chunk = opts.chunk,
-    max_line = opts.max_line,
-    wlimit = opts.write_buffer,   -- false: unbuffered writes
-    wq = {}, nw = 0, wbytes = 0,  -- held writes
+    opts = opts,                  -- chunk, max_line, write_buffer (false: unbuffered)
   }, Stream)
   if opts.timeout ~= nil then sock:settimeout(opts.timeout) end
   return self
@@ -89,32 +105,44 @@ end
 -- one string made by one table.concat.
 local STAGE, SMALL = 64, 256
 
+-- The pieces, while there are any: rq = {npend = n, nstage = m, stage =
+-- {small pieces gathered}, the pending pieces at 1..n}. Made by the
+-- first piece, dropped when they are joined: an idle stream holds none.
+local function pieces(self)
+  local r = self.rq
+  if not r then
+    r = {npend = 0, nstage = 0, stage = {}}
+    self.rq = r
+  end
+  return r
+end
+
 -- Moves the gathered small pieces into the pending ones, merging.
-local function unstage(self)
-  local g, ng = self.stage, self.nstage
+local function unstage(r)
+  local g, ng = r.stage, r.nstage
   if ng == 0 then return end
   local piece = ng == 1 and g[1] or concat(g, "", 1, ng)
   for i = 1, ng do g[i] = nil end
-  self.nstage = 0
-  local p, n = self.pend, self.npend + 1
-  p[n] = piece
-  while n > 1 and #p[n - 1] <= #p[n] do
-    p[n - 1] = p[n - 1] .. p[n]
-    p[n] = nil
+  r.nstage = 0
+  local n = r.npend + 1
+  r[n] = piece
+  while n > 1 and #r[n - 1] <= #r[n] do
+    r[n - 1] = r[n - 1] .. r[n]
+    r[n] = nil
     n = n - 1
   end
-  self.npend = n
+  r.npend = n
 end
 
 -- Joins the pending pieces into buf (pos becomes 1).
 local function join(self)
   if self.pbytes == 0 then return end
-  unstage(self)
-  local n = self.npend
-  local p, buf, pos = self.pend, self.buf, self.pos
-  local rest = n == 1 and p[1] or concat(p, "", 1, n)
-  for i = 1, n do p[i] = nil end
-  self.npend, self.pbytes = 0, 0
+  local r = self.rq
+  unstage(r)
+  local n = r.npend
+  local buf, pos = self.buf, self.pos
+  local rest = n == 1 and r[1] or concat(r, "", 1, n)
+  self.rq, self.pbytes = false, 0
   if pos <= #buf then rest = sub(buf, pos) .. rest end
   self.buf, self.pos = rest, 1
 end
@@ -131,10 +159,11 @@ local function push(self, data)
     self.buf, self.pos = data, 1
     return
   end
-  local ng = self.nstage + 1
-  self.stage[ng], self.nstage = data, ng
+  local r = pieces(self)
+  local ng = r.nstage + 1
+  r.stage[ng], r.nstage = data, ng
   self.pbytes = self.pbytes + #data
-  if ng >= STAGE or #data >= SMALL then unstage(self) end
+  if ng >= STAGE or #data >= SMALL then unstage(r) end
 end
 
 local flush_out   -- below
@@ -144,11 +173,12 @@ local flush_out   -- below
 -- nil, msg, code ("closed", "EOF" at EOF).
 local function recv_more(self)
   if self.eof then return nil, "closed", "EOF" end
-  if self.nw > 0 then
+  local q = self.wq
+  if q and q.n > 0 then
     local ok, err, code = flush_out(self)
     if not ok then return nil, err, code end
   end
-  local data, err, code = self.sock:recv(self.chunk)
+  local data, err, code = self.sock:recv(self.opts.chunk)
   if not data then return nil, err, code end
   if data == "" then
     self.eof = true
@@ -188,9 +218,12 @@ local function bytes_before(self, skip, k)
     want = want - (stop - from + 1)
     return want == 0
   end
-  local g, p = self.stage, self.pend
-  for n = self.nstage, 1, -1 do if take(g[n]) then return out end end
-  for n = self.npend, 1, -1 do if take(p[n]) then return out end end
+  local r = self.rq
+  if r then
+    local g = r.stage
+    for n = r.nstage, 1, -1 do if take(g[n]) then return out end end
+    for n = r.npend, 1, -1 do if take(r[n]) then return out end end
+  end
   local buf, pos = self.buf, self.pos   -- no copy of buf: indices
   local stop = #buf - skip
   if stop >= pos then
@@ -298,13 +331,13 @@ function Stream:readuntil(delim, max)
      and (max == nil or (math_type(max) == "integer" and max >= 0)) then
     local buf, pos = self.buf, self.pos
     local i, j = find(buf, delim, pos, true)
-    if i and i - pos <= (max or self.max_line) then
+    if i and i - pos <= (max or self.opts.max_line) then
       self.pos = j + 1
       return sub(buf, pos, i - 1)
     end
   end
   check_delim(delim, max, "readuntil")
-  local i, j, code = locate(self, delim, max or self.max_line)
+  local i, j, code = locate(self, delim, max or self.opts.max_line)
   if not i then
     if code == "EMSGSIZE" then return nil, j, code end
     return failure(self, j, code)
@@ -321,7 +354,7 @@ function Stream:readline(max)
   if self.pbytes == 0 and (max == nil or (math_type(max) == "integer" and max >= 0)) then
     local buf, pos = self.buf, self.pos
     local i = find(buf, "\n", pos, true)
-    if i and i - pos <= (max or self.max_line) then
+    if i and i - pos <= (max or self.opts.max_line) then
       self.pos = i + 1
       if i > pos and byte(buf, i - 1) == 13 then return sub(buf, pos, i - 2) end
       return sub(buf, pos, i - 1)
@@ -363,7 +396,7 @@ end
 -- buffer, at EOF neither). Each byte is searched once.
 function Stream:find(delim, max)
   check_delim(delim, max, "find")
-  local i, j, code = locate(self, delim, max or self.max_line)
+  local i, j, code = locate(self, delim, max or self.opts.max_line)
   if not i then return nil, j, code end
   return j - self.pos + 1
 end
@@ -435,51 +468,68 @@ end
 
 -- Sends what is held.
 flush_out = function(self)
-  local n = self.nw
   local q = self.wq
+  local n = q.n
   local data = n == 1 and q[1] or concat(q, "", 1, n)
   for i = 1, n do q[i] = nil end
-  self.nw, self.wbytes = 0, 0
+  q.n, q.bytes = 0, 0
   return send_all(self.sock, data)
+end
+
+-- A write argument that is not a string: a number as its text (as
+-- io.write takes one); anything else raises at write's caller (a nil or
+-- a table would go out as "nil" or "table: 0x...").
+local function text_of(v, k)
+  if math_type(v) then return tostring(v) end
+  error(("bad argument #%d to 'write' (string expected, got %s)"):format(k, type(v)), 3)
+end
+
+-- The held writes' table, made by the first buffered write (kept).
+local function write_queue(self)
+  local q = {n = 0, bytes = 0}
+  self.wq = q
+  return q
 end
 
 -- stream:write(...) -> true once every byte went out (or, buffered, was
 -- taken); nil, msg, code, sent on error or timeout (sent: bytes that went
--- out: of this call unbuffered, of the flush buffered). Arguments that
--- are not strings are converted with tostring.
+-- out: of this call unbuffered, of the flush buffered). Numbers are
+-- written as their text; any other argument that is not a string raises.
 function Stream:write(...)
   local nargs = select("#", ...)
-  local limit = self.wlimit
+  local limit = self.opts.write_buffer
   if limit and nargs == 1 then   -- the usual buffered case
     local data = ...
-    if type(data) ~= "string" then data = tostring(data) end
-    local n, bytes = self.nw + 1, self.wbytes + #data
-    self.wq[n], self.nw, self.wbytes = data, n, bytes
+    if type(data) ~= "string" then data = text_of(data, 1) end
+    local q = self.wq or write_queue(self)
+    local n, bytes = q.n + 1, q.bytes + #data
+    q[n], q.n, q.bytes = data, n, bytes
     if bytes >= limit then return flush_out(self) end
     return true
   end
   if limit then
-    local q, n, bytes = self.wq, self.nw, self.wbytes
+    local q = self.wq or write_queue(self)
+    local n, bytes = q.n, q.bytes
     for k = 1, nargs do
       local data = select(k, ...)
-      if type(data) ~= "string" then data = tostring(data) end
+      if type(data) ~= "string" then data = text_of(data, k) end
       if data ~= "" then
         n = n + 1
         q[n], bytes = data, bytes + #data
       end
     end
-    self.nw, self.wbytes = n, bytes
+    q.n, q.bytes = n, bytes
     if bytes >= limit then return flush_out(self) end
     return true
   end
   local data
   if nargs == 1 then
     data = ...
-    if type(data) ~= "string" then data = tostring(data) end
+    if type(data) ~= "string" then data = text_of(data, 1) end
   else
     local t = {...}
     for k = 1, nargs do
-      if type(t[k]) ~= "string" then t[k] = tostring(t[k]) end
+      if type(t[k]) ~= "string" then t[k] = text_of(t[k], k) end
     end
     data = concat(t)
   end
@@ -489,13 +539,15 @@ end
 -- stream:flush() -> true once every held byte went out; nil, msg, code,
 -- sent as write. Unbuffered streams hold nothing: true.
 function Stream:flush()
-  if self.nw == 0 then return true end
+  local q = self.wq
+  if not q or q.n == 0 then return true end
   return flush_out(self)
 end
 
 -- stream:pending() -> bytes written and held (not yet sent)
 function Stream:pending()
-  return self.wbytes
+  local q = self.wq
+  return q and q.bytes or 0
 end
 
 ---------------------------------------------------------------- the rest
@@ -515,7 +567,8 @@ end
 -- stream:close() -> the socket's close: held writes are sent first
 -- (bounded by the socket's timeout; a failure does not keep it open).
 function Stream:close()
-  if self.nw > 0 then
+  local q = self.wq
+  if q and q.n > 0 then
     local sock = self.sock
     if sock.fileno == nil or pcall(sock.fileno, sock) then flush_out(self) end
   end

@@ -12,7 +12,10 @@
 -- The request: method, target (as sent), path (the target's path, still
 -- percent-encoded), query_string (after "?", or nil), authority (of an
 -- absolute-form target), version ("1.0" or "1.1"), keep_alive, chunked,
--- length (Content-Length, 0 without a body), expect_continue, peer, fields
+-- length (Content-Length, 0 without a body), expect_continue, conditional
+-- (the head has If-Match, If-None-Match, If-Modified-Since,
+-- If-Unmodified-Since, If-Range or Range: a file server that sees false
+-- need not look for them), peer, fields
 -- ({name1, value1, ...}, lower-case names, in the order received), and,
 -- built on first use, headers (lunasock.http.h1) and query (url.query).
 -- Methods: read_body, body_reader, respond, header.
@@ -67,7 +70,7 @@ M.REFUSED = REFUSED
 -- bits of core.http_request's mask
 local HOST <const>, HOSTS <const>, BADHOST <const>, LENGTH <const> = 1, 2, 4, 8
 local TE <const>, CONNECTION <const>, EXPECT <const>, FRAGMENT <const> = 16, 32, 64, 128
-local ORIGIN <const> = 256
+local ORIGIN <const>, COND <const> = 256, 512
 local SPECIAL <const> = LENGTH | TE | CONNECTION | EXPECT
 
 local Request = {__name = "lunasock.http.request"}
@@ -89,7 +92,7 @@ local function fields_of(req)
 end
 
 -- what a request without a body has
-local DEFAULTS = {chunked = false, length = 0, expect_continue = false}
+local DEFAULTS = {chunked = false, length = 0, expect_continue = false, conditional = false}
 
 function Request.__index(req, k)
   local m = methods[k] or DEFAULTS[k]
@@ -286,7 +289,8 @@ function new(conn, head, at, method, target, minor, fields, mask, q, opts)
                             authority = authority,
                             fields = fields or nil, chunked = chunked or nil,
                             length = length > 0 and length or nil,
-                            expect_continue = expect_continue or nil}, Request)
+                            expect_continue = expect_continue or nil,
+                            conditional = mask & COND ~= 0 or nil}, Request)
   return req
 end
 

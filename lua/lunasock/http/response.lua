@@ -16,6 +16,10 @@
 --       HTTP/1.1, written whole as one string kept for the current second;
 --       its output is byte for byte what the general branch makes for the
 --       same response with headers {}.
+--   response.prepare(headers) -> prepared: header fields checked and
+--       made wire text once, for a handler that sends the same fields
+--       again and again (a static file's validators): returned as the
+--       headers of a response, they cost no check and no formatting.
 --   response.flush(conn): sends the answers held for pipelined requests.
 --   response.timed(conn): from here on the connection's reads and writes
 --       wait at most body_timeout each, and all of them end by
@@ -29,8 +33,8 @@ local h1 = require "lunasock.http.h1"
 local body = require "lunasock.http.body"
 
 local find, sub, lower, format = string.find, string.sub, string.lower, string.format
-local type, pairs, tostring, setmetatable, error, pcall, rawget =
-  type, pairs, tostring, setmetatable, error, pcall, rawget
+local type, pairs, tostring, setmetatable, getmetatable, error, pcall, rawget =
+  type, pairs, tostring, setmetatable, getmetatable, error, pcall, rawget
 local math_type, tointeger, tonumber = math.type, math.tointeger, tonumber
 local os_time, os_date, io_type = os.time, os.date, io.type
 local REASON, check_field, has_token = h1.REASON, h1.check_field, h1.has_token
@@ -80,6 +84,11 @@ local function status_line(status)
 end
 
 local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
+-- Whole fast-path responses with prepared fields (a static file's), by
+-- the prepared table: {status, body, response}, for the current Date,
+-- WHOLE_BYTES of responses at most.
+local whole, whole_bytes = {}, 0
+local WHOLE_BYTES = 1024 * 1024
 
 local function head_start(status)
   if server_of ~= M.SERVER then
@@ -165,6 +174,24 @@ local function fields_text(headers)
   return table.concat(out, "", 1, n), clen, ctype, te, conn, server
 end
 
+-- Prepared fields: what fields_text returns, kept ({text, clen, ctype,
+-- te, conn, server}); the table is the handler's to return, not to change.
+local Prepared = {__name = "lunasock.http.prepared"}
+
+function M.prepare(headers)
+  if type(headers) ~= "table" then
+    error("bad argument #1 to 'prepare' (table expected)", 2)
+  end
+  local ok, text, clen, ctype, te, conn, server = pcall(fields_text, headers)
+  if not ok then error(text, 2) end
+  -- [7]: the Content-Length as an integer when write_head's fast path
+  -- may send these fields as they are
+  local simple = clen and ctype and not te and not conn and not server
+                 and find(clen, "^%d+$") and #clen <= 15 and tointeger(tonumber(clen))
+  return setmetatable({text, clen or false, ctype, te, conn or false, server, simple or false},
+                      Prepared)
+end
+
 local HOLD = 16384   -- bytes of answers held for pipelined requests, at most
 
 -- What one send that did not wait left (sent bytes of data went, or
@@ -243,15 +270,31 @@ end
 -- write failed. Raises for a response that cannot be framed.
 function M.write_head(conn, req, status, headers, str, streamed)
   -- the fast path: one string, kept whole for the current second
-  if headers == nil and str and FAST[status] and req.keep_alive and req.version == "1.1"
-     and req.method ~= "HEAD" and not conn.closing then
+  -- (or prepared fields that set Content-Length, to #str, and
+  -- Content-Type, and none of Transfer-Encoding, Connection, Server)
+  local prepared = headers ~= nil and str and getmetatable(headers) == Prepared
+                   and headers[7] == #str
+  if (headers == nil or prepared) and str and FAST[status] and req.keep_alive
+     and req.version == "1.1" and req.method ~= "HEAD" and not conn.closing then
     if cached_date ~= date_str or server_of ~= M.SERVER then
       head_start(status)
       cached_date, cached, ncached = date_str, {}, 0
+      whole, whole_bytes = {}, 0
     end
-    local by_body = cached[status]
+    local by_body = not prepared and cached[status]
     local data = by_body and by_body[str]
-    if not data then
+    if prepared then
+      -- kept whole, for this second, while WHOLE_BYTES allow
+      local w = whole[headers]
+      if w and w[1] == status and w[2] == str then
+        data = w[3]
+      else
+        data = head_start(status) .. date_str .. "\r\n" .. headers[1] .. "\r\n" .. str
+        if whole_bytes + #data <= WHOLE_BYTES then
+          whole[headers], whole_bytes = {status, str, data}, whole_bytes + #data
+        end
+      end
+    elseif not data then
       local n = #str
       local clen = length_fields[n]
       if not clen then
@@ -275,7 +318,14 @@ function M.write_head(conn, req, status, headers, str, streamed)
   end
   local keep = req.keep_alive and not conn.closing
   local extra, clen, ctype, te, cconn, server = "", nil, false, false, nil, false
-  if headers then extra, clen, ctype, te, cconn, server = fields_text(headers) end
+  if headers then
+    if getmetatable(headers) == Prepared then
+      extra, clen, ctype, te, cconn, server = headers[1], headers[2] or nil, headers[3],
+                                              headers[4], headers[5] or nil, headers[6]
+    else
+      extra, clen, ctype, te, cconn, server = fields_text(headers)
+    end
+  end
   if cconn and has_token(cconn, "close") then keep = false end
   local framing, length
   local no_body = NO_BODY[status] or status < 200
@@ -346,7 +396,12 @@ M.Writer = Writer
 function Writer:write(piece)
   if self.finished then error("write after finish", 2) end
   if piece == nil or piece == "" then return true end
-  piece = tostring(piece)
+  if type(piece) ~= "string" then
+    if type(piece) ~= "number" then  -- never "table: 0x..." in a body
+      error("bad argument #1 to 'write' (string expected, got " .. type(piece) .. ")", 2)
+    end
+    piece = tostring(piece)
+  end
   local left = self.left
   if left and #piece > left then
     self.conn.closing = true
@@ -437,6 +492,11 @@ local function send_stream(conn, framing, src, length)
       piece = src()
     end
     if piece == nil then break end
+    if type(piece) ~= "string" and type(piece) ~= "number" then
+      conn.server:log_error("bad response: a body source returned a " .. type(piece))
+      ok, err, code = nil, "a body source returned a " .. type(piece), "EINVAL"
+      break
+    end
     ok, err, code = w:write(piece)
     if not ok then break end
   end
@@ -467,10 +527,10 @@ local INTERNAL = "Internal Server Error\n"
 
 -- (conn.special: the handler streamed, or reading the body failed)
 function M.send(conn, req, ok, status, headers, res_body)
-  if ok and headers == nil and not conn.special then
+  if ok and not conn.special then
     -- write_head's fast path, when it has made this response already
     -- this second: a hit is a string body with a status of FAST
-    local by_body = cached[status]
+    local by_body = headers == nil and cached[status]
     local data = by_body and by_body[res_body]
     if data and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
        and not conn.closing and server_of == M.SERVER then
@@ -487,8 +547,9 @@ function M.send(conn, req, ok, status, headers, res_body)
       conn.closing = true
       return status, nil, err, code
     end
-    if FAST[status] and type(res_body) == "string" then
-      local framing, err, code = write_head(conn, req, status, nil, res_body)
+    if FAST[status] and type(res_body) == "string"
+       and (headers == nil or getmetatable(headers) == Prepared) then
+      local framing, err, code = write_head(conn, req, status, headers, res_body)
       if framing then return status, #res_body end
       conn.closing = true
       return status, nil, err, code
@@ -533,7 +594,15 @@ function M.send(conn, req, ok, status, headers, res_body)
     status, headers, res_body = 500, nil, INTERNAL
   end
   local bt = type(res_body)
+  if bt == "number" then     -- as io.write takes one
+    res_body, bt = tostring(res_body), "string"
+  end
   local is_file = io_type(res_body) == "file"
+  if res_body ~= nil and bt ~= "string" and bt ~= "function" and not is_file then
+    -- a table or a boolean was sent as an empty 200
+    log_error(conn, "bad response: a body of type " .. bt)
+    return 500, M.error(conn, 500, "bad response")
+  end
   local wok, framing, length = pcall(write_head, conn, req, status, headers,
                                      bt == "string" and res_body or nil,
                                      bt == "function" or is_file)

@@ -30,6 +30,12 @@
 -- socket timeout (body_timeout: the longest wait for one read or write)
 -- and, as a whole, request_timeout (the reaper again).
 --
+-- Idle keep-alive connections hold no task: one that waited a whole tick
+-- for its next request is parked (lunasock.serve's park: its task ends,
+-- the loop watches its socket) and serve_conn runs again, in a new task,
+-- when input comes. A parked connection costs its socket, its stream and
+-- two small records, not a coroutine; a busy one never parks.
+--
 -- The connection record the request and response modules share: server,
 -- sock, stream, peer; deadline (while waiting for a head or lingering;
 -- false otherwise: for the reaper), timed_out
@@ -37,7 +43,9 @@
 -- and phase_end (the body phase); buf and pos (the head buffer), slow
 -- (heads are read through the stream) and body (this request has one),
 -- owned by request.lua; out (answers held) and special (this request's
--- handler streamed, or its body failed), by response.lua. server.plain:
+-- handler streamed, or its body failed), by response.lua; seen (the
+-- deadline the reaper saw last tick) and parked (no task), by the reaper.
+-- server.plain:
 -- its sockets are core sockets (not TLS).
 local lunasock = require "lunasock"
 local loop = require "lunasock.loop"
@@ -85,7 +93,8 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local check_limits, check_types, serve_conn, reaper, linger, access_log, handler_traceback
+local check_limits, check_types, serve_conn, is_idle, park, reaper, linger, access_log,
+      handler_traceback
 
 ---------------------------------------------------------------- a server
 
@@ -149,8 +158,10 @@ function M.serve_socket(sock, o, handler)
                                now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4)}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
+  -- deferred: a connection's task starts with its first bytes (until
+  -- then the header timeout is serve's: a silent one is closed)
   local sopts = {tls = o.tls, max_conns = o.max_conns, handshake_timeout = o.handshake_timeout,
-                 stream = {write_buffer = false}}
+                 stream = {write_buffer = false}, deferred = o.header_timeout}
   local listener, err, code
   if sock then
     listener, err, code = serve.listener(sock, on_conn, sopts)
@@ -231,6 +242,12 @@ function Server:close()
 end
 Server.__close = Server.close
 
+-- server:connections() -> how many connections are open, and how many of
+-- them wait with no task (parked, or not started: no input yet)
+function Server:connections()
+  return self.listener:connections()
+end
+
 -- server:log_error(msg): a handler error, to opts.on_error, else stderr.
 function Server:log_error(msg)
   local f = self.opts.on_error
@@ -251,7 +268,25 @@ local function cut(sock)
   pcall(sock.shutdown, sock, "rw")
 end
 
--- The reaper: a coarse clock, the Date text, and the deadlines.
+-- Whether conn's task waits for the next request with nothing else to
+-- do: in request.read's recv, nothing buffered, nothing held to send.
+function is_idle(conn)
+  return conn.pos > #conn.buf and not (conn.head_started or conn.slow or conn.out
+                                       or conn.closing)
+end
+
+-- Parks a connection idle for a whole tick (lunasock.serve's park): its
+-- task ends, and what stays is the socket, the stream, serve's record and
+-- a new, smaller one here (the fields of one that has served requests
+-- are more than eight: a hash of sixteen). serve_conn finds it when
+-- input comes.
+function park(server, sock, conn)
+  if not server.listener:park(sock) then return end
+  server.conns[sock] = {server = server, sock = sock, stream = conn.stream, peer = conn.peer,
+                        deadline = conn.deadline, buf = "", pos = 1, parked = true}
+end
+
+-- The reaper: a coarse clock, the Date text, the deadlines, and parking.
 function reaper(server)
   local tick = server.tick
   local header_timeout = server.opts.header_timeout
@@ -279,6 +314,14 @@ function reaper(server)
           conn.head_started = true
           local d = now + header_timeout
           if d < conn.deadline then conn.deadline = d end
+        elseif not conn.parked and is_idle(conn) then
+          -- the deadline is set from server.now after each request:
+          -- the same one a tick later means no request in a whole tick
+          if conn.seen == conn.deadline then
+            park(server, sock, conn)
+          else
+            conn.seen = conn.deadline
+          end
         end
       end
       if not conn.deadline then conn.head_started = false end
@@ -293,13 +336,18 @@ end
 function serve_conn(server, st, peer)
   local opts = server.opts
   local sock = st:socket()
-  -- seven fields (a hash of eight holds them: an idle connection
-  -- costs little); the flags (closing, timed_out, timed, slow, out,
-  -- special, body, head_started) are nil until first set
-  local conn = {server = server, sock = sock, stream = st, peer = peer,
-                deadline = server.now + opts.header_timeout,
-                buf = "", pos = 1}
-  server.conns[sock] = conn
+  local conn = server.conns[sock]
+  if conn then
+    conn.parked = false   -- parked by the reaper: input has come
+  else
+    -- seven fields (a hash of eight holds them: an idle connection
+    -- costs little); the flags (closing, timed_out, timed, slow, out,
+    -- special, body, head_started, seen, parked) are nil until first set
+    conn = {server = server, sock = sock, stream = st, peer = peer,
+            deadline = server.now + opts.header_timeout,
+            buf = "", pos = 1}
+    server.conns[sock] = conn
+  end
   local idle, log = opts.idle_timeout, opts.access_log
   -- a callable table (a router) is called through its __call, found
   -- once here rather than by xpcall on every request

@@ -28,17 +28,19 @@
 -- index.html for a directory, and an HTML listing when opts.listing.
 local core = require "lunasock.core"
 local parse = require "lunasock.http.parse"
+local response = require "lunasock.http.response"
+local Request = require("lunasock.http.request").Request
 local check = require "lunasock.check"
 
 local find, sub, match, gsub, gmatch, format, lower = string.find, string.sub,
   string.match, string.gsub, string.gmatch, string.format, string.lower
 local concat, sort, tointeger, tonumber, tostring, type, error, pairs, ipairs,
-      rawget = table.concat, table.sort, math.tointeger, tonumber, tostring, type,
-               error, pairs, ipairs, rawget
+      rawget, getmetatable = table.concat, table.sort, math.tointeger, tonumber, tostring,
+                             type, error, pairs, ipairs, rawget, getmetatable
 local os_date, os_time = os.date, os.time
-local realpath, open, stat, readdir = core.realpath, core.open, core.stat,
-                                      core.readdir
-local unescape = parse.unescape
+local realpath, open, stat, readdir, filestamp = core.realpath, core.open, core.stat,
+                                                 core.readdir, core.filestamp
+local unescape, prepare = parse.unescape, response.prepare
 
 local M = {}
 
@@ -65,6 +67,9 @@ M.LISTING_MAX = 10000
 -- of small files' content kept with them.
 M.CACHE_ENTRIES = 1024
 M.CACHE_BYTES = 4 * 1024 * 1024
+-- Seconds a file's mtime and ctime must lie in the past before its
+-- content is kept (see file_entry).
+M.SETTLE = 2
 
 local function html_escape(s)
   return (gsub(s, "[&<>\"']", {["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
@@ -113,9 +118,13 @@ local function byte_range(value, size)
     if first < 0 then first = 0 end
   else
     first = tointeger(tonumber(a))
-    last = b == "" and size - 1 or tointeger(tonumber(b))
-    if last < first then return nil end
-    if last >= size then last = size - 1 end
+    if b == "" then
+      last = size - 1
+    else
+      last = tointeger(tonumber(b))
+      if last < first then return nil end   -- invalid: ignored
+      if last >= size then last = size - 1 end
+    end
   end
   if first >= size or size == 0 then return false end
   return first, last
@@ -197,24 +206,29 @@ local function listing(real, path, top, opts)
   return 200, {["Content-Type"] = "text/html; charset=utf-8"}, concat(out)
 end
 
--- The response for the opened file f (its stat st, its entry e: see
--- file_entry). Returns status, headers, body (a string, or f itself
--- positioned at the first byte to send, which the server sends and
--- closes).
-local function respond_file(req, f, st, e)
+-- Whether req may have a precondition or Range field: a request from
+-- lunasock.http.request says so (its conditional field, set or absent);
+-- any other table is looked at.
+local function conditional(req)
+  return rawget(req, "conditional") or getmetatable(req) ~= Request
+end
+
+-- The response for file entry e (see file_entry), with f the file
+-- opened (or nil when e holds the content, checked current). Returns
+-- status, headers, body (a string, or f itself positioned at the first
+-- byte to send, which the server sends and closes).
+local function respond_file(req, f, e)
   local tag = e.tag
-  local h = req.headers
-  local pre = preconditions(h, tag, e.mtime)
+  local h = conditional(req) and req.headers
+  local pre = h and preconditions(h, tag, e.mtime)
   if pre then
-    f:close()
+    if f then f:close() end
     if pre == 412 then return text(412, "Precondition Failed\n") end
     return 304, {["Last-Modified"] = e.lastmod, ETag = tag}
   end
-  local headers = {["Content-Type"] = e.ctype, ["Last-Modified"] = e.lastmod, ETag = tag,
-                   ["Accept-Ranges"] = "bytes"}
-  local size = st.size
-  local status, first, last = 200, 0, size - 1
-  local range = rawget(h, "range")
+  local size = e.size
+  local range = h and rawget(h, "range")
+  local headers, status, first, last = e.fields, 200, 0, size - 1
   if range then
     -- If-Range: an entity tag compares strongly, a date must be exactly
     -- Last-Modified; anything else sends the whole file
@@ -222,23 +236,24 @@ local function respond_file(req, f, st, e)
     if not ir or ir == tag or ir == e.lastmod then
       local a, b = byte_range(range, size)
       if a == false then
-        f:close()
+        if f then f:close() end
         return text(416, "Range Not Satisfiable\n", {["Content-Range"] = "bytes */" .. size})
       elseif a then
         status, first, last = 206, a, b
-        headers["Content-Range"] = format("bytes %d-%d/%d", a, b, size)
+        headers = {["Content-Type"] = e.ctype, ["Last-Modified"] = e.lastmod, ETag = tag,
+                   ["Accept-Ranges"] = "bytes", ["Content-Length"] = tostring(b - a + 1),
+                   ["Content-Range"] = format("bytes %d-%d/%d", a, b, size)}
       end
     end
   end
   local n = last - first + 1
-  headers["Content-Length"] = status == 200 and e.clen or tostring(n)
   if req.method == "HEAD" or n <= 0 then
-    f:close()
+    if f then f:close() end
     return status, headers, ""
   end
   local data = e.data
   if data then
-    f:close()
+    if f then f:close() end
     if status == 200 then return status, headers, data end
     return status, headers, sub(data, first + 1, last + 1)
   end
@@ -288,6 +303,17 @@ function M.handler(dir, opts)
   if opts.types ~= nil and type(opts.types) ~= "table" then
     error("bad option 'types' to 'http.static' (table expected, got " .. type(opts.types) .. ")", 2)
   end
+  for ext, ctype in pairs(opts.types or {}) do
+    if type(ext) ~= "string" or type(ctype) ~= "string" then
+      error("bad option 'types' to 'http.static' (extension -> Content-Type strings expected)", 2)
+    end
+  end
+  check.opt_boolean(opts, "listing", "http.static")
+  check.opt_boolean(opts, "dotfiles", "http.static")
+  if opts.index ~= nil and opts.index ~= false and type(opts.index) ~= "string" then
+    error("bad option 'index' to 'http.static' (file name or false expected, got "
+          .. type(opts.index) .. ")", 2)
+  end
   local root_real = realpath(dir)
   local root_st = root_real and stat(root_real)
   if not root_st or root_st.type ~= "directory" then
@@ -320,8 +346,9 @@ function M.handler(dir, opts)
     return 404
   end
 
-  -- The file at rel under the root, opened, with its stat; or nil and
-  -- the status to answer (404, or 403 when the file cannot be read).
+  -- The file at rel under the root, opened, with its stamp, type and
+  -- size (core.filestamp); or nil and the status to answer (404, or 403
+  -- when the file cannot be read).
   local function lookup(rel)
     local f, code, _
     if beneath then
@@ -332,49 +359,58 @@ function M.handler(dir, opts)
       f, _, code = open(real)
     end
     if not f then return nil, refused(code) end
-    local st = stat(f)
-    if not st then
+    local id, kind, size = filestamp(f)
+    if not id then
       f:close()
       return nil, 404
     end
-    return f, st
+    return f, id, kind, size
   end
 
   -- Checked request paths (raw target path -> rel or a status) and file
-  -- entries (rel -> validators, header texts and, for a small file, its
+  -- entries (rel -> validators, header fields and, for a small file, its
   -- content), each bounded: when full, it starts again empty.
   local paths, npaths = {}, 0
   local entries, nentries, cached_bytes = {}, 0, 0
 
-  -- The entry for the file rel whose stat is st: the one kept, if the
-  -- file is still the same (inode, size, mtime to the nanosecond), else
-  -- a new one. A small file's content is kept too, unless it changed in
-  -- the last two seconds: a rewrite of the same size within the file
+  -- The entry for the file rel opened as f, whose stamp is id: the one
+  -- kept, if the file is still the same (device, inode, size, mode,
+  -- mtime and ctime to the nanosecond: core.filestamp), else a new one.
+  -- A small file's content is kept too once neither time is within
+  -- M.SETTLE seconds of now: a rewrite of the same size within the file
   -- system's timestamp granularity would otherwise go unseen (Git's
-  -- "racy clean" rule).
-  local function file_entry(rel, st, f)
+  -- "racy clean" rule; ctime too, since a tool may set mtime back).
+  local function file_entry(rel, id, f)
     local e = entries[rel]
-    if e and e.ino == st.ino and e.size == st.size and e.mtime == st.mtime
-       and e.mtime_ns == st.mtime_ns then
-      return e
+    if not e or e.stamp ~= id then
+      local st = stat(f)
+      if not st then return nil end
+      local ext = lower(match(rel, "%.([^./]+)$") or "")
+      local tag, lastmod, ctype = etag(st), http_date(st.mtime),
+                                  types[ext] or M.TYPES[ext] or M.DEFAULT_TYPE
+      e = {stamp = id, size = st.size, mtime = st.mtime, ctime = st.ctime, tag = tag,
+           lastmod = lastmod, ctype = ctype, inline_max = inline_max, path = prefix .. rel,
+           fields = prepare{["Content-Type"] = ctype, ["Last-Modified"] = lastmod,
+                            ETag = tag, ["Accept-Ranges"] = "bytes",
+                            ["Content-Length"] = tostring(st.size)}}
+      if nentries >= M.CACHE_ENTRIES then
+        entries, nentries, cached_bytes = {}, 0, 0
+      end
+      entries[rel], nentries = e, nentries + 1
     end
-    local ext = lower(match(rel, "%.([^./]+)$") or "")
-    e = {ino = st.ino, size = st.size, mtime = st.mtime, mtime_ns = st.mtime_ns,
-         tag = etag(st), lastmod = http_date(st.mtime), clen = tostring(st.size),
-         ctype = types[ext] or M.TYPES[ext] or M.DEFAULT_TYPE, inline_max = inline_max}
-    if nentries >= M.CACHE_ENTRIES then
-      entries, nentries, cached_bytes = {}, 0, 0
-    end
-    if st.size <= inline_max and cached_bytes + st.size <= M.CACHE_BYTES
-       and os_time() - st.mtime >= 2 then
-      local data = f:read(st.size)
-      f:seek("set", 0)
-      if data and #data == st.size then
-        e.data = data
-        cached_bytes = cached_bytes + st.size
+    local size = e.size
+    if not e.data and size <= inline_max and cached_bytes + size <= M.CACHE_BYTES then
+      local now = os_time()
+      if now - e.mtime >= M.SETTLE and now - e.ctime >= M.SETTLE then
+        local data = f:read(size)
+        f:seek("set", 0)
+        -- kept only if the file is still as it was when stat'ed
+        if data and #data == size and filestamp(f) == id then
+          e.data = data
+          cached_bytes = cached_bytes + size
+        end
       end
     end
-    entries[rel], nentries = e, nentries + 1
     return e
   end
 
@@ -392,21 +428,32 @@ function M.handler(dir, opts)
     end
     if rel == 403 then return text(403, "Forbidden\n") end
     if rel == 404 then return text(404, "Not Found\n") end
-    local f, st = lookup(rel)
+    -- a small file kept whole: one stat by path tells whether it is still
+    -- the same file (what the path names now is that very inode, read
+    -- through the checked open, so no symlink check is needed again)
+    local e = entries[rel]
+    if e then
+      local data = e.data
+      if data and filestamp(e.path) == e.stamp then
+        if conditional(req) then return respond_file(req, nil, e) end
+        return 200, e.fields, method == "GET" and data or ""
+      end
+    end
+    local f, id, kind = lookup(rel)
     if not f then
-      if st == 403 then return text(403, "Forbidden\n") end
+      if id == 403 then return text(403, "Forbidden\n") end
       return text(404, "Not Found\n")
     end
-    if st.type == "directory" then
+    if kind == "directory" then
       f:close()
       if sub(raw, -1) ~= "/" then
         return text(301, "Moved Permanently\n", {Location = url_escape(unescape(raw)) .. "/"})
       end
       local irel = index and (rel == "" and index or rel .. "/" .. index)
-      local ifile, ist
-      if irel then ifile, ist = lookup(irel) end
-      if ifile and ist.type == "file" then
-        f, st, rel = ifile, ist, irel
+      local ifile, iid, ikind
+      if irel then ifile, iid, ikind = lookup(irel) end
+      if ifile and ikind == "file" then
+        f, id, kind, rel = ifile, iid, ikind, irel
       else
         if ifile then ifile:close() end
         if opts.listing then
@@ -415,11 +462,16 @@ function M.handler(dir, opts)
         return text(404, "Not Found\n")
       end
     end
-    if st.type ~= "file" then
+    if kind ~= "file" then
       f:close()
       return text(404, "Not Found\n")
     end
-    return respond_file(req, f, st, file_entry(rel, st, f))
+    e = file_entry(rel, id, f)
+    if not e then
+      f:close()
+      return text(404, "Not Found\n")
+    end
+    return respond_file(req, f, e)
   end
 end
 
