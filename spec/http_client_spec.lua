@@ -1045,6 +1045,12 @@ describe("lunasock.http.client", function()
     assert.has_error(function() client.request{url = "h/", timeout = -1} end)
     assert.has_error(function() client.request{url = "h/", pool = {}} end)
     assert.has_error(function() client.get(nil) end)
+    -- allow_downgrade = "no" meant yes; user_agent = 5 was sent as "5"
+    assert.has_error(function() client.request{url = "h/", allow_downgrade = "no"} end,
+                     "bad option 'allow_downgrade' to 'request' (boolean expected, "
+                     .. "got string \"no\")")
+    assert.has_error(function() client.request{url = "h/", user_agent = 5} end)
+    assert.has_error(function() client.get("h/", {url = "h/"}) end)
   end)
 
   it("is what lunasock.http re-exports", function()

@@ -557,6 +557,66 @@ describe("lunasock.http.server regressions", function()
     end)
   end)
 
+  -- A table or boolean body was sent as an empty 200; a number too.
+  it("sends a number body as its text and answers any other non-body with a 500", function()
+    local errors = {}
+    local bodies = {["/n"] = 42, ["/t"] = {}, ["/b"] = true, ["/tt"] = {status = 201, body = {}}}
+    local handler = function(req)
+      local b = bodies[req.path]
+      if req.path == "/tt" then return b end
+      return 200, nil, b
+    end
+    with_server({handler = handler, on_error = function(m) errors[#errors + 1] = m end},
+                function(srv)
+      for path, want in pairs{["/n"] = {200, "42"}, ["/t"] = {500}, ["/b"] = {500},
+                              ["/tt"] = {500}} do
+        local _s <close>, st = connect(srv)
+        assert(st:write("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local status, _, b = read_response(st)
+        assert.are.equal(want[1], status, path)
+        if want[2] then assert.are.equal(want[2], b) end
+      end
+      assert.are.equal(3, #errors)
+      assert.matches("a body of type", errors[1], 1, true)
+    end)
+  end)
+
+  -- w:write({}) and a source returning {} sent "table: 0x..." as body bytes
+  it("refuses a table written to a streamed response or returned by a body source",
+     function()
+    local raised, errors = nil, {}
+    local handler = function(req)
+      if req.path == "/w" then
+        local w = req:respond(200)
+        raised = select(2, pcall(w.write, w, {}))
+        assert(w:write(5))
+        w:finish()
+        return
+      end
+      local n = 0
+      return 200, nil, function()
+        n = n + 1
+        if n == 1 then return "ok" elseif n == 2 then return {} end
+      end
+    end
+    with_server({handler = handler, on_error = function(m) errors[#errors + 1] = m end},
+                function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /w HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local status, _, b = read_response(st)
+      assert.are.same({200, "5"}, {status, b})
+      assert.matches("bad argument #1 to 'write' (string expected, got table)", raised, 1, true)
+      local _c <close>, cst = connect(srv)
+      assert(cst:write("GET /f HTTP/1.1\r\nHost: x\r\n\r\n"))
+      local line = assert(cst:readline())
+      assert.matches("^HTTP/1.1 200", line)
+      local rest = cst:readall()
+      assert.not_matches("table:", rest, 1, true)
+      assert.not_matches("0\r\n\r\n$", rest)   -- cut, never a clean end
+      assert.matches("a body source returned a table", errors[1], 1, true)
+    end)
+  end)
+
   it("builds headers on demand, right for each of several pipelined requests", function()
     local handler = function(req) return 200, nil, req.headers["x-n"] .. "|" .. req.fields[1] end
     with_server({handler = handler}, function(srv)

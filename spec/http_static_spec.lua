@@ -51,6 +51,24 @@ describe("lunasock.http.static", function()
     helper.rmdir(dir)
   end)
 
+  -- {index = 5} or {listing = "yes"} were taken and failed (or meant
+  -- true) on the first request
+  it("raises at once for an option of the wrong type or name, naming it", function()
+    for _, case in ipairs{{{index = 5}, "index"}, {{listing = "yes"}, "listing"},
+                          {{dotfiles = 1}, "dotfiles"}, {{types = {txt = 5}}, "types"},
+                          {{inline_max = -1}, "inline_max"},
+                          {{listing_max = 0.5}, "listing_max"}} do
+      local ok, err = pcall(static.handler, dir, case[1])
+      assert.is_false(ok, case[2])
+      assert.matches("bad option '" .. case[2] .. "' to 'http.static'", err, 1, true)
+    end
+    local ok, err = pcall(static.handler, dir, {listings = true})
+    assert.is_false(ok)
+    assert.matches("unknown option 'listings' to 'http.static'", err, 1, true)
+    assert.is_function(static.handler(dir, {index = false, listing = true, dotfiles = false,
+                                            types = {md = "text/markdown"}}))
+  end)
+
   describe("validators", function()
     it("sends a strong ETag made of inode, size and mtime in ns", function()
       with_server({root = dir}, function(srv)

@@ -168,6 +168,25 @@ describe("lunasock.stream", function()
     assert.has_error(function() stream.new(a, {timeout = 0/0}) end)
   end)
 
+  -- write(line, "\n") with line nil sent "nil\n"; a table "table: 0x..."
+  it("writes numbers as text and raises for any other non-string, buffered or not", function()
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    b:settimeout(helper.TIMEOUT)
+    for _, wb in ipairs{false, true} do
+      local s = stream.new(a, {write_buffer = wb})
+      assert.has_error(function() s:write(nil) end,
+                       "bad argument #1 to 'write' (string expected, got nil)")
+      assert.has_error(function() s:write("x", {}) end,
+                       "bad argument #2 to 'write' (string expected, got table)")
+      assert.has_error(function() s:write(true) end,
+                       "bad argument #1 to 'write' (string expected, got boolean)")
+      assert(s:write(1, " ", 2.5, "\n"))
+      assert(s:flush())
+      assert.equal("1 2.5\n", b:recv(100))
+    end
+  end)
+
   -- A socket stand-in that hands out data one byte per recv, as a peer
   -- sending one byte per segment makes a real one do.
   local function trickle(data)

@@ -476,6 +476,14 @@ flush_out = function(self)
   return send_all(self.sock, data)
 end
 
+-- A write argument that is not a string: a number as its text (as
+-- io.write takes one); anything else raises at write's caller (a nil or
+-- a table would go out as "nil" or "table: 0x...").
+local function text_of(v, k)
+  if math_type(v) then return tostring(v) end
+  error(("bad argument #%d to 'write' (string expected, got %s)"):format(k, type(v)), 3)
+end
+
 -- The held writes' table, made by the first buffered write (kept).
 local function write_queue(self)
   local q = {n = 0, bytes = 0}
@@ -485,14 +493,14 @@ end
 
 -- stream:write(...) -> true once every byte went out (or, buffered, was
 -- taken); nil, msg, code, sent on error or timeout (sent: bytes that went
--- out: of this call unbuffered, of the flush buffered). Arguments that
--- are not strings are converted with tostring.
+-- out: of this call unbuffered, of the flush buffered). Numbers are
+-- written as their text; any other argument that is not a string raises.
 function Stream:write(...)
   local nargs = select("#", ...)
   local limit = self.opts.write_buffer
   if limit and nargs == 1 then   -- the usual buffered case
     local data = ...
-    if type(data) ~= "string" then data = tostring(data) end
+    if type(data) ~= "string" then data = text_of(data, 1) end
     local q = self.wq or write_queue(self)
     local n, bytes = q.n + 1, q.bytes + #data
     q[n], q.n, q.bytes = data, n, bytes
@@ -504,7 +512,7 @@ function Stream:write(...)
     local n, bytes = q.n, q.bytes
     for k = 1, nargs do
       local data = select(k, ...)
-      if type(data) ~= "string" then data = tostring(data) end
+      if type(data) ~= "string" then data = text_of(data, k) end
       if data ~= "" then
         n = n + 1
         q[n], bytes = data, bytes + #data
@@ -517,11 +525,11 @@ function Stream:write(...)
   local data
   if nargs == 1 then
     data = ...
-    if type(data) ~= "string" then data = tostring(data) end
+    if type(data) ~= "string" then data = text_of(data, 1) end
   else
     local t = {...}
     for k = 1, nargs do
-      if type(t[k]) ~= "string" then t[k] = tostring(t[k]) end
+      if type(t[k]) ~= "string" then t[k] = text_of(t[k], k) end
     end
     data = concat(t)
   end

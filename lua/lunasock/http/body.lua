@@ -229,7 +229,12 @@ function M.chunked_writer(stream)
     if a == w then piece = b else piece = a end
     if w.finished then error("chunked writer: write after finish", 2) end
     if piece == nil or piece == "" then return true end
-    if type(piece) ~= "string" then piece = tostring(piece) end
+    if type(piece) ~= "string" then
+      if type(piece) ~= "number" then
+        error("bad argument #1 to 'write' (string expected, got " .. type(piece) .. ")", 2)
+      end
+      piece = tostring(piece)
+    end
     return stream:write(format("%x\r\n", #piece) .. piece .. "\r\n")
   end
   local function finish(a, b)

@@ -560,6 +560,12 @@ local function check_opts(opts, fname)
   if opts.max_body ~= false then
     check.opt_integer(opts, "max_body", "request", 0, math.maxinteger, 3)
   end
+  -- a security switch takes true or false only: "no" must not mean yes
+  check.opt_boolean(opts, "allow_downgrade", "request", 3)
+  local ua = opts.user_agent
+  if ua ~= nil and ua ~= false and type(ua) ~= "string" then
+    error("bad field 'user_agent' (string or false expected, got " .. type(ua) .. ")", 3)
+  end
   local p = opts.pool
   if p ~= nil and p ~= false and getmetatable(p) ~= pool.Pool then
     error("bad field 'pool' (a client.pool, false or nil expected)", 3)

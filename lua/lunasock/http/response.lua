@@ -373,7 +373,12 @@ M.Writer = Writer
 function Writer:write(piece)
   if self.finished then error("write after finish", 2) end
   if piece == nil or piece == "" then return true end
-  piece = tostring(piece)
+  if type(piece) ~= "string" then
+    if type(piece) ~= "number" then  -- never "table: 0x..." in a body
+      error("bad argument #1 to 'write' (string expected, got " .. type(piece) .. ")", 2)
+    end
+    piece = tostring(piece)
+  end
   local left = self.left
   if left and #piece > left then
     self.conn.closing = true
@@ -464,6 +469,11 @@ local function send_stream(conn, framing, src, length)
       piece = src()
     end
     if piece == nil then break end
+    if type(piece) ~= "string" and type(piece) ~= "number" then
+      conn.server:log_error("bad response: a body source returned a " .. type(piece))
+      ok, err, code = nil, "a body source returned a " .. type(piece), "EINVAL"
+      break
+    end
     ok, err, code = w:write(piece)
     if not ok then break end
   end
@@ -540,7 +550,15 @@ function M.send(conn, req, ok, status, headers, res_body)
     status, headers, res_body = 500, nil, INTERNAL
   end
   local bt = type(res_body)
+  if bt == "number" then     -- as io.write takes one
+    res_body, bt = tostring(res_body), "string"
+  end
   local is_file = io_type(res_body) == "file"
+  if res_body ~= nil and bt ~= "string" and bt ~= "function" and not is_file then
+    -- a table or a boolean was sent as an empty 200
+    log_error(conn, "bad response: a body of type " .. bt)
+    return 500, M.error(conn, 500, "bad response")
+  end
   local wok, framing, length = pcall(write_head, conn, req, status, headers,
                                      bt == "string" and res_body or nil,
                                      bt == "function" or is_file)

@@ -297,6 +297,17 @@ function M.handler(dir, opts)
   if opts.types ~= nil and type(opts.types) ~= "table" then
     error("bad option 'types' to 'http.static' (table expected, got " .. type(opts.types) .. ")", 2)
   end
+  for ext, ctype in pairs(opts.types or {}) do
+    if type(ext) ~= "string" or type(ctype) ~= "string" then
+      error("bad option 'types' to 'http.static' (extension -> Content-Type strings expected)", 2)
+    end
+  end
+  check.opt_boolean(opts, "listing", "http.static")
+  check.opt_boolean(opts, "dotfiles", "http.static")
+  if opts.index ~= nil and opts.index ~= false and type(opts.index) ~= "string" then
+    error("bad option 'index' to 'http.static' (file name or false expected, got "
+          .. type(opts.index) .. ")", 2)
+  end
   local root_real = realpath(dir)
   local root_st = root_real and stat(root_real)
   if not root_st or root_st.type ~= "directory" then
