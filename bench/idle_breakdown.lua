@@ -6,9 +6,14 @@
 -- (collectgarbage("count") after full collections, the clients' own
 -- sockets taken off) next to what each object kind costs, measured the
 -- same way on N copies made alone. bench/idle.md explains the figures.
+-- Run by bench/build/lua_memhist (lua5.4 with an allocator that counts
+-- live blocks by size: bench/c/lua_memhist.c) it also lists, for each
+-- kind of connection, the block sizes it holds per connection.
 -- usage (from the project root, after make; ulimit -n above 2N + 100):
+--   gcc -O2 -I/usr/include/lua5.4 -o bench/build/lua_memhist bench/c/lua_memhist.c \
+--     /usr/lib/x86_64-linux-gnu/liblua5.4.a -lm -ldl -Wl,-E
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' \
---     lua5.4 bench/idle_breakdown.lua [N]
+--     bench/build/lua_memhist bench/idle_breakdown.lua [N]    (or lua5.4)
 local lunasock = require "lunasock"
 local core = lunasock.core
 local loop = require "lunasock.loop"
@@ -35,6 +40,21 @@ end
 local rows = {}
 local function row(what, bytes, note)
   rows[#rows + 1] = {what, bytes, note or ""}
+end
+
+-- Block sizes held per connection (lua_memhist only): what grew between
+-- two memhist() snapshots, divided by n, where it is 0.2 or more.
+local memhist = rawget(_G, "memhist")
+local hists = {}
+local function blocks(name, before, n)
+  if not memhist then return end
+  local after, list = memhist(), {}
+  for size, c in pairs(after) do
+    local per = (c - (before[size] or 0)) / n
+    if per >= 0.2 or per <= -0.2 then list[#list + 1] = {size, per} end
+  end
+  table.sort(list, function(x, y) return x[1] * x[2] > y[1] * y[2] end)
+  hists[#hists + 1] = {name, list}
 end
 
 ---------------------------------------------------------------- parts alone
@@ -129,6 +149,7 @@ local function measure(name, start, open, ready, request)
     local srv = start()
     loop.sleep(0.05)
     local h1 = heap()
+    local before = memhist and memhist()
     local cs = connect_all(srv.port)
     wait(function() return open(srv) >= N end)
     if request then
@@ -139,6 +160,7 @@ local function measure(name, start, open, ready, request)
     local n = open(srv)
     result = (heap() - h1 - N * udata) / n
     row(name .. (" (%d held)"):format(n), result, "per connection, clients' sockets taken off")
+    blocks(name, before, n)
     srv:close()
     for i = 1, N do cs[i]:close() end
   end)
@@ -174,6 +196,16 @@ end, function() return held end, function() return held >= N end)
 
 for _, r in ipairs(rows) do
   print(("%-50s %8.1f B  %s"):format(r[1], r[2], r[3]))
+end
+for _, h in ipairs(hists) do
+  print(("\n%s: blocks per connection (size x count; the clients' sockets are 64 B each)")
+        :format(h[1]))
+  local total = 0
+  for _, e in ipairs(h[2]) do
+    print(("  %6d B x %5.2f = %7.1f B"):format(e[1], e[2], e[1] * e[2]))
+    total = total + e[1] * e[2]
+  end
+  print(("  total %.1f B"):format(total))
 end
 print(("Lua heap per idle connection: http silent %.2f KB, http after a request %.2f KB, "
        .. "tcp.serve floor %.2f KB"):format(silent / 1024, after / 1024, floor / 1024))
