@@ -81,6 +81,11 @@ end
 -- time costs no concatenation and no allocation.
 local cached_date, cached, ncached = nil, {}, 0
 local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
+-- Whole fast-path responses with prepared fields (a static file's), by
+-- the prepared table: {status, body, response}, for the current Date,
+-- WHOLE_BYTES of responses at most.
+local whole, whole_bytes = {}, 0
+local WHOLE_BYTES = 1024 * 1024
 
 local function head_start(status)
   if server_of ~= M.SERVER then
@@ -243,11 +248,21 @@ function M.write_head(conn, req, status, headers, str, streamed)
     if cached_date ~= date_str or server_of ~= M.SERVER then
       head_start(status)
       cached_date, cached, ncached = date_str, {}, 0
+      whole, whole_bytes = {}, 0
     end
     local by_body = not prepared and cached[status]
     local data = by_body and by_body[str]
     if prepared then
-      data = head_start(status) .. date_str .. "\r\n" .. headers[1] .. "\r\n" .. str
+      -- kept whole, for this second, while WHOLE_BYTES allow
+      local w = whole[headers]
+      if w and w[1] == status and w[2] == str then
+        data = w[3]
+      else
+        data = head_start(status) .. date_str .. "\r\n" .. headers[1] .. "\r\n" .. str
+        if whole_bytes + #data <= WHOLE_BYTES then
+          whole[headers], whole_bytes = {status, str, data}, whole_bytes + #data
+        end
+      end
     elseif not data then
       local n = #str
       local clen = length_fields[n]
