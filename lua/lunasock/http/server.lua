@@ -58,6 +58,7 @@ local core = lunasock.core
 local format = string.format
 local type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall =
   type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall
+local debug_getmetatable = debug.getmetatable
 local math_type = math.type
 local os_date, io_type, traceback = os.date, io.type, debug.traceback
 local monotime = core.monotime
@@ -153,6 +154,7 @@ end
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
   local server = setmetatable({opts = o, handler = handler, conns = {},
+                               parse = request.parser(o),
                                now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4)}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
@@ -346,7 +348,16 @@ function serve_conn(server, st, peer)
             buf = "", pos = 1}
     server.conns[sock] = conn
   end
-  local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
+  local idle, log = opts.idle_timeout, opts.access_log
+  -- a callable table (a router) is called through its __call, found
+  -- once here rather than by xpcall on every request
+  local handler, self = server.handler, nil
+  if type(handler) ~= "function" then
+    local mt = debug_getmetatable(handler)
+    if type(mt) == "table" and type(mt.__call) == "function" then
+      handler, self = mt.__call, handler
+    end
+  end
   while true do
     local req, status, why = read_request(conn)
     if not req then
@@ -356,13 +367,20 @@ function serve_conn(server, st, peer)
       end
       break
     end
-    local rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
+    local rstatus, bytes
+    if self then
+      rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, self, req))
+    else
+      rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
+    end
     if log and rstatus then access_log(server, req, rstatus, bytes) end
-    if conn.body and not conn.closing then finish_body(conn, req) end
-    if conn.closing or server.closed then break end
-    if conn.timed then
-      conn.timed = false
-      sock:settimeout(nil)
+    if conn.body or conn.closing or conn.timed or server.closed then
+      if conn.body and not conn.closing then finish_body(conn, req) end
+      if conn.closing or server.closed then break end
+      if conn.timed then
+        conn.timed = false
+        sock:settimeout(nil)
+      end
     end
     conn.deadline = server.now + idle
   end
