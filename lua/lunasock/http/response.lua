@@ -85,8 +85,9 @@ end
 
 local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
 -- Whole fast-path responses with prepared fields (a static file's), by
--- the prepared table: {status, body, response}, for the current Date,
--- WHOLE_BYTES of responses at most.
+-- the prepared table: {status, body, response, Date text}, for the
+-- current Date (emptied when it changes), WHOLE_BYTES of responses at
+-- most.
 local whole, whole_bytes = {}, 0
 local WHOLE_BYTES = 1024 * 1024
 
@@ -286,12 +287,12 @@ function M.write_head(conn, req, status, headers, str, streamed)
     if prepared then
       -- kept whole, for this second, while WHOLE_BYTES allow
       local w = whole[headers]
-      if w and w[1] == status and w[2] == str then
+      if w and w[1] == status and w[2] == str and w[4] == date_str then
         data = w[3]
       else
         data = head_start(status) .. date_str .. "\r\n" .. headers[1] .. "\r\n" .. str
         if whole_bytes + #data <= WHOLE_BYTES then
-          whole[headers], whole_bytes = {status, str, data}, whole_bytes + #data
+          whole[headers], whole_bytes = {status, str, data, date_str}, whole_bytes + #data
         end
       end
     elseif not data then

@@ -371,6 +371,9 @@ function M.handler(dir, opts)
   -- entries (rel -> validators, header fields and, for a small file, its
   -- content), each bounded: when full, it starts again empty.
   local paths, npaths = {}, 0
+  -- and, for a request path ending in "/" answered with its directory's
+  -- index file, that file's rel (emptied with paths)
+  local indexes = {}
   local entries, nentries, cached_bytes = {}, 0, 0
 
   -- The entry for the file rel opened as f, whose stamp is id: the one
@@ -423,7 +426,7 @@ function M.handler(dir, opts)
     local rel = paths[raw]
     if rel == nil then
       rel = check_path(raw, dotfiles)
-      if npaths >= M.CACHE_ENTRIES then paths, npaths = {}, 0 end
+      if npaths >= M.CACHE_ENTRIES then paths, npaths, indexes = {}, 0, {} end
       paths[raw], npaths = rel, npaths + 1
     end
     if rel == 403 then return text(403, "Forbidden\n") end
@@ -431,7 +434,7 @@ function M.handler(dir, opts)
     -- a small file kept whole: one stat by path tells whether it is still
     -- the same file (what the path names now is that very inode, read
     -- through the checked open, so no symlink check is needed again)
-    local e = entries[rel]
+    local e = entries[rel] or entries[indexes[raw]]
     if e then
       local data = e.data
       if data and filestamp(e.path) == e.stamp then
@@ -453,6 +456,7 @@ function M.handler(dir, opts)
       local ifile, iid, ikind
       if irel then ifile, iid, ikind = lookup(irel) end
       if ifile and ikind == "file" then
+        indexes[raw] = irel
         f, id, kind, rel = ifile, iid, ikind, irel
       else
         if ifile then ifile:close() end
