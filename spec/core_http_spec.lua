@@ -229,6 +229,24 @@ describe("core.http_parser", function()
     end
   end)
 
+  it("reads from a socket first when given one: the data, then the parse", function()
+    local pa, pb = core.socketpair()
+    local a <close> = pa
+    local b <close> = pb
+    local conn = {}
+    assert(b:send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local buf, r, stop = parse(a, conn)
+    assert.are.equal("GET /s HTTP/1.1\r\nHost: x\r\n\r\n", buf)
+    assert.are.same({"/s", conn, #buf + 1}, {r.path, r.conn, stop})
+    assert(b:send("PUT /s HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local method
+    buf, r, stop, method = parse(a, conn)
+    assert.is_false(r)
+    assert.are.same({#buf + 1, "PUT"}, {stop, method})
+    b:close()
+    assert.are.equal("", parse(a, conn))
+  end)
+
   it("keeps its limits", function()
     local small = core.http_parser(14, 64, 1, {GET = true}, META)
     assert.are.same({false, nil, "LINE_TOO_LONG"}, {small("GET /aaaaaaaaaaa HTTP/1.1\r\n", 1)})
