@@ -34,7 +34,9 @@
 -- for its next request is parked (lunasock.serve's park: its task ends,
 -- the loop watches its socket) and serve_conn runs again, in a new task,
 -- when input comes. A parked connection costs its socket, its stream and
--- two small records, not a coroutine; a busy one never parks.
+-- two small records, not a coroutine; a busy one never parks, unless
+-- more than BUSY_TASKS connections hold a task (server.tasks): then one
+-- with nothing to read parks as soon as it has answered.
 --
 -- The connection record the request and response modules share: server,
 -- sock, stream, peer; deadline (while waiting for a head or lingering;
@@ -63,6 +65,7 @@ local os_date, io_type, traceback = os.date, io.type, debug.traceback
 local monotime = core.monotime
 local read_request, send_response, finish_body = request.read, response.send,
                                                  request.finish_body
+local PARK = serve.PARK
 
 local M = {}
 
@@ -80,6 +83,12 @@ M.DEFAULTS = {
   linger_timeout = 1,           -- seconds, in all, read after an error response
   linger_bytes = 262144,        -- bytes, in all, read after an error response
 }
+
+-- Connections holding a task above which one that has answered and has
+-- nothing more to read parks at once, not after a tick: bounds the tasks
+-- (about 3 KB each) a burst of requests leaves alive; a busier server
+-- pays a new task per request.
+M.BUSY_TASKS = 1024
 
 -- What http.server takes besides M.DEFAULTS' limits and the static
 -- files' options (lunasock.http.static.OPTIONS, used with root).
@@ -154,7 +163,8 @@ function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
   local server = setmetatable({opts = o, handler = handler, conns = {},
                                now = monotime(), closed = false, plain = not o.tls,
-                               tick = math.min(0.5, smallest / 4)}, Server)
+                               tick = math.min(0.5, smallest / 4), tasks = 0,
+                               busy = M.BUSY_TASKS}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
   -- deferred: a connection's task starts with its first bytes (until
   -- then the header timeout is serve's: a silent one is closed)
@@ -273,15 +283,21 @@ function is_idle(conn)
                                        or conn.closing)
 end
 
--- Parks a connection idle for a whole tick (lunasock.serve's park): its
--- task ends, and what stays is the socket, the stream, serve's record and
--- a new, smaller one here (the fields of one that has served requests
--- are more than eight: a hash of sixteen). serve_conn finds it when
--- input comes.
-function park(server, sock, conn)
-  if not server.listener:park(sock) then return end
+-- A parked connection's record: a new, smaller one (the fields of one
+-- that has served requests are more than eight: a hash of sixteen).
+-- serve_conn finds it when input comes.
+local function keep(server, sock, conn)
   server.conns[sock] = {server = server, sock = sock, stream = conn.stream, peer = conn.peer,
                         deadline = conn.deadline, buf = "", pos = 1, parked = true}
+end
+
+-- Parks a connection idle for a whole tick (lunasock.serve's park): its
+-- task ends, and what stays is the socket, the stream, serve's record and
+-- the one keep makes.
+function park(server, sock, conn)
+  if not server.listener:park(sock) then return end
+  server.tasks = server.tasks - 1
+  keep(server, sock, conn)
 end
 
 -- The reaper: a coarse clock, the Date text, the deadlines, and parking.
@@ -293,6 +309,8 @@ function reaper(server)
     local now = monotime()
     server.now = now
     response.tick()
+    local open, parked = server.listener:connections()
+    server.tasks = open - parked   -- the count serve_conn keeps, made exact
     for sock, conn in pairs(server.conns) do
       if conn.timed_out then
         -- still here a tick after its deadline: stuck writing
@@ -346,6 +364,7 @@ function serve_conn(server, st, peer)
             buf = "", pos = 1}
     server.conns[sock] = conn
   end
+  server.tasks = server.tasks + 1
   local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
   while true do
     local req, status, why = read_request(conn)
@@ -365,7 +384,15 @@ function serve_conn(server, st, peer)
       sock:settimeout(nil)
     end
     conn.deadline = server.now + idle
+    if server.tasks > server.busy and is_idle(conn) then
+      -- many connections hold a task: this one gives its own up at once
+      -- rather than after a tick (their coroutines would all be live)
+      server.tasks = server.tasks - 1
+      keep(server, sock, conn)
+      return PARK
+    end
   end
+  server.tasks = server.tasks - 1
   if conn.out then response.flush(conn) end
   if conn.closing and not server.closed then linger(server, conn) end
   server.conns[sock] = nil
