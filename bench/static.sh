@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # static.sh - `lunasock http --root DIR` against nginx (sendfile on, one
 # worker) serving the same files: small-file requests/s and 1 MB-file MB/s
-# with wrk at 10 and 50 connections, in one run, with ratios.
+# with wrk at 10 and 50 connections, in one run, with ratios. The two
+# servers' runs alternate, so that both see the same load from the rest
+# of a shared machine; each ratio is the median of the per-turn ratios.
 #
 # Server pinned to CPU $SERVER_CPU, wrk to CPU $LOAD_CPU (taskset). Each
 # figure is the median of $REPEATS wrk runs of $SECS seconds against the
@@ -86,29 +88,53 @@ to_mb() {
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# measure PID PORT PATH CONNS -> "requests/s MB/s cpu-us/request" (medians)
-measure() {
-  local pid=$1 port=$2 path=$3 c=$4 i out t0 t1 n rps=() mbs=() cpu=()
-  # one short warm-up
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d1s "http://127.0.0.1:$port$path" >/dev/null 2>&1
-  for i in $(seq "$REPEATS"); do
-    t0=$(cpu_ticks "$pid")
-    out=$(taskset -c "$LOAD_CPU" timeout $((SECS + 20)) wrk -t1 -c"$c" -d"${SECS}s" \
-          "http://127.0.0.1:$port$path" 2>&1)
-    t1=$(cpu_ticks "$pid")
-    echo "$out" >>"$DIR/wrk.log"
-    if echo "$out" | grep -q "Non-2xx"; then
-      echo "static.sh: non-2xx answers from port $port $path" >&2
-    fi
-    n=$(echo "$out" | awk '/requests in/ {print $1}')
-    rps+=("$(echo "$out" | awk '/^Requests\/sec/ {print $2}')")
-    mbs+=("$(echo "$out" | awk '/^Transfer\/sec/ {print $2}' | to_mb)")
-    cpu+=("$(awk -v d=$((t1 - t0)) -v n="${n:-0}" -v hz="$CLK_TCK" \
-             'BEGIN { if (n > 0) printf "%.1f", d / hz * 1e6 / n; else print 0 }')")
-  done
-  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${mbs[@]}" | median)" \
-       "$(printf '%s\n' "${cpu[@]}" | median)"
+# run_once PID PORT PATH CONNS -> "requests/s MB/s cpu-us/request" of one wrk run
+run_once() {
+  local pid=$1 port=$2 path=$3 c=$4 out t0 t1 n
+  t0=$(cpu_ticks "$pid")
+  out=$(taskset -c "$LOAD_CPU" timeout $((SECS + 20)) wrk -t1 -c"$c" -d"${SECS}s" \
+        "http://127.0.0.1:$port$path" 2>&1)
+  t1=$(cpu_ticks "$pid")
+  echo "$out" >>"$DIR/wrk.log"
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "static.sh: non-2xx answers from port $port $path" >&2
+  fi
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$(echo "$out" | awk '/^Requests\/sec/ {print $2}')" \
+       "$(echo "$out" | awk '/^Transfer\/sec/ {print $2}' | to_mb)" \
+       "$(awk -v d=$((t1 - t0)) -v n="${n:-0}" -v hz="$CLK_TCK" \
+            'BEGIN { if (n > 0) printf "%.1f", d / hz * 1e6 / n; else print 0 }')"
 }
+
+# measure PATH CONNS: REPEATS runs of each server, taken in turns
+# (lunasock, nginx, lunasock, ...) so that both see the same load from
+# the rest of the machine. Sets R[srv,PATH,CONNS] = "requests/s MB/s
+# cpu-us/request" (medians) and Q[PATH,CONNS,k] = the median of the
+# per-turn ratios lunasock/nginx of field k.
+measure() {
+  local path=$1 c=$2 i k a b l=() g=() q1=() q2=() q3=()
+  # one short warm-up each
+  for port in "$P_LSK" "$P_NGX"; do
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d1s "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  done
+  for i in $(seq "$REPEATS"); do
+    a=$(run_once "$PID_LSK" "$P_LSK" "$path" "$c")
+    b=$(run_once "$PID_NGX" "$P_NGX" "$path" "$c")
+    l+=("$a") g+=("$b")
+    q1+=("$(ratio "$(echo "$a" | cut -d' ' -f1)" "$(echo "$b" | cut -d' ' -f1)")")
+    q2+=("$(ratio "$(echo "$a" | cut -d' ' -f2)" "$(echo "$b" | cut -d' ' -f2)")")
+    q3+=("$(ratio "$(echo "$a" | cut -d' ' -f3)" "$(echo "$b" | cut -d' ' -f3)")")
+  done
+  for k in 1 2 3; do
+    R[lunasock,$path,$c]+="$(printf '%s\n' "${l[@]}" | cut -d' ' -f$k | median) "
+    R[nginx,$path,$c]+="$(printf '%s\n' "${g[@]}" | cut -d' ' -f$k | median) "
+  done
+  Q[$path,$c,1]=$(printf '%s\n' "${q1[@]}" | median)
+  Q[$path,$c,2]=$(printf '%s\n' "${q2[@]}" | median)
+  Q[$path,$c,3]=$(printf '%s\n' "${q3[@]}" | median)
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 declare -A R
 P_LSK=$PORT_BASE P_NGX=$((PORT_BASE + 1))
@@ -120,41 +146,35 @@ for p in "$P_LSK" "$P_NGX"; do
     { echo "static.sh: port $p does not serve 1m.bin intact" >&2; exit 1; }
 done
 
+declare -A Q
 for c in $CONNS; do
+  measure /small.html "$c"
+  measure /1m.bin "$c"
   for srv in lunasock nginx; do
-    port=$P_LSK pid=$PID_LSK
-    [ "$srv" = nginx ] && port=$P_NGX pid=$PID_NGX
-    R[$srv,small,$c]=$(measure "$pid" "$port" /small.html "$c")
-    R[$srv,big,$c]=$(measure "$pid" "$port" /1m.bin "$c")
-    echo "$srv c=$c small: ${R[$srv,small,$c]}  1m: ${R[$srv,big,$c]}" >&2
+    echo "$srv c=$c small: ${R[$srv,/small.html,$c]} 1m: ${R[$srv,/1m.bin,$c]}" >&2
   done
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 {
   echo "## static files: lunasock http --root vs nginx (sendfile on)"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "wrk -t1 -d${SECS}s, median of $REPEATS; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU;"
+  echo "wrk -t1 -d${SECS}s; $REPEATS runs of each server, in turns; medians, and the ratio is the"
+  echo "median of the per-turn ratios; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU;"
   echo "small.html = $SMALL_SIZE bytes, 1m.bin = 1 MiB. Command: bench/static.sh"
   echo
   echo "| test | conns | lunasock | nginx | ratio |"
   echo "|---|---|---|---|---|"
   field() { echo "$1" | cut -d' ' -f"$2"; }
-  for c in $CONNS; do
-    l=$(field "${R[lunasock,small,$c]}" 1) n=$(field "${R[nginx,small,$c]}" 1)
-    echo "| small file requests/s | $c | $l | $n | $(ratio "$l" "$n") |"
-  done
-  for c in $CONNS; do
-    l=$(field "${R[lunasock,small,$c]}" 3) n=$(field "${R[nginx,small,$c]}" 3)
-    echo "| small file: server CPU µs/request | $c | $l | $n | $(ratio "$l" "$n") |"
-  done
-  for c in $CONNS; do
-    l=$(field "${R[lunasock,big,$c]}" 2) n=$(field "${R[nginx,big,$c]}" 2)
-    echo "| 1 MB file MB/s | $c | $l | $n | $(ratio "$l" "$n") |"
-  done
-  for c in $CONNS; do
-    l=$(field "${R[lunasock,big,$c]}" 3) n=$(field "${R[nginx,big,$c]}" 3)
-    echo "| 1 MB file: server CPU µs/request | $c | $l | $n | $(ratio "$l" "$n") |"
-  done
+  row() {   # row TITLE PATH FIELD
+    local c
+    for c in $CONNS; do
+      echo "| $1 | $c | $(field "${R[lunasock,$2,$c]}" "$3") | $(field "${R[nginx,$2,$c]}" "$3")" \
+           "| ${Q[$2,$c,$3]} |"
+    done
+  }
+  row "small file requests/s" /small.html 1
+  row "small file: server CPU µs/request" /small.html 3
+  row "1 MB file MB/s" /1m.bin 2
+  row "1 MB file: server CPU µs/request" /1m.bin 3
 } | tee "$OUT"

@@ -56,8 +56,7 @@ static void head_args(lua_State *L, const char **s, size_t *len,
 /* Finds the head's end: > 0 its offset, 0 need more (false and the new
    state pushed), < 0 a reason (nil and its name pushed). */
 static long find_head(lua_State *L, const char *s, size_t len, size_t *skip,
-                      const lsk_http_limits *lim) {
-  long long state = (long long)lua_tointeger(L, 3);
+                      const lsk_http_limits *lim, long long state) {
   long end = lsk_http_head_end(s, len, &state, skip, lim);
   if (end == 0) {
     lua_pushboolean(L, 0);
@@ -166,6 +165,34 @@ static int field_mask(const lsk_http_field *f, long n) {
   return mask;
 }
 
+/* The mask of a parsed request head, and the index of the first "?" of
+   its target (0: none) through *q. */
+static int request_mask(const lsk_http_request *req,
+                        const lsk_http_field *fields, long n, lua_Integer *q) {
+  int mask = field_mask(fields, n);
+  const char *at = memchr(req->target, '?', req->target_len);
+  if (memchr(req->target, '#', req->target_len)) mask |= F_FRAGMENT;
+  if (req->target[0] == '/') mask |= F_ORIGIN;
+  *q = at ? (lua_Integer)(at - req->target) + 1 : 0;
+  return mask;
+}
+
+/* Pushes core.http_request's seven results for a parsed head. */
+static int push_request(lua_State *L, lua_Integer stop,
+                        const lsk_http_request *req,
+                        const lsk_http_field *fields, long n, int mask,
+                        lua_Integer q, int all) {
+  lua_pushinteger(L, stop);
+  lua_pushlstring(L, req->method, req->method_len);
+  lua_pushlstring(L, req->target, req->target_len);
+  lua_pushinteger(L, req->minor);
+  if (all || (mask & (F_NEEDED | F_COND))) push_fields(L, fields, n, 1);
+  else lua_pushboolean(L, 0);
+  lua_pushinteger(L, mask);
+  lua_pushinteger(L, q);
+  return 7;
+}
+
 /* core.http_request(buf, init, state, max_line, max_head, max_fields
    [, all]) -> see docs/core.md. The field list is made only when asked
    (all) or when it holds a field the server must read, or a precondition:
@@ -175,29 +202,145 @@ static int core_http_request(lua_State *L) {
   lsk_http_limits lim = {0, 0, 0, 0, 1};
   lsk_http_field local[MAX_STACK_FIELDS], *fields;
   lsk_http_request req;
-  const char *s, *q;
+  const char *s;
   size_t len, skip = 0;
   long end, n;
+  lua_Integer q;
   int mask, all = lua_toboolean(L, 7);
   head_args(L, &s, &len, &lim, 1);
-  end = find_head(L, s, len, &skip, &lim);
+  end = find_head(L, s, len, &skip, &lim, (long long)lua_tointeger(L, 3));
   if (end <= 0) return 2;
   fields = field_space(L, local, lim.max_fields);
   n = lsk_http_parse_request(s + skip, (size_t)end - skip, &req, fields, &lim);
   if (n < 0) return push_reason(L, n);
-  mask = field_mask(fields, n);
-  if (memchr(req.target, '#', req.target_len)) mask |= F_FRAGMENT;
-  if (req.target[0] == '/') mask |= F_ORIGIN;
-  q = memchr(req.target, '?', req.target_len);
-  lua_pushinteger(L, lua_tointeger(L, 2) + end);           /* stop */
-  lua_pushlstring(L, req.method, req.method_len);
-  lua_pushlstring(L, req.target, req.target_len);
-  lua_pushinteger(L, req.minor);
-  if (all || (mask & (F_NEEDED | F_COND))) push_fields(L, fields, n, 1);
-  else lua_pushboolean(L, 0);
-  lua_pushinteger(L, mask);
-  lua_pushinteger(L, q ? (lua_Integer)(q - req.target) + 1 : 0);
-  return 7;
+  mask = request_mask(&req, fields, n, &q);
+  return push_request(L, lua_tointeger(L, 2) + end, &req, fields, n, mask, q,
+                      all);
+}
+
+/*
+ * core.http_parser(max_line, max_head, max_fields, methods, meta) -> parse
+ *
+ * A server's reader of request heads, its limits and policy bound once:
+ * parse(buf, init, conn) answers the common request (an origin-form
+ * target without "?" or "#", one valid Host, none of Content-Length,
+ * Transfer-Encoding, Connection or Expect, a method that methods[method]
+ * accepts) with the request table itself and the index past its head,
+ * made in this one call: {method, target, path (= target), version
+ * ("1.0" or "1.1"), keep_alive (minor ~= 0), conn, head (= buf), at
+ * (= init, set only when it is not 1)} with metatable meta. Anything else
+ * comes back as false followed by what core.http_request(buf, init, 0,
+ * max_line, max_head, max_fields) returns, for the caller's own rules.
+ */
+enum {
+  P_LIMITS = 1, P_METHODS, P_META, P_V10, P_V11,
+  P_KMETHOD, P_KTARGET, P_KPATH, P_KVERSION, P_KKEEP, P_KCONN, P_KHEAD,
+  P_KAT, P_NUP = P_KAT
+};
+static const char *const parser_keys[] = {
+  "method", "target", "path", "version", "keep_alive", "conn", "head", "at"
+};
+
+#define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
+
+static int http_parse(lua_State *L) {
+  const lsk_http_limits *lim =
+    (const lsk_http_limits *)lua_touserdata(L, lua_upvalueindex(P_LIMITS));
+  lsk_http_field local[MAX_STACK_FIELDS], *fields;
+  lsk_http_request req;
+  size_t blen, len, skip = 0;
+  const char *buf = luaL_checklstring(L, 1, &blen), *s;
+  lua_Integer init = luaL_checkinteger(L, 2), q;
+  long end, n;
+  int mask, m, t;
+  luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
+  lua_settop(L, 3);
+  if ((size_t)init > blen + 1) init = (lua_Integer)blen + 1;
+  s = buf + init - 1;
+  len = blen - (size_t)(init - 1);
+  lua_pushboolean(L, 0);
+  end = find_head(L, s, len, &skip, lim, 0);
+  if (end <= 0) return 3;                         /* false, false|nil, ... */
+  fields = field_space(L, local, lim->max_fields);  /* may push a userdata */
+  n = lsk_http_parse_request(s + skip, (size_t)end - skip, &req, fields, lim);
+  if (n < 0) {
+    lua_pushboolean(L, 0);
+    return 1 + push_reason(L, n);
+  }
+  mask = request_mask(&req, fields, n, &q);
+  if (mask == (F_HOST | F_ORIGIN) && q == 0) {
+    m = lua_gettop(L) + 1;
+    lua_pushlstring(L, req.method, req.method_len);       /* m: method */
+    lua_pushvalue(L, m);
+    if (lua_rawget(L, lua_upvalueindex(P_METHODS)) != LUA_TNIL
+        && lua_toboolean(L, -1)) {
+      lua_pop(L, 1);
+      lua_createtable(L, 0, P_KAT - P_KMETHOD + 1);     /* t: the request */
+      t = m + 1;
+      KEY(P_KMETHOD);
+      lua_pushvalue(L, m);
+      lua_rawset(L, t);
+      KEY(P_KTARGET);
+      lua_pushlstring(L, req.target, req.target_len);
+      lua_rawset(L, t);
+      KEY(P_KPATH);
+      KEY(P_KTARGET);
+      lua_rawget(L, t);
+      lua_rawset(L, t);
+      KEY(P_KVERSION);
+      lua_pushvalue(L, lua_upvalueindex(req.minor == 0 ? P_V10 : P_V11));
+      lua_rawset(L, t);
+      KEY(P_KKEEP);
+      lua_pushboolean(L, req.minor != 0);
+      lua_rawset(L, t);
+      KEY(P_KCONN);
+      lua_pushvalue(L, 3);
+      lua_rawset(L, t);
+      KEY(P_KHEAD);
+      lua_pushvalue(L, 1);
+      lua_rawset(L, t);
+      if (init != 1) {
+        KEY(P_KAT);
+        lua_pushinteger(L, init);
+        lua_rawset(L, t);
+      }
+      lua_pushvalue(L, lua_upvalueindex(P_META));
+      lua_setmetatable(L, t);
+      lua_pushinteger(L, init + end);
+      return 2;
+    }
+    lua_pop(L, 2);                                /* not accepted here */
+  }
+  lua_pushboolean(L, 0);
+  return 1 + push_request(L, init + end, &req, fields, n, mask, q, 0);
+}
+
+static int core_http_parser(lua_State *L) {
+  lsk_http_limits *lim;
+  size_t i;
+  lua_Integer v[3];
+  for (i = 0; i < 3; i++) {
+    v[i] = luaL_checkinteger(L, (int)i + 1);
+    luaL_argcheck(L, v[i] >= 0 && v[i] <= MAX_LIMIT, (int)i + 1,
+                  "limit must be 0-2^31");
+  }
+  luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  lua_settop(L, 5);
+  lim = (lsk_http_limits *)lua_newuserdatauv(L, sizeof *lim, 0);
+  lim->max_line = (size_t)v[0];
+  lim->max_head = (size_t)v[1];
+  lim->max_fields = (size_t)v[2];
+  lim->lenient = 0;
+  lim->skip_empty = 1;
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
+  lua_pushliteral(L, "1.0");
+  lua_pushliteral(L, "1.1");
+  for (i = 0; i < sizeof parser_keys / sizeof *parser_keys; i++)
+    lua_pushstring(L, parser_keys[i]);
+  lua_pushcclosure(L, http_parse, P_NUP);
+  return 1;
 }
 
 /* core.http_response(buf, init, state, max_line, max_head, max_fields)
@@ -210,7 +353,7 @@ static int core_http_response(lua_State *L) {
   size_t len, skip = 0;
   long end, n;
   head_args(L, &s, &len, &lim, 1);
-  end = find_head(L, s, len, &skip, &lim);
+  end = find_head(L, s, len, &skip, &lim, (long long)lua_tointeger(L, 3));
   if (end <= 0) return 2;
   fields = field_space(L, local, lim.max_fields);
   n = lsk_http_parse_response(s, (size_t)end, &res, fields, &lim);
@@ -233,7 +376,7 @@ static int core_http_trailers(lua_State *L) {
   size_t len, skip = 0;
   long end, n;
   head_args(L, &s, &len, &lim, 0);
-  end = find_head(L, s, len, &skip, &lim);
+  end = find_head(L, s, len, &skip, &lim, (long long)lua_tointeger(L, 3));
   if (end <= 0) return 2;
   fields = field_space(L, local, lim.max_fields);
   n = lsk_http_parse_fields(s, (size_t)end, fields, &lim);
@@ -304,6 +447,7 @@ static int core_http_chunked(lua_State *L) {
 
 const luaL_Reg lsk_http_funcs[] = {
   {"http_request", core_http_request},
+  {"http_parser", core_http_parser},
   {"http_response", core_http_response},
   {"http_trailers", core_http_trailers},
   {"http_chunked", core_http_chunked},

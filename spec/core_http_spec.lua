@@ -194,6 +194,56 @@ describe("core.http_request", function()
   end)
 end)
 
+describe("core.http_parser", function()
+  local META = {__name = "test.request"}
+  local parse = core.http_parser(8192, 32768, 100, {GET = true, HEAD = true}, META)
+
+  it("makes the common request whole: its table, with the metatable, and the stop", function()
+    local conn = {}
+    local buf = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.0\r\nHost: y\r\n\r\n"
+    local r, stop = parse(buf, 1, conn)
+    assert.are.equal(META, getmetatable(r))
+    assert.are.same({method = "GET", target = "/a", path = "/a", version = "1.1",
+                     keep_alive = true, conn = conn, head = buf}, setmetatable(r, nil))
+    r, stop = parse(buf, stop, conn)
+    assert.are.equal(#buf + 1, stop)
+    assert.are.same({method = "GET", target = "/b", path = "/b", version = "1.0",
+                     keep_alive = false, conn = conn, head = buf, at = 29}, setmetatable(r, nil))
+  end)
+
+  it("answers anything else as false and core.http_request's results", function()
+    for _, head in ipairs{"GET /a?q HTTP/1.1\r\nHost: x",       -- a query
+                          "GET http://x/ HTTP/1.1\r\nHost: x",   -- absolute-form
+                          "GET / HTTP/1.1\r\nHost: x\r\nConnection: close",
+                          "GET / HTTP/1.1\r\nContent-Length: 1",  -- no Host
+                          "POST / HTTP/1.1\r\nHost: x",           -- not in methods
+                          "GET / HTTP/1.1\r\nHost: a b",          -- a bad Host
+                          "GET / HTTP/1.1\r\nHo",                 -- not whole
+                          "GET / HTTP/1.1\nHost: x"} do            -- refused
+      local buf = "\r\n" .. head .. "\r\n\r\n"
+      if head:find("Ho$") then buf = head end
+      local want = table.pack(core.http_request(buf, 1, 0, 8192, 32768, 100))
+      local got = table.pack(parse(buf, 1, {}))
+      assert.is_false(got[1], head)
+      assert.are.same(want, table.pack(table.unpack(got, 2, got.n)), head)
+    end
+  end)
+
+  it("keeps its limits", function()
+    local small = core.http_parser(14, 64, 1, {GET = true}, META)
+    assert.are.same({false, nil, "LINE_TOO_LONG"}, {small("GET /aaaaaaaaaaa HTTP/1.1\r\n", 1)})
+    assert.are.same({false, nil, "TOO_MANY_FIELDS"},
+                    {small("GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\n", 1)})
+  end)
+
+  it("raises on misuse", function()
+    assert.has_error(function() core.http_parser(-1, 1, 1, {}, {}) end)
+    assert.has_error(function() core.http_parser(1, 1, 1, nil, {}) end)
+    assert.has_error(function() parse({}, 1) end)
+    assert.has_error(function() parse("GET", 0) end)
+  end)
+end)
+
 describe("core.http_response", function()
   it("parses a status line and fields, names as sent", function()
     local buf = "HTTP/1.1 404 Not Found\r\nContent-Type: x\r\nX-A:  b \r\n\r\nbody"

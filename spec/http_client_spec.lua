@@ -1047,10 +1047,20 @@ describe("lunasock.http.client", function()
     assert.has_error(function() client.get(nil) end)
     -- allow_downgrade = "no" meant yes; user_agent = 5 was sent as "5"
     assert.has_error(function() client.request{url = "h/", allow_downgrade = "no"} end,
-                     "bad option 'allow_downgrade' to 'request' (boolean expected, "
+                     "bad option 'allow_downgrade' to 'http.request' (boolean expected, "
                      .. "got string \"no\")")
     assert.has_error(function() client.request{url = "h/", user_agent = 5} end)
     assert.has_error(function() client.get("h/", {url = "h/"}) end)
+    -- every misuse names the option and the function
+    for k, v in pairs{url = 5, method = "G T", body = {}, sink = 1, on_head = 1, timeout = -1,
+                      redirects = 1.5, pool = {}, tls = 5, headers = 5, max_head = -1,
+                      user_agent = true} do
+      local o = {url = "h/"}
+      o[k] = v
+      local fine, err = pcall(client.request, o)
+      assert.is_false(fine, k)
+      assert.matches("bad option '" .. k .. "' to 'http.request'", err, 1, true)
+    end
   end)
 
   it("is what lunasock.http re-exports", function()

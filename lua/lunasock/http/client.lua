@@ -136,7 +136,8 @@ local function header_list(headers)
   local list = {}
   if headers == nil then return list end
   if type(headers) ~= "table" then
-    error("bad field 'headers' (table expected, got " .. type(headers) .. ")", 3)
+    error("bad option 'headers' to 'http.request' (table expected, got " .. type(headers) .. ")",
+          3)
   end
   local names = {}
   for name in pairs(headers) do
@@ -524,53 +525,51 @@ local OPTIONS = {
 
 local function check_opts(opts, fname)
   check.known(opts, fname, OPTIONS, 3)
-  if type(opts.url) ~= "string" then
-    error("bad field 'url' (string expected, got " .. type(opts.url) .. ")", 3)
+  local function bad(k, expected)
+    error(format("bad option '%s' to '%s' (%s expected, got %s)", k, fname, expected,
+                 type(opts[k])), 4)
   end
+  if type(opts.url) ~= "string" then bad("url", "string") end
   local m = opts.method
   if m ~= nil and (type(m) ~= "string" or not find(m, TOKEN)) then
-    error("bad field 'method' (a method token expected)", 3)
+    bad("method", "a method token")
   end
   local b = opts.body
   if b ~= nil and type(b) ~= "string" and type(b) ~= "function" then
-    error("bad field 'body' (string or function expected, got " .. type(b) .. ")", 3)
+    bad("body", "string or function")
   end
-  if opts.sink ~= nil and type(opts.sink) ~= "function" then
-    error("bad field 'sink' (function expected)", 3)
-  end
-  if opts.on_head ~= nil and type(opts.on_head) ~= "function" then
-    error("bad field 'on_head' (function expected)", 3)
-  end
+  if opts.sink ~= nil and type(opts.sink) ~= "function" then bad("sink", "function") end
+  if opts.on_head ~= nil and type(opts.on_head) ~= "function" then bad("on_head", "function") end
   for _, k in ipairs{"timeout", "connect_timeout"} do
     local v = opts[k]
     if v ~= nil and v ~= false and (type(v) ~= "number" or v ~= v or v < 0) then
-      error("bad field '" .. k .. "' (non-negative number or false expected)", 3)
+      bad(k, "non-negative number or false")
     end
-    if v then check.seconds(v, k, "request", 3) end
+    if v then check.seconds(v, k, fname, 3) end
   end
   local r = opts.redirects
   if r ~= nil and r ~= false and math_type(r) ~= "integer" then
-    error("bad field 'redirects' (integer or false expected)", 3)
+    bad("redirects", "integer or false")
   end
-  if r then check.integer(r, "redirects", "request", 0, 0x7fffffff, 3) end
+  if r then check.integer(r, "redirects", fname, 0, 0x7fffffff, 3) end
   -- limits, range-checked here once (see limits_of)
   for _, k in ipairs{"max_status_line", "max_head", "max_headers", "max_interim", "drain"} do
-    check.opt_integer(opts, k, "request", 0, 0x7fffffff, 3)
+    check.opt_integer(opts, k, fname, 0, 0x7fffffff, 3)
   end
   if opts.max_body ~= false then
-    check.opt_integer(opts, "max_body", "request", 0, math.maxinteger, 3)
+    check.opt_integer(opts, "max_body", fname, 0, math.maxinteger, 3)
   end
   -- a security switch takes true or false only: "no" must not mean yes
-  check.opt_boolean(opts, "allow_downgrade", "request", 3)
+  check.opt_boolean(opts, "allow_downgrade", fname, 3)
   local ua = opts.user_agent
   if ua ~= nil and ua ~= false and type(ua) ~= "string" then
-    error("bad field 'user_agent' (string or false expected, got " .. type(ua) .. ")", 3)
+    bad("user_agent", "string or false")
   end
   local p = opts.pool
   if p ~= nil and p ~= false and getmetatable(p) ~= pool.Pool then
-    error("bad field 'pool' (a client.pool, false or nil expected)", 3)
+    bad("pool", "a client.pool, false or nil")
   end
-  pool.check_tls(opts.tls, 3)
+  pool.check_tls(opts.tls, 3, fname)
 end
 
 -- Closes the connection in use if request() is left by an error (a sink

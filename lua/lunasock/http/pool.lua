@@ -96,14 +96,14 @@ end
 
 ---------------------------------------------------------------- TLS
 
--- pool.check_tls(t, level): raises unless t is TLS settings: nil, true
+-- pool.check_tls(t, level[, fname]): raises unless t is TLS settings: nil, true
 -- (the defaults), a table of context options or a tls.context (the only
 -- userdata accepted; checked when it is used).
-function M.check_tls(t, level)
+function M.check_tls(t, level, fname)
   local ty = type(t)
   if t ~= nil and t ~= true and ty ~= "table" and ty ~= "userdata" then
-    error("bad field 'tls' (table of TLS options or tls.context expected, got "
-          .. ty .. ")", level + 1)
+    error("bad option 'tls' to '" .. (fname or "client.pool")
+          .. "' (table of TLS options or tls.context expected, got " .. ty .. ")", level + 1)
   end
 end
 
@@ -201,9 +201,9 @@ function M.new(opts)
     error("bad argument #1 to 'pool' (table expected)", 2)
   end
   opts = check.known(opts or {}, "client.pool", OPTIONS)
-  check.opt_integer(opts, "max_idle", "pool", 0, 0x7fffffff)
-  check.opt_integer(opts, "max_total", "pool", 0, 0x7fffffff)
-  check.opt_seconds(opts, "idle_timeout", "pool")
+  check.opt_integer(opts, "max_idle", "client.pool", 0, 0x7fffffff)
+  check.opt_integer(opts, "max_total", "client.pool", 0, 0x7fffffff)
+  check.opt_seconds(opts, "idle_timeout", "client.pool")
   M.check_tls(opts.tls, 2)
   local d = M.DEFAULTS
   return setmetatable({

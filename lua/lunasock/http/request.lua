@@ -34,7 +34,8 @@ local find, sub, match, lower, byte = string.find, string.sub, string.match,
 local setmetatable, rawget, rawset, error, select = setmetatable, rawget, rawset, error,
                                                     select
 local math_type = math.type
-local http_request, field, has_token = core.http_request, h1.field, h1.has_token
+local http_request, http_parser = core.http_request, core.http_parser
+local field, has_token = h1.field, h1.has_token
 
 local M = {}
 
@@ -71,7 +72,6 @@ local HOST <const>, HOSTS <const>, BADHOST <const>, LENGTH <const> = 1, 2, 4, 8
 local TE <const>, CONNECTION <const>, EXPECT <const>, FRAGMENT <const> = 16, 32, 64, 128
 local ORIGIN <const>, COND <const> = 256, 512
 local SPECIAL <const> = LENGTH | TE | CONNECTION | EXPECT
-local COMMON <const> = HOST | ORIGIN
 
 local Request = {__name = "lunasock.http.request"}
 local methods = {}
@@ -133,8 +133,8 @@ local read_slow, new, transfer_encoding
 -- left before a body is read (to_stream). A bare LF (a client typing
 -- into nc) is refused as soon as it comes, not after header_timeout.
 function M.read(conn)
-  local opts = conn.server.opts
-  if conn.slow then return read_slow(conn, opts) end
+  local server = conn.server
+  if conn.slow then return read_slow(conn, server.opts) end
   local buf, pos = conn.buf, conn.pos
   if pos > #buf then
     if conn.out and not response.flush(conn) then return nil end
@@ -142,28 +142,33 @@ function M.read(conn)
     if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
     pos = 1
   end
-  local stop, method, target, minor, fields, mask, q =
-    http_request(buf, pos, 0, opts.max_request_line, opts.max_head, opts.max_headers)
+  -- the common request (new() would make the same: an origin-form path,
+  -- one valid Host, no field about framing, connection or expectations,
+  -- so no body) comes made by the server's parser (M.parser)
+  local req, stop, method, target, minor, fields, mask, q = server.parse(buf, pos, conn)
+  if req then
+    conn.buf, conn.pos, conn.deadline, conn.body = buf, stop, false, false
+    return req
+  end
   if stop then
     conn.buf, conn.pos = buf, stop
     conn.deadline = false
-    if mask == COMMON and q == 0 and (opts.methods or M.METHODS)[method] then
-      -- the common request (new() would make the same): an origin-form
-      -- path, one valid Host, no field about framing, connection or
-      -- expectations, so no body; its eight fields are the table's size
-      conn.body = false
-      return setmetatable({method = method, target = target, path = target,
-                           version = minor == 0 and "1.0" or "1.1", keep_alive = minor ~= 0,
-                           conn = conn, head = buf, at = pos ~= 1 and pos or nil}, Request)
-    end
-    return new(conn, buf, pos, method, target, minor, fields, mask, q, opts)
+    return new(conn, buf, pos, method, target, minor, fields, mask, q, server.opts)
   elseif stop == nil then
     local r = REFUSED[method]
     return nil, r[1], r[2]
   end
   conn.stream:unread(pos == 1 and buf or sub(buf, pos))
   conn.buf, conn.pos, conn.slow = "", 1, true
-  return read_slow(conn, opts)
+  return read_slow(conn, server.opts)
+end
+
+-- request.parser(opts) -> the reader of request heads of a server with
+-- these limits and methods (core.http_parser), for request.read: the
+-- server keeps it as server.parse.
+function M.parser(opts)
+  return http_parser(opts.max_request_line, opts.max_head, opts.max_headers,
+                     opts.methods or M.METHODS, Request)
 end
 
 -- A head that did not come whole: the stream collects the rest (in

@@ -46,11 +46,18 @@ M.SERVER = "lunasock"
 
 ---------------------------------------------------------------- heads
 
+-- Whole fast-path responses with short bodies, by status and body, for
+-- the current Date and SERVER (see write_head): a handler answering the
+-- same text each time costs no concatenation and no allocation. Emptied
+-- when the Date text changes.
+local cached_date, cached, ncached = nil, {}, 0
+
 local date_sec, date_str = -1, ""
 local function tick()
   local now = os_time()
   if now ~= date_sec then
     date_sec, date_str = now, os_date("!%a, %d %b %Y %H:%M:%S GMT", now)
+    cached, ncached = {}, 0
   end
   return date_str
 end
@@ -76,11 +83,13 @@ local function status_line(status)
   return l
 end
 
--- Whole fast-path responses with short bodies, by status and body, for
--- the current Date and SERVER: a handler answering the same text each
--- time costs no concatenation and no allocation.
-local cached_date, cached, ncached = nil, {}, 0
 local length_fields = {}   -- n -> "\r\nContent-Length: n", for n < 4096
+-- Whole fast-path responses with prepared fields (a static file's), by
+-- the prepared table: {status, body, response, Date text}, for the
+-- current Date (emptied when it changes), WHOLE_BYTES of responses at
+-- most.
+local whole, whole_bytes = {}, 0
+local WHOLE_BYTES = 1024 * 1024
 
 local function head_start(status)
   if server_of ~= M.SERVER then
@@ -228,6 +237,34 @@ function M.flush(conn)
   return send_now(conn, out)
 end
 
+-- Sends a whole fast-path response (head and body in one string): while
+-- more pipelined requests are buffered the answers are held (conn.out)
+-- and leave in one send when the connection next waits. -> "none", or
+-- nil, msg, code. (req.status is not set on this path: a ninth field
+-- would make the request table grow, on every request.)
+local function send_whole(conn, data)
+  local out = conn.out
+  if out then
+    data = out .. data
+    conn.out = false
+  end
+  if conn.pos <= #conn.buf and #data < HOLD then
+    conn.out = data
+    return "none"
+  end
+  local ok, err, code
+  if conn.server.plain then   -- send_now, inlined: hot
+    local sent
+    sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+    if sent == #data then return "none" end
+    ok, err, code = send_rest(conn, data, sent, err, code)
+  else
+    ok, err, code = send_rest(conn, data, 0)
+  end
+  if ok then return "none" end
+  return nil, err, code
+end
+
 -- The response head for req (and str, a string body or nil, sent with it). Returns
 -- the framing of a streamed body ("length", "chunked", "close" or "none")
 -- and, for "length", the Content-Length promised; nil, msg, code when the
@@ -243,11 +280,21 @@ function M.write_head(conn, req, status, headers, str, streamed)
     if cached_date ~= date_str or server_of ~= M.SERVER then
       head_start(status)
       cached_date, cached, ncached = date_str, {}, 0
+      whole, whole_bytes = {}, 0
     end
     local by_body = not prepared and cached[status]
     local data = by_body and by_body[str]
     if prepared then
-      data = head_start(status) .. date_str .. "\r\n" .. headers[1] .. "\r\n" .. str
+      -- kept whole, for this second, while WHOLE_BYTES allow
+      local w = whole[headers]
+      if w and w[1] == status and w[2] == str and w[4] == date_str then
+        data = w[3]
+      else
+        data = head_start(status) .. date_str .. "\r\n" .. headers[1] .. "\r\n" .. str
+        if whole_bytes + #data <= WHOLE_BYTES then
+          whole[headers], whole_bytes = {status, str, data, date_str}, whole_bytes + #data
+        end
+      end
     elseif not data then
       local n = #str
       local clen = length_fields[n]
@@ -262,30 +309,7 @@ function M.write_head(conn, req, status, headers, str, streamed)
         by_body[str], ncached = data, ncached + 1
       end
     end
-    -- (req.status is not set here: a ninth field would make the request
-    -- table grow, on every request)
-    -- while more pipelined requests are buffered, the answers are held
-    -- (conn.out) and leave in one send when the connection next waits
-    local out = conn.out
-    if out then
-      data = out .. data
-      conn.out = false
-    end
-    if conn.pos <= #conn.buf and #data < HOLD then
-      conn.out = data
-      return "none"
-    end
-    local ok, err, code
-    if conn.server.plain then   -- send_now, inlined: hot
-      local sent
-      sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
-      if sent == #data then return "none" end
-      ok, err, code = send_rest(conn, data, sent, err, code)
-    else
-      ok, err, code = send_rest(conn, data, 0)
-    end
-    if ok then return "none" end
-    return nil, err, code
+    return send_whole(conn, data)
   end
 
   -- the general path
@@ -504,12 +528,33 @@ local INTERNAL = "Internal Server Error\n"
 
 -- (conn.special: the handler streamed, or reading the body failed)
 function M.send(conn, req, ok, status, headers, res_body)
-  if ok and FAST[status] and not conn.special and type(res_body) == "string"
-     and (headers == nil or getmetatable(headers) == Prepared) then
-    local framing, err, code = write_head(conn, req, status, headers, res_body)
-    if framing then return status, #res_body end
-    conn.closing = true
-    return status, nil, err, code
+  if ok and not conn.special then
+    -- write_head's fast path, when it has made this response already
+    -- this second: a hit is a string body with a status of FAST
+    local by_body = headers == nil and cached[status]
+    local data = by_body and by_body[res_body]
+    if data and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
+       and not conn.closing and server_of == M.SERVER then
+      local framing, err, code
+      if conn.out or conn.pos <= #conn.buf or not conn.server.plain then
+        framing, err, code = send_whole(conn, data)
+      else                    -- nothing held, nothing more to answer: hot
+        local sent
+        sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+        if sent == #data then return status, #res_body end
+        framing, err, code = send_rest(conn, data, sent, err, code)
+      end
+      if framing then return status, #res_body end
+      conn.closing = true
+      return status, nil, err, code
+    end
+    if FAST[status] and type(res_body) == "string"
+       and (headers == nil or getmetatable(headers) == Prepared) then
+      local framing, err, code = write_head(conn, req, status, headers, res_body)
+      if framing then return status, #res_body end
+      conn.closing = true
+      return status, nil, err, code
+    end
   end
   conn.special = false
   M.timed(conn)

@@ -60,6 +60,7 @@ local core = lunasock.core
 local format = string.format
 local type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall =
   type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall
+local debug_getmetatable = debug.getmetatable
 local math_type = math.type
 local os_date, io_type, traceback = os.date, io.type, debug.traceback
 local monotime = core.monotime
@@ -101,8 +102,8 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local check_limits, check_types, serve_conn, is_idle, park, reaper, linger, access_log,
-      handler_traceback
+local check_limits, check_types, serve_conn, is_idle, count_tasks, park, reaper, linger,
+      access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
 
@@ -162,9 +163,10 @@ end
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
   local server = setmetatable({opts = o, handler = handler, conns = {},
+                               parse = request.parser(o),
                                now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4), tasks = 0,
-                               busy = M.BUSY_TASKS}, Server)
+                               busy = M.BUSY_TASKS, crowded = false}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
   -- deferred: a connection's task starts with its first bytes (until
   -- then the header timeout is serve's: a silent one is closed)
@@ -283,6 +285,13 @@ function is_idle(conn)
                                        or conn.closing)
 end
 
+-- server.tasks, connections holding a task (serve_conn running), and
+-- server.crowded: more than BUSY_TASKS of them.
+function count_tasks(server, d)
+  local n = server.tasks + d
+  server.tasks, server.crowded = n, n > server.busy
+end
+
 -- A parked connection's record: a new, smaller one (the fields of one
 -- that has served requests are more than eight: a hash of sixteen).
 -- serve_conn finds it when input comes.
@@ -296,7 +305,7 @@ end
 -- the one keep makes.
 function park(server, sock, conn)
   if not server.listener:park(sock) then return end
-  server.tasks = server.tasks - 1
+  count_tasks(server, -1)
   keep(server, sock, conn)
 end
 
@@ -310,7 +319,7 @@ function reaper(server)
     server.now = now
     response.tick()
     local open, parked = server.listener:connections()
-    server.tasks = open - parked   -- the count serve_conn keeps, made exact
+    count_tasks(server, open - parked - server.tasks)   -- made exact
     for sock, conn in pairs(server.conns) do
       if conn.timed_out then
         -- still here a tick after its deadline: stuck writing
@@ -364,8 +373,17 @@ function serve_conn(server, st, peer)
             buf = "", pos = 1}
     server.conns[sock] = conn
   end
-  server.tasks = server.tasks + 1
-  local handler, idle, log = server.handler, opts.idle_timeout, opts.access_log
+  count_tasks(server, 1)
+  local idle, log = opts.idle_timeout, opts.access_log
+  -- a callable table (a router) is called through its __call, found
+  -- once here rather than by xpcall on every request
+  local handler, self = server.handler, nil
+  if type(handler) ~= "function" then
+    local mt = debug_getmetatable(handler)
+    if type(mt) == "table" and type(mt.__call) == "function" then
+      handler, self = mt.__call, handler
+    end
+  end
   while true do
     local req, status, why = read_request(conn)
     if not req then
@@ -375,24 +393,31 @@ function serve_conn(server, st, peer)
       end
       break
     end
-    local rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
+    local rstatus, bytes
+    if self then
+      rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, self, req))
+    else
+      rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
+    end
     if log and rstatus then access_log(server, req, rstatus, bytes) end
-    if conn.body and not conn.closing then finish_body(conn, req) end
-    if conn.closing or server.closed then break end
-    if conn.timed then
-      conn.timed = false
-      sock:settimeout(nil)
+    if conn.body or conn.closing or conn.timed or server.closed then
+      if conn.body and not conn.closing then finish_body(conn, req) end
+      if conn.closing or server.closed then break end
+      if conn.timed then
+        conn.timed = false
+        sock:settimeout(nil)
+      end
     end
     conn.deadline = server.now + idle
-    if server.tasks > server.busy and is_idle(conn) then
+    if server.crowded and is_idle(conn) then
       -- many connections hold a task: this one gives its own up at once
       -- rather than after a tick (their coroutines would all be live)
-      server.tasks = server.tasks - 1
+      count_tasks(server, -1)
       keep(server, sock, conn)
       return PARK
     end
   end
-  server.tasks = server.tasks - 1
+  count_tasks(server, -1)
   if conn.out then response.flush(conn) end
   if conn.closing and not server.closed then linger(server, conn) end
   server.conns[sock] = nil

@@ -29,13 +29,14 @@
 local core = require "lunasock.core"
 local parse = require "lunasock.http.parse"
 local response = require "lunasock.http.response"
+local Request = require("lunasock.http.request").Request
 local check = require "lunasock.check"
 
 local find, sub, match, gsub, gmatch, format, lower = string.find, string.sub,
   string.match, string.gsub, string.gmatch, string.format, string.lower
 local concat, sort, tointeger, tonumber, tostring, type, error, pairs, ipairs,
-      rawget = table.concat, table.sort, math.tointeger, tonumber, tostring, type,
-               error, pairs, ipairs, rawget
+      rawget, getmetatable = table.concat, table.sort, math.tointeger, tonumber, tostring,
+                             type, error, pairs, ipairs, rawget, getmetatable
 local os_date, os_time = os.date, os.time
 local realpath, open, stat, readdir, filestamp = core.realpath, core.open, core.stat,
                                                  core.readdir, core.filestamp
@@ -205,15 +206,20 @@ local function listing(real, path, top, opts)
   return 200, {["Content-Type"] = "text/html; charset=utf-8"}, concat(out)
 end
 
+-- Whether req may have a precondition or Range field: a request from
+-- lunasock.http.request says so (its conditional field, set or absent);
+-- any other table is looked at.
+local function conditional(req)
+  return rawget(req, "conditional") or getmetatable(req) ~= Request
+end
+
 -- The response for file entry e (see file_entry), with f the file
 -- opened (or nil when e holds the content, checked current). Returns
 -- status, headers, body (a string, or f itself positioned at the first
 -- byte to send, which the server sends and closes).
 local function respond_file(req, f, e)
   local tag = e.tag
-  -- (req.conditional: false when the head has none of the fields read
-  -- here; anything else, a table from elsewhere too, is looked at)
-  local h = req.conditional ~= false and req.headers
+  local h = conditional(req) and req.headers
   local pre = h and preconditions(h, tag, e.mtime)
   if pre then
     if f then f:close() end
@@ -365,6 +371,9 @@ function M.handler(dir, opts)
   -- entries (rel -> validators, header fields and, for a small file, its
   -- content), each bounded: when full, it starts again empty.
   local paths, npaths = {}, 0
+  -- and, for a request path ending in "/" answered with its directory's
+  -- index file, that file's rel (emptied with paths)
+  local indexes = {}
   local entries, nentries, cached_bytes = {}, 0, 0
 
   -- The entry for the file rel opened as f, whose stamp is id: the one
@@ -417,7 +426,7 @@ function M.handler(dir, opts)
     local rel = paths[raw]
     if rel == nil then
       rel = check_path(raw, dotfiles)
-      if npaths >= M.CACHE_ENTRIES then paths, npaths = {}, 0 end
+      if npaths >= M.CACHE_ENTRIES then paths, npaths, indexes = {}, 0, {} end
       paths[raw], npaths = rel, npaths + 1
     end
     if rel == 403 then return text(403, "Forbidden\n") end
@@ -425,9 +434,13 @@ function M.handler(dir, opts)
     -- a small file kept whole: one stat by path tells whether it is still
     -- the same file (what the path names now is that very inode, read
     -- through the checked open, so no symlink check is needed again)
-    local e = entries[rel]
-    if e and e.data and filestamp(e.path) == e.stamp then
-      return respond_file(req, nil, e)
+    local e = entries[rel] or entries[indexes[raw]]
+    if e then
+      local data = e.data
+      if data and filestamp(e.path) == e.stamp then
+        if conditional(req) then return respond_file(req, nil, e) end
+        return 200, e.fields, method == "GET" and data or ""
+      end
     end
     local f, id, kind = lookup(rel)
     if not f then
@@ -443,6 +456,7 @@ function M.handler(dir, opts)
       local ifile, iid, ikind
       if irel then ifile, iid, ikind = lookup(irel) end
       if ifile and ikind == "file" then
+        indexes[raw] = irel
         f, id, kind, rel = ifile, iid, ikind, irel
       else
         if ifile then ifile:close() end
