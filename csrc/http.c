@@ -233,7 +233,9 @@ static int core_http_request(lua_State *L) {
  * max_line, max_head, max_fields) returns, for the caller's own rules.
  */
 enum {
-  P_LIMITS = 1, P_METHODS, P_META, P_V10, P_V11,
+  /* 1-3: the core's own upvalues (lunasock.h: LSK_UV_*), which the
+     socket checks and the wait of a read need */
+  P_LIMITS = 4, P_METHODS, P_META, P_V10, P_V11,
   P_KMETHOD, P_KTARGET, P_KPATH, P_KVERSION, P_KKEEP, P_KCONN, P_KHEAD,
   P_KAT, P_NUP = P_KAT
 };
@@ -243,18 +245,18 @@ static const char *const parser_keys[] = {
 
 #define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
 
-static int http_parse(lua_State *L) {
+/* Parses the head at init of the string at index bi; pushes parse's
+   results (conn: the value at index ci). */
+static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
   const lsk_http_limits *lim =
     (const lsk_http_limits *)lua_touserdata(L, lua_upvalueindex(P_LIMITS));
   lsk_http_field local[MAX_STACK_FIELDS], *fields;
   lsk_http_request req;
   size_t blen, len, skip = 0;
-  const char *buf = luaL_checklstring(L, 1, &blen), *s;
-  lua_Integer init = luaL_checkinteger(L, 2), q;
+  const char *buf = lua_tolstring(L, bi, &blen), *s;
+  lua_Integer q;
   long end, n;
   int mask, m, t;
-  luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
-  lua_settop(L, 3);
   if ((size_t)init > blen + 1) init = (lua_Integer)blen + 1;
   s = buf + init - 1;
   len = blen - (size_t)(init - 1);
@@ -294,10 +296,10 @@ static int http_parse(lua_State *L) {
       lua_pushboolean(L, req.minor != 0);
       lua_rawset(L, t);
       KEY(P_KCONN);
-      lua_pushvalue(L, 3);
+      lua_pushvalue(L, ci);
       lua_rawset(L, t);
       KEY(P_KHEAD);
-      lua_pushvalue(L, 1);
+      lua_pushvalue(L, bi);
       lua_rawset(L, t);
       if (init != 1) {
         KEY(P_KAT);
@@ -315,6 +317,38 @@ static int http_parse(lua_State *L) {
   return 1 + push_request(L, init + end, &req, fields, n, mask, q, 0);
 }
 
+#define RECV_CHUNK 16384   /* bytes one read for a head asks for */
+
+/* parse(sock, conn): a read, then the parse of what came, from 1. */
+static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
+  char buf[RECV_CHUNK];
+  size_t got = 0;
+  int n, r = lsk_recv_into(L, s, buf, sizeof buf, &got);
+  if (r != 0) return r;   /* LSK_WANT_READ, or the error triple pushed */
+  lua_pushlstring(L, buf, got);                   /* the buffer */
+  if (got == 0) return 1;                         /* EOF: "" */
+  n = parse_head(L, base + 3, 1, 2);
+  if (lua_gettop(L) != base + 3 + n) {            /* a field space between */
+    lua_pushvalue(L, base + 3);
+    lua_insert(L, -(n + 1));
+  }
+  return n + 1;
+}
+
+static int http_parse(lua_State *L) {
+  size_t blen;
+  lua_Integer init;
+  if (lua_type(L, 1) != LUA_TSTRING) {
+    static const lsk_op op = {recv_attempt, 2};
+    return lsk_blocking(L, &op, lsk_checkopen(L, 1));
+  }
+  luaL_checklstring(L, 1, &blen);
+  init = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
+  lua_settop(L, 3);
+  return parse_head(L, 1, init, 3);
+}
+
 static int core_http_parser(lua_State *L) {
   lsk_http_limits *lim;
   size_t i;
@@ -327,6 +361,7 @@ static int core_http_parser(lua_State *L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TTABLE);
   lua_settop(L, 5);
+  for (i = 1; i < P_LIMITS; i++) lua_pushvalue(L, lua_upvalueindex((int)i));
   lim = (lsk_http_limits *)lua_newuserdatauv(L, sizeof *lim, 0);
   lim->max_line = (size_t)v[0];
   lim->max_head = (size_t)v[1];

@@ -438,6 +438,29 @@ static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
   return 2;
 }
 
+int lsk_recv_into(lua_State *L, lsk_socket *s, char *buf, size_t n,
+                  size_t *got) {
+  ssize_t r;
+  if (s->pending != 0) {
+    int err = s->pending;
+    s->pending = 0;
+    return lsk_pusherror(L, err, NULL);
+  }
+  if (s->drained) {          /* as recv_attempt: wait before reading */
+    s->drained = 0;
+    if (s->timeout != 0) return LSK_WANT_READ;
+  }
+  do r = recv(s->fd, buf, n, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    int err = errno;
+    return transfer_error(L, err, 0, LSK_WANT_READ);
+  }
+  if (s->type == SOCK_STREAM && r > 0 && (size_t)r < n) s->drained = 1;
+  *got = (size_t)r;
+  return 0;
+}
+
 static int sock_recv(lua_State *L) {
   static const lsk_op op = {recv_attempt, 3};
   return lsk_blocking(L, &op, lsk_checkopen(L, 1));

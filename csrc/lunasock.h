@@ -87,6 +87,12 @@ typedef struct lsk_op {
   int nargs;
 } lsk_op;
 int lsk_blocking(lua_State *L, const lsk_op *op, lsk_socket *s);
+/* One plain read of at most n bytes into buf, as recv(n) makes it (the
+   socket's drained and pending state kept): 0 with *got set (0 at EOF),
+   LSK_WANT_READ, or the error triple pushed (its count). An attempt's
+   building block for a caller that parses what came in C (http.c). */
+int lsk_recv_into(lua_State *L, lsk_socket *s, char *buf, size_t n,
+                  size_t *got);
 int lsk_isloopthread(lua_State *L);
 void lsk_notifyclose(lua_State *L, int fd);       /* calls the close hook */
 

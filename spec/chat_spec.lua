@@ -624,10 +624,7 @@ describe("lunasock.chat", function()
     end)
 
     it("server:close() drops every connection, joined or not, and its tasks end", function()
-      local failures = {}
-      local saved = loop.on_error
-      loop.on_error = function(_, message) failures[#failures + 1] = message end
-      local ok, err = pcall(run, function()
+      local failures = helper.reports(run, function()
         local server = assert(chat.serve{port = 0})
         local a, b = connect(server), connect(server)
         a:join("alice")
@@ -643,8 +640,6 @@ describe("lunasock.chat", function()
         local early = assert(chat.serve{port = 0})
         early:close()
       end)
-      loop.on_error = saved
-      assert(ok, err)
       assert.same({}, failures)
     end)
 
@@ -792,10 +787,7 @@ describe("lunasock.chat", function()
     end)
 
     it("reports a failing command or hook and keeps the client", function()
-      local reports = {}
-      local saved = loop.on_error
-      loop.on_error = function(_, message) reports[#reports + 1] = message end
-      local ok, err = pcall(run, function()
+      local reports = helper.reports(run, function()
         local env <close> = setup{
           commands = {boom = function() error("kaboom") end},
           on_event = function(kind) if kind == "message" then error("hook broke") end end,
@@ -805,8 +797,6 @@ describe("lunasock.chat", function()
         assert.equal("*** error: /boom failed", a:expect("error", true))
         assert.equal("<alice> still here", b:expect("<alice>", true))
       end)
-      loop.on_error = saved
-      assert(ok, err)
       assert.equal(2, #reports)
       assert.matches("command /boom failed: .*kaboom", reports[1])
       assert.matches("on_event%(message%) failed: .*hook broke", reports[2])

@@ -143,10 +143,14 @@ describe("lunasock servers with --tls-cert and --tls-key", function()
     local ok, _, err = peers.cli{"echo", "--tls-cert", certs.leaf.cert}
     assert.is_false(ok)
     assert.matches("go together", err)
-    ok, _, err = peers.cli{"echo", "--tls-cert", certs.leaf.cert, "--tls-key",
-                           certs.dir .. "/missing.key"}
-    assert.is_false(ok)
-    assert.matches("key", err)
+    -- each server names the code, as get and connect do (they did not)
+    for _, server in ipairs{"echo", "chat", "http"} do
+      ok, _, err = peers.cli{server, "--port", "0", "--tls-cert", certs.leaf.cert, "--tls-key",
+                             certs.dir .. "/missing.key"}
+      assert.is_false(ok)
+      assert.matches("key", err)
+      assert.matches("(TLS_CONFIG)", err, 1, true)
+    end
   end)
 end)
 

@@ -53,6 +53,14 @@ describe("core.http_request", function()
     assert.are.equal(128 | 1 | 4, mask_of("Host: a b"))
     assert.are.equal(128 | 8 | 16 | 32 | 64, mask_of("content-length: 1\r\nTRANSFER-ENCODING: x"
                                                    .. "\r\nConnection: c\r\nExpect: e"))
+    for _, name in ipairs{"If-Match", "if-none-match", "If-Modified-Since",
+                          "IF-UNMODIFIED-SINCE", "If-Range", "Range"} do
+      assert.are.equal(128 | 512, mask_of(name .. ": x"), name)
+    end
+    assert.are.equal(128, mask_of("If-Matches: x\r\nRanges: y"))
+    -- a precondition field makes the field list, as the ones about framing do
+    local fields = select(5, req("GET / HTTP/1.1\r\nHost: x\r\nRange: bytes=1-\r\n\r\n"))
+    assert.are.same({"host", "x", "range", "bytes=1-"}, fields)
   end)
 
   it("skips empty lines before the request line", function()
@@ -227,6 +235,24 @@ describe("core.http_parser", function()
       assert.is_false(got[1], head)
       assert.are.same(want, table.pack(table.unpack(got, 2, got.n)), head)
     end
+  end)
+
+  it("reads from a socket first when given one: the data, then the parse", function()
+    local pa, pb = core.socketpair()
+    local a <close> = pa
+    local b <close> = pb
+    local conn = {}
+    assert(b:send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local buf, r, stop = parse(a, conn)
+    assert.are.equal("GET /s HTTP/1.1\r\nHost: x\r\n\r\n", buf)
+    assert.are.same({"/s", conn, #buf + 1}, {r.path, r.conn, stop})
+    assert(b:send("PUT /s HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local method
+    buf, r, stop, method = parse(a, conn)
+    assert.is_false(r)
+    assert.are.same({#buf + 1, "PUT"}, {stop, method})
+    b:close()
+    assert.are.equal("", parse(a, conn))
   end)
 
   it("keeps its limits", function()

@@ -36,6 +36,20 @@ function helper.run_task(fn, limit)
   return table.unpack(result, 2, result.n)
 end
 
+-- Calls fn(...) with loop.on_error collecting the task failures the loop
+-- reports instead of printing them: returns that list, then fn's
+-- results. An error fn raises propagates, after loop.on_error is
+-- restored.
+function helper.reports(fn, ...)
+  local loop = require "lunasock.loop"
+  local got, saved = {}, loop.on_error
+  loop.on_error = function(_, msg) got[#got + 1] = msg end
+  local r = table.pack(pcall(fn, ...))
+  loop.on_error = saved
+  if not r[1] then error(r[2], 0) end
+  return got, table.unpack(r, 2, r.n)
+end
+
 -- Runs fn(server) as a loop task with http.server(opts) serving; an error
 -- in fn propagates, and the whole run is bounded by 2 * helper.TIMEOUT.
 function helper.with_http_server(opts, fn)

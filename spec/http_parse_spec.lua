@@ -147,6 +147,17 @@ describe("lunasock.http.parse", function()
     assert.is_false(req.expect_continue)
   end)
 
+  it("says whether the head has a precondition or Range field (conditional)", function()
+    assert.is_false(parse.request("GET / HTTP/1.1" .. H).conditional)
+    assert.is_false(parse.request("GET / HTTP/1.1" .. H .. "\r\nX-Range: 1").conditional)
+    for _, f in ipairs{'If-None-Match: "a"', "if-modified-since: x", 'If-Match: "a"',
+                       "If-Unmodified-Since: x", 'If-Range: "a"', "Range: bytes=0-1"} do
+      local req = parse.request("GET / HTTP/1.1" .. H .. "\r\n" .. f)
+      assert.is_true(req.conditional, f)
+      assert.is_string(req.headers[f:match("^[^:]+")], f)
+    end
+  end)
+
   it("honours max_body and max_request_line", function()
     local _, status = parse.request("POST / HTTP/1.1" .. H .. "\r\nContent-Length: 11",
                                     {max_body = 10})

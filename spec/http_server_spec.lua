@@ -120,6 +120,19 @@ describe("lunasock.http.server", function()
     end)
   end)
 
+  it("tells a handler whether the head has a precondition or Range field", function()
+    local function handler(req) return 200, nil, tostring(req.conditional) end
+    with_server({handler = handler}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal("false", select(3, read_response(st)))
+      assert(st:write("GET /a HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"t\"\r\n\r\n"))
+      assert.are.equal("true", select(3, read_response(st)))
+      assert(st:write("GET /a HTTP/1.1\r\nHost: x\r\nrange: bytes=1-\r\n\r\n"))
+      assert.are.equal("true", select(3, read_response(st)))
+    end)
+  end)
+
   it("closes HTTP/1.0 connections unless asked to keep them", function()
     with_server({handler = app()}, function(srv)
       local s <close>, st = connect(srv)
@@ -914,15 +927,10 @@ describe("lunasock.http.static", function()
   end)
 
   it("can be closed before its tasks first run (no task fails)", function()
-    local failures = {}
-    local saved = loop.on_error
-    loop.on_error = function(_, msg) failures[#failures + 1] = msg end
-    local ok, err = pcall(loop.run, function()
+    local failures = helper.reports(loop.run, function()
       local srv = assert(http.server{port = 0, handler = function() return "x" end})
       srv:close()
     end)
-    loop.on_error = saved
-    assert(ok, err)
     assert.same({}, failures)
   end)
 end)

@@ -283,6 +283,8 @@ describe("lunasock.loop", function()
       assert.is_false(timed:join())
       -- a wake of something that is not a task: a clear error, not an
       -- index error inside the loop
+      assert.has_error(function() loop.run(5) end,   -- not spawn's error
+                       "bad argument #1 to 'run' (function expected, got number)")
       local values = {n = 4, nil, 5, {}, "t"}
       for i = 1, values.n do
         local v = values[i]

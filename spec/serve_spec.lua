@@ -20,15 +20,7 @@ local function connect(port)
                                                 {timeout = helper.TIMEOUT})))
 end
 
--- Captures loop.on_error reports while fn runs.
-local function reports(fn)
-  local got, saved = {}, loop.on_error
-  loop.on_error = function(_, msg) got[#got + 1] = msg end
-  local ok, err = pcall(fn)
-  loop.on_error = saved
-  assert(ok, err)
-  return got
-end
+local reports = helper.reports   -- loop.on_error's reports while fn runs
 
 describe("lunasock.tcp.serve", function()
   it("runs the handler per connection with the peer's address, then closes", function()

@@ -156,6 +156,8 @@ describe("lunasock.stream", function()
     assert.has_error(function() s:read(1.5) end)
     assert.has_error(function() s:readuntil("") end)
     assert.has_error(function() stream.new(nil) end)
+    assert.has_error(function() stream.new(5) end,   -- was taken, to fail on first read
+                     "bad argument #1 to 'new' (socket expected, got number)")
   end)
 
   it("raises on unknown or bad options", function()

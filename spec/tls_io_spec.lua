@@ -43,6 +43,20 @@ local function tls_pair(sctx, cctx, copts)
   return c, s
 end
 
+-- Inside a loop task: both ends of a TLS connection over TCP on loopback
+-- (the client connects to listener l on port): client and server TLS
+-- sockets, handshakes done, and the server's TCP socket.
+local function tcp_tls_pair(l, port)
+  local c = assert(core.socket("inet", "stream"))
+  c:settimeout(TIMEOUT)
+  assert(c:connect("127.0.0.1", port))
+  local raw = assert(l:accept())
+  raw:settimeout(TIMEOUT)
+  local st = loop.spawn(function() return assert(tls.wrap(raw, SERVER)) end)
+  local t = assert(tls.wrap(c, CLIENT, {servername = "localhost"}))
+  return t, st:join(), raw
+end
+
 -- A lunasock TLS echo server in a child process (for blocking clients):
 -- echoes every connection until close_notify. Returns port, handle.
 local function child_echo(n)
@@ -214,14 +228,7 @@ describe("lunasock.tls transfer", function()
     local l, port = helper.listener()
     local total, got, last = 0, 0, nil
     assert(loop.run(function()
-      local c = assert(core.socket("inet", "stream"))
-      c:settimeout(TIMEOUT)
-      assert(c:connect("127.0.0.1", port))
-      local raw = assert(l:accept())
-      raw:settimeout(TIMEOUT)
-      local st = loop.spawn(function() return assert(tls.wrap(raw, SERVER)) end)
-      local t = assert(tls.wrap(c, CLIENT, {servername = "localhost"}))
-      local s = st:join()
+      local t, s = tcp_tls_pair(l, port)
       loop.sleep(0.05)      -- the tickets arrive, and are never read
       t:settimeout(0)       -- as much as the socket takes, no waiting
       local block = string.rep("z", 65536)
@@ -247,14 +254,7 @@ describe("lunasock.tls transfer", function()
   it("passes the socket's errors through: ECONNRESET when the peer resets", function()
     local l, port = helper.listener()
     assert(loop.run(function()
-      local c = assert(core.socket("inet", "stream"))
-      c:settimeout(TIMEOUT)
-      assert(c:connect("127.0.0.1", port))
-      local raw = assert(l:accept())
-      raw:settimeout(TIMEOUT)
-      local st = loop.spawn(function() return assert(tls.wrap(raw, SERVER)) end)
-      local t = assert(tls.wrap(c, CLIENT, {servername = "localhost"}))
-      local s = st:join()
+      local t, s, raw = tcp_tls_pair(l, port)
       assert(raw:setopt("linger", 0))   -- close sends RST
       raw:close()
       assert.equal("closed tls socket", tls.type(s))

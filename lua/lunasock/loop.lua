@@ -638,6 +638,9 @@ end
 -- calls loop.run itself), fn runs as a new task and loop.run waits for
 -- it; loop.run() without fn waits until every other task has ended.
 function M.run(fn, ...)
+  if fn ~= nil and type(fn) ~= "function" then   -- not spawn's error: run was called
+    error("bad argument #1 to 'run' (function expected, got " .. type(fn) .. ")", 2)
+  end
   if running then
     local me = running_task()
     if me == nil then error("loop.run: the loop is already running (call it from a task)", 2) end

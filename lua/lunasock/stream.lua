@@ -78,7 +78,10 @@ local defaults   -- stream.options{}, made on the first new() without options
 -- buffer), chunk (bytes per recv), write_buffer (true, or a size in
 -- bytes: writes are held and sent in batches; default false: unbuffered).
 function M.new(sock, opts)
-  if sock == nil then error("bad argument #1 to 'new' (socket expected)", 2) end
+  local st = type(sock)
+  if st ~= "userdata" and st ~= "table" then   -- a number was taken, to fail on first use
+    error("bad argument #1 to 'new' (socket expected, got " .. st .. ")", 2)
+  end
   if opts == nil then
     defaults = defaults or M.options({}, "stream.new")
     opts = defaults

@@ -136,16 +136,25 @@ function M.read(conn)
   local server = conn.server
   if conn.slow then return read_slow(conn, server.opts) end
   local buf, pos = conn.buf, conn.pos
-  if pos > #buf then
-    if conn.out and not response.flush(conn) then return nil end
-    buf = conn.sock:recv(CHUNK)
-    if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
-    pos = 1
-  end
   -- the common request (new() would make the same: an origin-form path,
   -- one valid Host, no field about framing, connection or expectations,
-  -- so no body) comes made by the server's parser (M.parser)
-  local req, stop, method, target, minor, fields, mask, q = server.parse(buf, pos, conn)
+  -- so no body) comes made by the server's parser (M.parser), which
+  -- reads from a core socket itself
+  local req, stop, method, target, minor, fields, mask, q
+  if pos <= #buf then
+    req, stop, method, target, minor, fields, mask, q = server.parse(buf, pos, conn)
+  else
+    if conn.out and not response.flush(conn) then return nil end
+    if server.plain then
+      buf, req, stop, method, target, minor, fields, mask, q = server.parse(conn.sock, conn)
+      if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
+    else
+      buf = conn.sock:recv(CHUNK)
+      if not buf or buf == "" then return nil end
+      req, stop, method, target, minor, fields, mask, q = server.parse(buf, 1, conn)
+    end
+    pos = 1
+  end
   if req then
     conn.buf, conn.pos, conn.deadline, conn.body = buf, stop, false, false
     return req

@@ -530,9 +530,16 @@ local INTERNAL = "Internal Server Error\n"
 function M.send(conn, req, ok, status, headers, res_body)
   if ok and not conn.special then
     -- write_head's fast path, when it has made this response already
-    -- this second: a hit is a string body with a status of FAST
-    local by_body = headers == nil and cached[status]
-    local data = by_body and by_body[res_body]
+    -- this second: a hit is a string body with a status of FAST (with
+    -- prepared fields: the whole answer kept for them)
+    local data
+    if headers == nil then
+      local by_body = cached[status]
+      data = by_body and by_body[res_body]
+    else
+      local w = whole[headers]
+      data = w and w[2] == res_body and w[1] == status and w[4] == date_str and w[3]
+    end
     if data and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
        and not conn.closing and server_of == M.SERVER then
       local framing, err, code

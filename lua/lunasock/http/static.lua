@@ -4,22 +4,26 @@
 --   http.server{port = 8080, handler = static.handler("/srv/www")}
 --
 -- Only lunasock.core's file calls are used (realpath, open, stat,
--- readdir): no shell, no child process, nothing that waits on anything
--- but the local disk, so the loop's other tasks never stall behind a
--- request. A file body is handed to the server as the opened Lua file
--- (positioned at its first byte) with a Content-Length, and the server
--- sends it with sock:sendfile; small files go out inline, in the same
--- send as the head.
+-- filestamp, readdir): no shell, no child process, nothing that waits on
+-- anything but the local disk, so the loop's other tasks never stall
+-- behind a request. A file body is handed to the server as the opened
+-- Lua file (positioned at its first byte) with a Content-Length, and the
+-- server sends it with sock:sendfile; small files go out inline, in the
+-- same send as the head. A small file's content and response fields are
+-- kept (file_entry): while one stat of its path shows the same file
+-- (core.filestamp), a request for it opens nothing.
 --
 -- Traversal: the path is percent-decoded once and split on "/"; a NUL, a
 -- backslash, a ".." segment (however it was encoded: "..", "%2e%2e",
 -- ".%2E", an encoded slash "%2f" that makes one) is refused with 403,
 -- and names starting with "." are hidden (404) unless opts.dotfiles.
--- Symlinks: the file's real path (every symlink resolved) must lie under
--- the root's real path, or the answer is 404. A symlink swapped between
--- the check and the open is not caught (a TOCTOU race that only someone
--- who can write under the root can run); everything after the open
--- (type, size, dates) is read from the opened descriptor.
+-- Symlinks: the file must lie under the root, every symlink resolved,
+-- or the answer is 404: checked by the kernel during the open where
+-- openat2 exists (RESOLVE_BENEATH); elsewhere by realpath before it (a
+-- symlink swapped between the check and the open is not caught there: a
+-- TOCTOU race that only someone who can write under the root can run).
+-- Everything after the open (type, size, dates) is read from the opened
+-- descriptor.
 --
 -- Responses: Content-Type from the extension; ETag and Last-Modified, with
 -- If-Match, If-Unmodified-Since (412), If-None-Match and If-Modified-Since
