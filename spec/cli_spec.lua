@@ -111,6 +111,11 @@ describe("bin/lunasock", function()
       {"get"},
       {"get", "-x", "127.0.0.1/"},
       {"http", "--root"},
+      -- past the library's 1e9 seconds: was a traceback from the library
+      {"get", "--timeout", "1e10", "127.0.0.1:1/"},
+      {"connect", "--timeout", "1e10", "127.0.0.1", "1"},
+      {"connect", "--wait", "inf", "127.0.0.1", "1"},
+      {"chat", "--stall-timeout", "1e10"},
     }
     for _, args in ipairs(bad) do
       it("exits 2 with the usage on stderr for: lunasock " .. table.concat(args, " "), function()
