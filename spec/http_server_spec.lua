@@ -460,6 +460,34 @@ describe("lunasock.http.server", function()
       end)
     end)
 
+    it("past BUSY_TASKS connections with a task, parks one as soon as it has answered",
+       function()
+      local server_mod = require "lunasock.http.server"
+      local saved = server_mod.BUSY_TASKS
+      server_mod.BUSY_TASKS = 0
+      local ok, err = pcall(with_server, {handler = app()}, function(srv)
+        local _s <close>, st = connect(srv)
+        for i = 1, 3 do
+          assert(st:write("GET /hello/" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
+          local status, _, b = read_response(st)
+          assert.are.equal(200, status)
+          assert.are.equal("hello " .. i, b)
+          local t0 = loop.now()
+          while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+            loop.sleep(0.01)
+          end
+          assert.same({1, 1}, {srv:connections()})
+        end
+        -- pipelined requests are all answered before it parks
+        assert(st:write("GET /hello/p HTTP/1.1\r\nHost: x\r\n\r\n"
+                        .. "GET /hello/q HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal("hello p", select(3, read_response(st)))
+        assert.are.equal("hello q", select(3, read_response(st)))
+      end)
+      server_mod.BUSY_TASKS = saved
+      assert(ok, err)
+    end)
+
     it("closes a parked connection at its idle deadline, and at close()", function()
       with_server({handler = app(), header_timeout = 0.2, idle_timeout = 0.8}, function(srv)
         local s <close>, st = connect(srv)

@@ -174,6 +174,51 @@ describe("lunasock.loop", function()
     end)
   end)
 
+  describe("task coroutines", function()
+    it("are reused for the next task, which is a task of its own", function()
+      run(function()
+        local t1 = loop.spawn(function() return coroutine.running() end)
+        local co1 = t1:join()
+        local t2
+        t2 = loop.spawn(function() return coroutine.running(), loop.current() == t2 end)
+        local co2, current = t2:join()
+        assert.equal(co1, co2)              -- the pooled coroutine
+        assert.is_true(current)
+        assert.equal("done", t1:status())
+        assert.is_false(t1:cancel())
+        assert.equal(co1, (t1:join()))      -- t1's results are its own still
+      end)
+    end)
+
+    it("keep nothing of an ended task alive while pooled", function()
+      local weak = setmetatable({}, {__mode = "v"})
+      run(function()
+        local arg = {}
+        weak.arg = arg
+        local t = loop.spawn(function(x) local r = {x} weak.result = r return r end, arg)
+        assert.equal(arg, t:join()[1])
+      end)
+      collectgarbage()
+      collectgarbage()
+      assert.is_nil(weak.arg)
+      assert.is_nil(weak.result)
+    end)
+
+    it("are not reused after a failure or a cancel", function()
+      run(function()
+        local failed = loop.spawn(function() local co = coroutine.running() error(co) end)
+        local _, co = failed:join()
+        assert.equal("dead", coroutine.status(co))
+        local waiting = loop.spawn(function() loop.sleep(helper.TIMEOUT) end)
+        loop.sleep(0)
+        assert.is_true(waiting:cancel())
+        local again = loop.spawn(function() return coroutine.running() end)
+        assert.are_not.equal(co, (again:join()))
+      end)
+      assert.equal(1, #errors)
+    end)
+  end)
+
   describe("watch", function()
     it("starts fn(arg) as a task once the descriptor is readable, no task waiting before",
        function()

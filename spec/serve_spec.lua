@@ -187,6 +187,35 @@ describe("lunasock.tcp.serve", function()
       end)
     end)
 
+    it("parks a connection whose handler returns serve.PARK", function()
+      run(function()
+        local calls = {}
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host)
+          calls[#calls + 1] = host or "again"
+          local line = st:readline()
+          if not line then return end
+          st:write(line:upper(), "\n")
+          st:flush()
+          return require("lunasock.serve").PARK
+        end))
+        local c <close> = connect(server.port)
+        for _, word in ipairs{"a", "b", "c"} do
+          c:write(word, "\n")
+          assert.equal(word:upper(), c:readline())
+          local t0 = loop.now()
+          while select(2, server:connections()) < 1 and loop.now() - t0 < helper.TIMEOUT do
+            loop.sleep(0.01)
+          end
+          assert.same({1, 1}, {server:connections()})
+        end
+        assert.same({"127.0.0.1", "again", "again"}, calls)
+        c:close()
+        local t0 = loop.now()
+        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
+        assert.same({0, 0}, {server:connections()})
+      end)
+    end)
+
     it("keeps a parked connection until close(), which closes it", function()
       run(function()
         local calls, socks = {}, {}

@@ -40,6 +40,10 @@ local M = {}
 
 local DONE, PARK = {}, {}    -- markers: a task's function returned; parked
 
+-- Task coroutines kept for reuse (see runner): a task that ends and one
+-- that starts then cost no new coroutine, nor its garbage.
+M.POOL = 64
+
 -- scheduler state (one loop per Lua state)
 local poller                  -- core.poller while a loop runs
 local running = false         -- inside run()
@@ -55,6 +59,10 @@ local ready_head, ready_tail = 1, 0
 local heap, nheap = {}, 0     -- timers, a binary heap on .when
 local pending_fns = 0         -- loop.after timers not yet fired: they
                               -- keep run() going like tasks do
+local ended                   -- the results of the task whose DONE handle()
+                              -- is taking (see runner)
+local pool, npool = {}, 0     -- coroutines of ended tasks, for the next
+                              -- spawns: at most M.POOL (about 1-2 KB each)
 local quiet_waiters, nquiet = {}, 0  -- tasks in a nested loop.run() without
                               -- a function: waiting for all others to end
 
@@ -238,8 +246,8 @@ local function bad_wait(fd, events, timeout)
                                      and timeout <= check.MAX_SECONDS))
 end
 
--- What a resume returned: the task ended (DONE and a packed table of its
--- results), failed, or yielded a wait.
+-- What a resume returned: the task ended (DONE; runner left its results
+-- in ended), failed, or yielded a wait.
 local function handle(t, ok, a, b, c)
   if not ok then return fail(t, a) end
   if math_type(a) == "integer" then   -- the usual
@@ -250,7 +258,18 @@ local function handle(t, ok, a, b, c)
     end
     return wait_fd(t, a, b, c)
   end
-  if a == DONE then return finish(t, b) end
+  if a == DONE then
+    local results = ended
+    ended = nil
+    finish(t, results)
+    if npool < M.POOL then   -- suspended in runner, ready for another task
+      local co = t.co
+      task_of[co] = nil       -- which would keep t, and its results, alive
+      npool = npool + 1
+      pool[npool] = co
+    end
+    return
+  end
   if a == PARK then return end
   enqueue(t)  -- a plain coroutine.yield(): run again after the others
 end
@@ -259,8 +278,19 @@ local function resume(t, v)
   return handle(t, co_resume(t.co, v))
 end
 
+-- A task's coroutine: runs fn(...), hands the results over (ended, then
+-- a yield of DONE) and waits, pooled, to run the next task's fn(...).
+-- While it waits it holds nothing of the task (its arguments and results
+-- would stay alive with it): runner's frame, arguments and all, is gone
+-- (a tail call to after) before the yield. A coroutine that failed or was
+-- cancelled is dead and never pooled.
+local after
 local function runner(fn, ...)
-  return DONE, pack(fn(...))
+  ended = pack(fn(...))
+  return after()
+end
+function after()
+  return runner(co_yield(DONE))
 end
 
 -- loop.spawn(fn, ...) -> task; fn(...) starts on the next turn of the loop.
@@ -268,8 +298,14 @@ function M.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
   end
-  local co = co_create(runner)
-  cosocket(co, true)
+  local co
+  if npool > 0 then
+    co = pool[npool]
+    pool[npool], npool = nil, npool - 1
+  else
+    co = co_create(runner)
+    cosocket(co, true)
+  end
   -- The fields the hot path reads and writes exist from the start (false,
   -- not nil): a missing field costs a trip through the metatable on every
   -- read and a new hash slot on every write.
@@ -684,6 +720,7 @@ function M.reset()
   watch_fn, watch_arg = {}, {}
   ready_t, ready_v, ready_head, ready_tail = {}, {}, 1, 0
   heap, nheap = {}, 0
+  pool, npool = {}, 0
 end
 
 M.Task, M.Timer = Task, Timer

@@ -90,6 +90,31 @@ local function handshake(server, sock)
   return ts
 end
 
+local resume   -- below: a parked connection's new task
+
+-- M.PARK, returned by a handler: the connection stays open with no task
+-- (see Server:park), and the handler is called again when input comes.
+local PARK = setmetatable({}, {__name = "lunasock.serve.PARK"})
+M.PARK = PARK
+
+-- Parks s, whose task is ending (or was cancelled): the loop watches fd.
+local function hold(s, fd)
+  s.task = false
+  s.server.parked = s.server.parked + 1
+  loop.watch(fd, resume, s)
+end
+
+-- After the handler: its error reported, or its PARK honoured.
+local function handled(s, ok, r)
+  if not ok then
+    report("lunasock.serve: handler failed: " .. r)
+  elseif r == PARK and not s.server.closed then
+    local sock = s.sock
+    local open, fd = pcall(sock.fileno, sock)
+    if open then hold(s, fd) end
+  end
+end
+
 local function session(s, host, port)
   local _ <close> = s
   local server = s.server
@@ -104,8 +129,7 @@ local function session(s, host, port)
   end
   local st = stream.new(s.sock, server.stream_opts)
   s.stream = st
-  local ok, err = xpcall(server.handler, with_traceback, st, host, port)
-  if not ok then report("lunasock.serve: handler failed: " .. err) end
+  handled(s, xpcall(server.handler, with_traceback, st, host, port))
 end
 
 -- A deferred connection's task (opts.deferred): input has come, or the
@@ -126,14 +150,13 @@ local function start(s)
 end
 
 -- A parked connection's new task (see park): the handler again.
-local function resume(s)
+function resume(s)
   s.task = loop.current()
   local _ <close> = s
   local server = s.server
   server.parked = server.parked - 1
   if server.closed then return end
-  local ok, err = xpcall(server.handler, with_traceback, s.stream)
-  if not ok then report("lunasock.serve: handler failed: " .. err) end
+  handled(s, xpcall(server.handler, with_traceback, s.stream))
 end
 
 -- Deferred connections (opts.deferred) wait for their first input with
@@ -252,7 +275,7 @@ end
 -- (the protocol's, kept by sock) and goes on. An idle connection then
 -- costs no coroutine. Called from another task (a reaper); false when
 -- there is no such connection, it is parked already, or the server is
--- closed.
+-- closed. A handler can park its own connection: it returns M.PARK.
 function Server:park(sock)
   local s = self.conns[sock]
   if self.closed or not s or not s.task or not s.stream then return false end
@@ -262,8 +285,7 @@ function Server:park(sock)
   if not open then return false end   -- closed: its task is about to end
   s.task = false
   t:cancel()
-  self.parked = self.parked + 1
-  loop.watch(fd, resume, s)
+  hold(s, fd)
   return true
 end
 

@@ -34,7 +34,9 @@
 -- for its next request is parked (lunasock.serve's park: its task ends,
 -- the loop watches its socket) and serve_conn runs again, in a new task,
 -- when input comes. A parked connection costs its socket, its stream and
--- two small records, not a coroutine; a busy one never parks.
+-- two small records, not a coroutine; a busy one never parks, unless
+-- more than BUSY_TASKS connections hold a task (server.tasks): then one
+-- with nothing to read parks as soon as it has answered.
 --
 -- The connection record the request and response modules share: server,
 -- sock, stream, peer; deadline (while waiting for a head or lingering;
@@ -64,6 +66,7 @@ local os_date, io_type, traceback = os.date, io.type, debug.traceback
 local monotime = core.monotime
 local read_request, send_response, finish_body = request.read, response.send,
                                                  request.finish_body
+local PARK = serve.PARK
 
 local M = {}
 
@@ -82,6 +85,12 @@ M.DEFAULTS = {
   linger_bytes = 262144,        -- bytes, in all, read after an error response
 }
 
+-- Connections holding a task above which one that has answered and has
+-- nothing more to read parks at once, not after a tick: bounds the tasks
+-- (about 3 KB each) a burst of requests leaves alive; a busier server
+-- pays a new task per request.
+M.BUSY_TASKS = 1024
+
 -- What http.server takes besides M.DEFAULTS' limits and the static
 -- files' options (lunasock.http.static.OPTIONS, used with root).
 local OPTIONS = {host = true, port = true, handler = true, root = true, access_log = true,
@@ -93,8 +102,8 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local check_limits, check_types, serve_conn, is_idle, park, reaper, linger, access_log,
-      handler_traceback
+local check_limits, check_types, serve_conn, is_idle, count_tasks, park, reaper, linger,
+      access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
 
@@ -156,7 +165,8 @@ function M.serve_socket(sock, o, handler)
   local server = setmetatable({opts = o, handler = handler, conns = {},
                                parse = request.parser(o),
                                now = monotime(), closed = false, plain = not o.tls,
-                               tick = math.min(0.5, smallest / 4)}, Server)
+                               tick = math.min(0.5, smallest / 4), tasks = 0,
+                               busy = M.BUSY_TASKS, crowded = false}, Server)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
   -- deferred: a connection's task starts with its first bytes (until
   -- then the header timeout is serve's: a silent one is closed)
@@ -275,15 +285,28 @@ function is_idle(conn)
                                        or conn.closing)
 end
 
--- Parks a connection idle for a whole tick (lunasock.serve's park): its
--- task ends, and what stays is the socket, the stream, serve's record and
--- a new, smaller one here (the fields of one that has served requests
--- are more than eight: a hash of sixteen). serve_conn finds it when
--- input comes.
-function park(server, sock, conn)
-  if not server.listener:park(sock) then return end
+-- server.tasks, connections holding a task (serve_conn running), and
+-- server.crowded: more than BUSY_TASKS of them.
+function count_tasks(server, d)
+  local n = server.tasks + d
+  server.tasks, server.crowded = n, n > server.busy
+end
+
+-- A parked connection's record: a new, smaller one (the fields of one
+-- that has served requests are more than eight: a hash of sixteen).
+-- serve_conn finds it when input comes.
+local function keep(server, sock, conn)
   server.conns[sock] = {server = server, sock = sock, stream = conn.stream, peer = conn.peer,
                         deadline = conn.deadline, buf = "", pos = 1, parked = true}
+end
+
+-- Parks a connection idle for a whole tick (lunasock.serve's park): its
+-- task ends, and what stays is the socket, the stream, serve's record and
+-- the one keep makes.
+function park(server, sock, conn)
+  if not server.listener:park(sock) then return end
+  count_tasks(server, -1)
+  keep(server, sock, conn)
 end
 
 -- The reaper: a coarse clock, the Date text, the deadlines, and parking.
@@ -295,6 +318,8 @@ function reaper(server)
     local now = monotime()
     server.now = now
     response.tick()
+    local open, parked = server.listener:connections()
+    count_tasks(server, open - parked - server.tasks)   -- made exact
     for sock, conn in pairs(server.conns) do
       if conn.timed_out then
         -- still here a tick after its deadline: stuck writing
@@ -348,6 +373,7 @@ function serve_conn(server, st, peer)
             buf = "", pos = 1}
     server.conns[sock] = conn
   end
+  count_tasks(server, 1)
   local idle, log = opts.idle_timeout, opts.access_log
   -- a callable table (a router) is called through its __call, found
   -- once here rather than by xpcall on every request
@@ -383,7 +409,15 @@ function serve_conn(server, st, peer)
       end
     end
     conn.deadline = server.now + idle
+    if server.crowded and is_idle(conn) then
+      -- many connections hold a task: this one gives its own up at once
+      -- rather than after a tick (their coroutines would all be live)
+      count_tasks(server, -1)
+      keep(server, sock, conn)
+      return PARK
+    end
   end
+  count_tasks(server, -1)
   if conn.out then response.flush(conn) end
   if conn.closing and not server.closed then linger(server, conn) end
   server.conns[sock] = nil
