@@ -440,6 +440,18 @@ describe("lunasock Lua layers robustness", function()
       assert.is_false(ok)
       assert.matches("port expected, got nil", err, 1, true)
     end
+    -- a host that is not a string was handed to getaddrinfo, which blamed
+    -- itself; chat.serve and echo.serve take theirs as options
+    local ok, err = pcall(lunasock.tcp.connect, {}, 80)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to 'tcp.connect' (host expected, got table)", err, 1, true)
+    for _, door in ipairs{{"chat.serve", chat.serve}, {"echo.serve", echo.serve}} do
+      for k, v in pairs{port = -1, host = {}} do
+        ok, err = pcall(door[2], {[k] = v})
+        assert.is_false(ok)
+        assert.matches("bad option '" .. k .. "' to '" .. door[1] .. "'", err, 1, true)
+      end
+    end
   end)
 
   -- {nodelay = "no"} meant on; {tls = 5} connected first, then raised

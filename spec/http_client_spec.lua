@@ -1060,6 +1060,12 @@ describe("lunasock.http.client", function()
       local fine, err = pcall(client.request, o)
       assert.is_false(fine, k)
       assert.matches("bad option '" .. k .. "' to 'http.request'", err, 1, true)
+      if k ~= "url" then
+        o.url = nil
+        fine, err = pcall(client.get, "h/", o)
+        assert.is_false(fine, k)
+        assert.matches("bad option '" .. k .. "' to 'http.get'", err, 1, true)
+      end
     end
   end)
 

@@ -839,6 +839,7 @@ local OPTIONS = {
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'serve' (table expected)", 2) end
   check.known(opts, "chat.serve", OPTIONS)
+  check.opt_address(opts, "chat.serve")
   local server = {
     max_line = check_count(opts, "max_line", true) or M.MAX_LINE,
     max_queue = check_count(opts, "max_queue", true) or M.MAX_QUEUE,

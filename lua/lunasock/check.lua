@@ -101,6 +101,22 @@ function M.opt_boolean(opts, key, fname, level)
   return v
 end
 
+-- check.opt_address(opts, fname[, level]): opts.host a string or nil,
+-- opts.port an integer from 0 to 65535 (or a service name) or nil: for a
+-- server door that takes its address as options (chat.serve, echo.serve).
+function M.opt_address(opts, fname, level)
+  level = (level or 2) + 1
+  local host, port = opts.host, opts.port
+  if host ~= nil and type(host) ~= "string" then
+    fail("option 'host'", fname, "string", host, level)
+  end
+  if type(port) == "number" then
+    M.integer(port, "port", fname, 0, 65535, level)
+  elseif port ~= nil and type(port) ~= "string" then
+    fail("option 'port'", fname, "port", port, level)
+  end
+end
+
 -- check.opts(opts, fname[, argn[, level]]) -> opts, or {} for nil; raises
 -- for anything but a table.
 function M.opts(opts, fname, argn, level)

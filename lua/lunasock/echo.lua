@@ -78,6 +78,7 @@ local OPTIONS = check.set(SERVE_OPTS, {proto = true, host = true, port = true, p
 function M.serve(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'echo.serve' (table expected)", 2) end
   check.known(opts, "echo.serve", OPTIONS)
+  check.opt_address(opts, "echo.serve")
   local proto = opts.proto or "tcp"
   local sopts = {}
   for k, v in pairs(opts) do

@@ -43,7 +43,10 @@ end
 
 -- A port at the door: an integer from 0 to 65535 (or a numeric string or
 -- service name, which getaddrinfo takes); raises at the door's caller.
-local function check_port(port, fname)
+local function check_port(port, fname, host)
+  if host ~= nil and type(host) ~= "string" then   -- nil: the family's any or loopback
+    error(("bad argument #1 to '%s' (host expected, got %s)"):format(fname, type(host)), 3)
+  end
   if type(port) == "number" then
     check.integer(port, 2, fname, 0, 65535, 3)
   elseif type(port) ~= "string" then
@@ -203,7 +206,7 @@ end
 -- result is a TLS socket, its handshake done and the peer verified.
 function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "tcp.connect")
-  check_port(port, "tcp.connect")
+  check_port(port, "tcp.connect", host)
   check_known(opts, "tcp.connect", CONNECT_OPTS)
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
@@ -329,7 +332,7 @@ end
 -- timeout (for accept). Any other option raises.
 function M.tcp.listen(host, port, opts)
   opts = check_opts(opts, "tcp.listen")
-  check_port(port, "tcp.listen")
+  check_port(port, "tcp.listen", host)
   check_known(opts, "tcp.listen", LISTEN_OPTS)
   return tcp_listen(host, port, opts)
 end
@@ -340,7 +343,7 @@ end
 -- reuseport as tcp.listen. Any other option raises.
 function M.tcp.bind(host, port, opts)
   opts = check_opts(opts, "tcp.bind")
-  check_port(port, "tcp.bind")
+  check_port(port, "tcp.bind", host)
   check_known(opts, "tcp.bind", TCP_BIND_OPTS)
   return bound(host, port, core.SOCK_STREAM, opts)
 end
@@ -355,7 +358,7 @@ function M.tcp.serve(host, port, handler, opts)
     error("bad argument #3 to 'tcp.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
   opts = check_opts(opts, "tcp.serve", 4)
-  check_port(port, "tcp.serve")
+  check_port(port, "tcp.serve", host)
   check_known(opts, "tcp.serve", SERVE_OPTS)
   local server, err, code = serve_on(function(lopts) return tcp_listen(host, port, lopts) end,
                                      SERVE_LISTEN_OPTS, handler, opts)
@@ -366,7 +369,7 @@ end
 -- opts: timeout, reuseaddr (default false for UDP), reuseport.
 function M.udp.bind(host, port, opts)
   opts = check_opts(opts, "udp.bind")
-  check_port(port, "udp.bind")
+  check_port(port, "udp.bind", host)
   check_known(opts, "udp.bind", UDP_BIND_OPTS)
   local s, err, code = bound(host, port, core.SOCK_DGRAM, opts)
   if s and opts.timeout then s:settimeout(opts.timeout) end
@@ -377,7 +380,7 @@ end
 -- send/recv talk to host, port
 function M.udp.connect(host, port, opts)
   opts = check_opts(opts, "udp.connect")
-  check_port(port, "udp.connect")
+  check_port(port, "udp.connect", host)
   check_known(opts, "udp.connect", UDP_CONNECT_OPTS)
   local addrs, err, code = resolve(host, port, core.SOCK_DGRAM)
   if not addrs then return nil, err, code end

@@ -538,6 +538,7 @@ local function check_opts(opts, fname)
   if b ~= nil and type(b) ~= "string" and type(b) ~= "function" then
     bad("body", "string or function")
   end
+  if opts.headers ~= nil and type(opts.headers) ~= "table" then bad("headers", "table") end
   if opts.sink ~= nil and type(opts.sink) ~= "function" then bad("sink", "function") end
   if opts.on_head ~= nil and type(opts.on_head) ~= "function" then bad("on_head", "function") end
   for _, k in ipairs{"timeout", "connect_timeout"} do
@@ -685,8 +686,8 @@ function M.get(u, opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.url ~= nil then error("unknown option 'url' to 'http.get' (the URL is argument #1)", 2) end
-  check.known(o, "http.get", OPTIONS)
   o.url, o.method = u, o.method or "GET"
+  check_opts(o, "http.get")   -- so that a misuse names get, not request
   return M.request(o)
 end
 

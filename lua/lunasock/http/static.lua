@@ -228,7 +228,7 @@ local function respond_file(req, f, e)
   if pre then
     if f then f:close() end
     if pre == 412 then return text(412, "Precondition Failed\n") end
-    return 304, {["Last-Modified"] = e.lastmod, ETag = tag}
+    return 304, e.fields_304
   end
   local size = e.size
   local range = h and rawget(h, "range")
@@ -399,7 +399,8 @@ function M.handler(dir, opts)
            lastmod = lastmod, ctype = ctype, inline_max = inline_max, path = prefix .. rel,
            fields = prepare{["Content-Type"] = ctype, ["Last-Modified"] = lastmod,
                             ETag = tag, ["Accept-Ranges"] = "bytes",
-                            ["Content-Length"] = tostring(st.size)}}
+                            ["Content-Length"] = tostring(st.size)},
+           fields_304 = prepare{["Last-Modified"] = lastmod, ETag = tag}}
       if nentries >= M.CACHE_ENTRIES then
         entries, nentries, cached_bytes = {}, 0, 0
       end
