@@ -123,7 +123,7 @@ end
 ---------------------------------------------------------------- reading
 
 -- (below read, in the order it meets them)
-local read_slow, new, transfer_encoding
+local parsed, read_slow, new, transfer_encoding
 
 -- The next request on conn (see the top). Heads are read into the
 -- connection's own buffer (conn.buf from conn.pos): one recv straight
@@ -140,25 +140,33 @@ function M.read(conn)
   -- one valid Host, no field about framing, connection or expectations,
   -- so no body) comes made by the server's parser (M.parser), which
   -- reads from a core socket itself
-  local req, stop, method, target, minor, fields, mask, q
-  if pos <= #buf then
-    req, stop, method, target, minor, fields, mask, q = server.parse(buf, pos, conn)
-  else
+  if pos > #buf then
     if conn.out and not response.flush(conn) then return nil end
     if server.plain then
-      buf, req, stop, method, target, minor, fields, mask, q = server.parse(conn.sock, conn)
-      if not buf or buf == "" then return nil end   -- EOF, reset, the reaper
-    else
-      buf = conn.sock:recv(CHUNK)
-      if not buf or buf == "" then return nil end
-      req, stop, method, target, minor, fields, mask, q = server.parse(buf, 1, conn)
+      local data, req, stop, method, target, minor, fields, mask, q =
+        server.parse(conn.sock, conn)
+      if req then
+        conn.buf, conn.pos, conn.deadline, conn.body = data, stop, false, false
+        return req
+      end
+      if not data or data == "" then return nil end   -- EOF, reset, the reaper
+      return parsed(conn, server, data, 1, stop, method, target, minor, fields, mask, q)
     end
+    buf = conn.sock:recv(CHUNK)
+    if not buf or buf == "" then return nil end
     pos = 1
   end
+  local req, stop, method, target, minor, fields, mask, q = server.parse(buf, pos, conn)
   if req then
     conn.buf, conn.pos, conn.deadline, conn.body = buf, stop, false, false
     return req
   end
+  return parsed(conn, server, buf, pos, stop, method, target, minor, fields, mask, q)
+end
+
+-- The rest of read: a head that is not the common request (made here by
+-- new), is refused, or has not come whole (read through the stream).
+function parsed(conn, server, buf, pos, stop, method, target, minor, fields, mask, q)
   if stop then
     conn.buf, conn.pos = buf, stop
     conn.deadline = false
