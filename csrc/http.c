@@ -277,17 +277,17 @@ static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
     if (lua_rawget(L, lua_upvalueindex(P_METHODS)) != LUA_TNIL
         && lua_toboolean(L, -1)) {
       lua_pop(L, 1);
+      lua_pushlstring(L, req.target, req.target_len);     /* m + 1: target */
       lua_createtable(L, 0, P_KAT - P_KMETHOD + 1);     /* t: the request */
-      t = m + 1;
+      t = m + 2;
       KEY(P_KMETHOD);
       lua_pushvalue(L, m);
       lua_rawset(L, t);
       KEY(P_KTARGET);
-      lua_pushlstring(L, req.target, req.target_len);
+      lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
       KEY(P_KPATH);
-      KEY(P_KTARGET);
-      lua_rawget(L, t);
+      lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
       KEY(P_KVERSION);
       lua_pushvalue(L, lua_upvalueindex(req.minor == 0 ? P_V10 : P_V11));
