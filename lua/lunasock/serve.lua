@@ -20,7 +20,7 @@ local error, type, pairs, xpcall, pcall, require, tostring =
   error, type, pairs, xpcall, pcall, require, tostring
 local setmetatable = setmetatable
 local debug_getmetatable = debug.getmetatable
-local traceback, format = debug.traceback, string.format
+local traceback, format, gsub = debug.traceback, string.format, string.gsub
 
 local M = {}
 
@@ -314,7 +314,11 @@ local function tls_context(spec)
   local o = {}
   for k, v in pairs(spec) do o[k] = v end
   if o.mode == nil then o.mode = "server" end
-  return tls.context(o)
+  -- a misuse (an unknown option) is passed on without the position inside
+  -- this file: the door re-raises it at its caller
+  local ok, ctx, err, code = pcall(tls.context, o)
+  if not ok then error((gsub(tostring(ctx), "^[^\n:]*:%d+: ", "")), 0) end
+  return ctx, err, code
 end
 
 -- serve.listener(sock, handler[, opts]) -> server: serves the connections

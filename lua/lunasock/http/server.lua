@@ -120,7 +120,10 @@ function M.new(opts)
   if opts.root then
     local sopts = {}
     for k in pairs(static.OPTIONS) do sopts[k] = opts[k] end
-    local files = static.handler(opts.root, sopts)
+    -- a root that is no directory is the caller's mistake: blamed there,
+    -- not on this line
+    local ok, files = pcall(static.handler, opts.root, sopts)
+    if not ok then error((tostring(files):gsub("^[^\n:]*:%d+: ", "")), 2) end
     if handler then
       local h = handler
       handler = function(req)
