@@ -543,13 +543,13 @@ function M.send(conn, req, ok, status, headers, res_body)
     if data and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
        and not conn.closing and server_of == M.SERVER then
       local framing, err, code
-      if conn.out or conn.pos <= #conn.buf or not conn.server.plain then
-        framing, err, code = send_whole(conn, data)
-      else                    -- nothing held, nothing more to answer: hot
-        local sent
-        sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
+      if not conn.out and conn.pos > #conn.buf and conn.server.plain then
+        -- nothing held, nothing more to answer: hot
+        local sent, serr, scode = conn.sock:send(data, MSG_DONTWAIT)
         if sent == #data then return status, #res_body end
-        framing, err, code = send_rest(conn, data, sent, err, code)
+        framing, err, code = send_rest(conn, data, sent, serr, scode)
+      else
+        framing, err, code = send_whole(conn, data)
       end
       if framing then return status, #res_body end
       conn.closing = true
