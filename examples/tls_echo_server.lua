@@ -9,8 +9,8 @@
 -- Usage: lua5.4 examples/tls_echo_server.lua [--port PORT] [--host HOST]
 --                                            [--cert FILE --key FILE]
 -- PORT 0 (the default) picks a free port. Once ready it prints
+--   listening on HOST:PORT   (the first line, as every server prints it)
 --   certificate: PATH        (only for a throwaway certificate)
---   listening on HOST:PORT
 -- and serves until interrupted (Ctrl-C, which also removes the throwaway
 -- certificate). Try it with
 --   echo hello | lunasock connect --tls --cacert PATH localhost PORT
@@ -58,7 +58,6 @@ end
 local tmpdir
 if not cert then
   tmpdir, cert, key = throwaway_certificate()
-  print("certificate: " .. cert)
 end
 -- the throwaway directory goes when the program ends (a to-be-closed
 -- value of the main chunk: run on error and on a normal end)
@@ -73,5 +72,6 @@ if not server then
 end
 if tmpdir then os.remove(key) end   -- loaded: the private key need not stay on disk
 print(("listening on %s:%d"):format(server.host, server.port))
+if tmpdir then print("certificate: " .. cert) end
 io.stdout:flush()
 loop.run()

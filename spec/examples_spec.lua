@@ -308,9 +308,11 @@ describe("examples", function()
                                  .. "examples/tls_echo_server.lua"):format(ENV, LIMIT, LUA)))
       local pid = assert(math.tointeger(tonumber(p:read("l"))))
       local ok, err = pcall(function()
-        local cert = assert(p:read("l"):match("^certificate: (.+)$"))
+        -- the listening line first, as every server prints it (the
+        -- certificate's line came first, before any "listening on")
         local host, port = assert(p:read("l")):match("^listening on (.+):(%d+)$")
         assert(port, "no listening line")
+        local cert = assert(p:read("l"):match("^certificate: (.+)$"))
         local s <close> = assert(lunasock.tcp.connect(host, tonumber(port), {
           timeout = helper.TIMEOUT, tls = {cafile = cert}}))
         assert(s:send("hello"))
