@@ -216,6 +216,35 @@ describe("lunasock.tcp.serve", function()
       end)
     end)
 
+    it("counts a parked connection against max_conns", function()
+      run(function()
+        local calls, socks = {}, {}
+        local count = {}
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host)
+          local sock = st:socket()
+          calls[#calls + 1] = host or "again"
+          socks[#socks + 1] = sock
+          for line in st:lines() do
+            count[sock] = (count[sock] or 0) + 1
+            st:write(count[sock], " ", line, "\n")
+            st:flush()
+          end
+        end, {max_conns = 1}))
+        local a = connect(server.port)
+        a:write("one\n")
+        assert.equal("1 one", a:readline())
+        assert.is_true(server:park(socks[1]))
+        local b <close> = connect(server.port)   -- the backlog holds it
+        b:write("two\n")
+        b:settimeout(0.05)
+        assert.equal("ETIMEDOUT", select(3, b:readline()))
+        assert.same({1, 1}, {server:connections()})
+        a:close()                                 -- the parked one ends: b is let in
+        b:settimeout(helper.TIMEOUT)
+        assert.equal("1 two", b:readline())
+      end)
+    end)
+
     it("keeps a parked connection until close(), which closes it", function()
       run(function()
         local calls, socks = {}, {}
