@@ -226,9 +226,10 @@ static int core_http_request(lua_State *L) {
  * target without "?" or "#", one valid Host, none of Content-Length,
  * Transfer-Encoding, Connection or Expect, a method that methods[method]
  * accepts) with the request table itself and the index past its head,
- * made in this one call: {method, target, path (= target), version
- * ("1.0" or "1.1"), keep_alive (minor ~= 0), conn, head (= buf), at
- * (= init, set only when it is not 1)} with metatable meta. Anything else
+ * made in this one call: {conn, buf, init (only when it is not 1), method
+ * = method, path = target, version = "1.0" | "1.1", keep_alive = (minor
+ * ~= 0)} with metatable meta (whose __index answers target: the same
+ * string as path). Anything else
  * comes back as false followed by what core.http_request(buf, init, 0,
  * max_line, max_head, max_fields) returns, for the caller's own rules.
  */
@@ -236,12 +237,9 @@ enum {
   /* 1-3: the core's own upvalues (lunasock.h: LSK_UV_*), which the
      socket checks and the wait of a read need */
   P_LIMITS = 4, P_METHODS, P_META, P_V10, P_V11,
-  P_KMETHOD, P_KTARGET, P_KPATH, P_KVERSION, P_KKEEP, P_KCONN, P_KHEAD,
-  P_KAT, P_NUP = P_KAT
+  P_KMETHOD, P_KPATH, P_KVERSION, P_KKEEP, P_NUP = P_KKEEP
 };
-static const char *const parser_keys[] = {
-  "method", "target", "path", "version", "keep_alive", "conn", "head", "at"
-};
+static const char *const parser_keys[] = {"method", "path", "version", "keep_alive"};
 
 #define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
 
@@ -278,13 +276,20 @@ static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
         && lua_toboolean(L, -1)) {
       lua_pop(L, 1);
       lua_pushlstring(L, req.target, req.target_len);     /* m + 1: target */
-      lua_createtable(L, 0, P_KAT - P_KMETHOD + 1);     /* t: the request */
+      /* t: the request; conn, head and at in its array part (no new
+         hash keys: the cheap stores), path, not target, in its hash */
+      lua_createtable(L, init != 1 ? 3 : 2, 8);
       t = m + 2;
+      lua_pushvalue(L, ci);
+      lua_rawseti(L, t, 1);
+      lua_pushvalue(L, bi);
+      lua_rawseti(L, t, 2);
+      if (init != 1) {
+        lua_pushinteger(L, init);
+        lua_rawseti(L, t, 3);
+      }
       KEY(P_KMETHOD);
       lua_pushvalue(L, m);
-      lua_rawset(L, t);
-      KEY(P_KTARGET);
-      lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
       KEY(P_KPATH);
       lua_pushvalue(L, m + 1);
@@ -295,17 +300,6 @@ static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
       KEY(P_KKEEP);
       lua_pushboolean(L, req.minor != 0);
       lua_rawset(L, t);
-      KEY(P_KCONN);
-      lua_pushvalue(L, ci);
-      lua_rawset(L, t);
-      KEY(P_KHEAD);
-      lua_pushvalue(L, bi);
-      lua_rawset(L, t);
-      if (init != 1) {
-        KEY(P_KAT);
-        lua_pushinteger(L, init);
-        lua_rawset(L, t);
-      }
       lua_pushvalue(L, lua_upvalueindex(P_META));
       lua_setmetatable(L, t);
       lua_pushinteger(L, init + end);

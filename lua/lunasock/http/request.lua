@@ -73,6 +73,12 @@ local TE <const>, CONNECTION <const>, EXPECT <const>, FRAGMENT <const> = 16, 32,
 local ORIGIN <const>, COND <const> = 256, 512
 local SPECIAL <const> = LENGTH | TE | CONNECTION | EXPECT
 
+-- A request's own array part holds what only this module reads: its
+-- connection record (nil for request.parse), the string its head is in
+-- and where in it the head starts (nil: at 1), for the fields and the
+-- headers made on first use. Stored there they cost no new hash key.
+local CONN <const>, HEAD <const>, AT <const> = 1, 2, 3
+
 local Request = {__name = "lunasock.http.request"}
 local methods = {}
 M.Request = Request
@@ -82,8 +88,9 @@ M.Request = Request
 local function fields_of(req)
   local f = rawget(req, "fields")
   if not f then
-    local opts = req.conn and req.conn.server.opts or M
-    f = select(5, http_request(req.head, rawget(req, "at") or 1, 0,
+    local conn = req[CONN]
+    local opts = conn and conn.server.opts or M
+    f = select(5, http_request(req[HEAD], req[AT] or 1, 0,
                                opts.max_request_line or M.MAX_REQUEST_LINE,
                                0x7fffffff, opts.max_headers or M.MAX_HEADERS, true))
     rawset(req, "fields", f)
@@ -97,9 +104,14 @@ local DEFAULTS = {chunked = false, length = 0, expect_continue = false, conditio
 function Request.__index(req, k)
   local m = methods[k] or DEFAULTS[k]
   if m ~= nil then return m end
-  if k == "peer" then
-    local conn = rawget(req, "conn")
+  if k == "target" then
+    -- the common request (core.http_parser's) has no "?": its target is its path
+    return rawget(req, "path")
+  elseif k == "peer" then
+    local conn = req[CONN]
     return conn and conn.peer
+  elseif k == "conn" then
+    return req[CONN]
   elseif k == "headers" then
     local h = h1.headers(fields_of(req))
     rawset(req, "headers", h)
@@ -113,7 +125,7 @@ function Request.__index(req, k)
   elseif k == "tls" then
     -- HTTPS: the connection's lunasock.tls info() (the client's
     -- certificate under mutual TLS), on first use; nil for plain HTTP
-    local sock = rawget(req, "conn").sock
+    local sock = req[CONN].sock
     local info = sock.info and sock:info() or nil
     rawset(req, "tls", info)
     return info
@@ -302,9 +314,9 @@ function new(conn, head, at, method, target, minor, fields, mask, q, opts)
   -- others nil; listed all the same, so that the table is made large
   -- enough for them and for what a handler adds (params, body, status)
   if conn then conn.body = chunked or length > 0 end
-  local req = setmetatable({method = method, target = target, path = path,
-                            version = version, keep_alive = keep, conn = conn,
-                            head = head, at = at ~= 1 and at or nil, query_string = query,
+  local req = setmetatable({conn, head, at ~= 1 and at or nil,
+                            method = method, target = target, path = path,
+                            version = version, keep_alive = keep, query_string = query,
                             authority = authority,
                             fields = fields or nil, chunked = chunked or nil,
                             length = length > 0 and length or nil,
@@ -368,7 +380,7 @@ local function EMPTY() return nil end
 function methods.body_reader(req)
   local r = rawget(req, "reader")
   if r then return r end
-  local conn = req.conn
+  local conn = req[CONN]
   to_stream(conn)
   response.timed(conn)
   if req.expect_continue and not req.continued then
@@ -397,10 +409,10 @@ function methods.read_body(req, max)
   end
   local err, code
   b, err, code = body.readall(methods.body_reader(req),
-                              max or req.conn.server.opts.max_body or nil)
+                              max or req[CONN].server.opts.max_body or nil)
   if not b then
     req.body_error = code
-    req.conn.special = true
+    req[CONN].special = true
     return nil, err, code
   end
   req.body = b
@@ -451,8 +463,9 @@ function methods.respond(req, status, headers)
     error("bad argument #1 to 'respond' (status 200-999 expected)", 2)
   end
   req.responded = true
-  req.conn.special = true
-  local w = response.start(req.conn, req, status, headers)
+  local conn = req[CONN]
+  conn.special = true
+  local w = response.start(conn, req, status, headers)
   req.writer = w
   return w
 end
