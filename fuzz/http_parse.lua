@@ -145,7 +145,9 @@ local function parser_case(buf, init, max_line, max_head, max_fields, methods)
     F.check(methods[req.method], "parser took method %q", req.method)
     -- the Lua path on the same bytes
     local lconn = {buf = buf, pos = init, server = {opts = opts, plain = false,
-      parse = function(bb, p) return false, core.http_request(bb, p, 0, max_line, max_head, max_fields) end}}
+      parse = function(bb, p)
+        return false, core.http_request(bb, p, 0, max_line, max_head, max_fields)
+      end}}
     local lreq = F.must_not_raise("request.read", request.read, lconn)
     F.check(type(lreq) == "table", "Lua path refused what the parser took")
     F.check(lconn.pos == stop, "Lua stop %s, parser %s", tostring(lconn.pos), stop)

@@ -566,10 +566,10 @@ describe("lunasock.http.server", function()
 end)
 
 describe("lunasock.http.server regressions", function()
-  it("harden2: a keep-alive connection reset while it waits ends quietly (the error triple was taken for a request)",
-     function()
-    local errors, reports = {}, nil
-    reports = helper.reports(function()
+  it("harden2: a keep-alive connection reset while it waits ends quietly "
+     .. "(the error triple was taken for a request)", function()
+    local errors = {}
+    local reports = helper.reports(function()
       with_server({handler = function() return 200, nil, "ok" end,
                    on_error = function(m) errors[#errors + 1] = m end}, function(srv)
         for _ = 1, 5 do

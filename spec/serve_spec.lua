@@ -308,7 +308,7 @@ describe("lunasock.tcp.serve", function()
       end)
     end)
 
-    it("calls a parking handler again at once for input its stream holds (regression: pipelined hang)",
+    it("calls a parking handler again at once for input its stream holds (pipelined hang)",
        function()
       run(function()
         local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
@@ -378,7 +378,7 @@ describe("lunasock.tcp.serve", function()
           st:write("held")                     -- buffered, never flushed before the suspend
           loop.suspend(helper.TIMEOUT)
         end))
-        local c <close> = connect(server.port)
+        local _c <close> = connect(server.port)
         settle(server, 1, 0)
         while #socks == 0 do loop.sleep(0.005) end
         assert.is_false(server:park(socks[1]))
