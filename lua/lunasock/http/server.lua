@@ -102,8 +102,8 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local check_limits, check_types, serve_conn, is_idle, count_tasks, park, reaper, linger,
-      access_log, handler_traceback
+local check_limits, check_types, serve_conn, requests, is_idle, count_tasks, park, reaper,
+      linger, access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
 
@@ -383,7 +383,6 @@ function serve_conn(server, st, peer)
     server.conns[sock] = conn
   end
   count_tasks(server, 1)
-  local idle, log = opts.idle_timeout, opts.access_log
   -- a callable table (a router) is called through its __call, found
   -- once here rather than by xpcall on every request
   local handler, self = server.handler, nil
@@ -393,6 +392,31 @@ function serve_conn(server, st, peer)
       handler, self = mt.__call, handler
     end
   end
+  -- A handler's error is caught here, once for all the requests the task
+  -- serves rather than by an xpcall per request: cur[1] is the request
+  -- whose handler runs (false between handlers), so an error raised
+  -- there gets its 500, and the server's own goes on to tcp.serve.
+  local cur = {false}
+  local ok, parked = xpcall(requests, handler_traceback, server, conn, handler, self, cur)
+  if not ok then
+    local req = cur[1]
+    if not req then error(parked, 0) end
+    local rstatus, bytes = send_response(conn, req, false, parked)
+    if opts.access_log and rstatus then access_log(server, req, rstatus, bytes) end
+  elseif parked then
+    return parked
+  end
+  count_tasks(server, -1)
+  if conn.out then response.flush(conn) end
+  if conn.closing and not server.closed then linger(server, conn) end
+  server.conns[sock] = nil
+end
+
+-- The requests on a connection, one after another: returns when one
+-- closes it, or PARK when it gives up its task (serve_conn's tail then
+-- does not run). A handler is called with cur[1] set to its request.
+function requests(server, conn, handler, self, cur)
+  local sock, idle, log = conn.sock, server.opts.idle_timeout, server.opts.access_log
   while true do
     local req, status, why = read_request(conn)
     if not req then
@@ -400,18 +424,17 @@ function serve_conn(server, st, peer)
         local bytes = response.error(conn, status, why)
         if log then access_log(server, nil, status, bytes, conn) end
       end
-      break
+      return nil
     end
-    local rstatus, bytes
-    if self then
-      rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, self, req))
-    else
-      rstatus, bytes = send_response(conn, req, xpcall(handler, handler_traceback, req))
-    end
+    local s, h, b
+    cur[1] = req
+    if self then s, h, b = handler(self, req) else s, h, b = handler(req) end
+    cur[1] = false
+    local rstatus, bytes = send_response(conn, req, true, s, h, b)
     if log and rstatus then access_log(server, req, rstatus, bytes) end
     if conn.body or conn.closing or conn.timed or server.closed then
       if conn.body and not conn.closing then finish_body(conn, req) end
-      if conn.closing or server.closed then break end
+      if conn.closing or server.closed then return nil end
       if conn.timed then
         conn.timed = false
         sock:settimeout(nil)
@@ -426,10 +449,6 @@ function serve_conn(server, st, peer)
       return PARK
     end
   end
-  count_tasks(server, -1)
-  if conn.out then response.flush(conn) end
-  if conn.closing and not server.closed then linger(server, conn) end
-  server.conns[sock] = nil
 end
 
 -- Closes after an error without losing the response to a reset: stop
