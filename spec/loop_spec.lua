@@ -204,6 +204,24 @@ describe("lunasock.loop", function()
       assert.is_nil(weak.result)
     end)
 
+    it("are kept up to loop.POOL, checked when run starts (harden2: a junk POOL stopped the loop)",
+       function()
+      local saved = loop.POOL
+      for _, bad in ipairs{"64", -1, 1.5, 0 / 0, {}} do
+        loop.POOL = bad
+        assert.has_error(function() loop.run(function() end) end,
+                         "loop.POOL must be an integer >= 0 (got " .. tostring(bad) .. ")")
+      end
+      loop.POOL = 0
+      local ok, err = pcall(run, function()
+        local co1 = loop.spawn(function() return coroutine.running() end):join()
+        local co2 = loop.spawn(function() return coroutine.running() end):join()
+        assert.are_not.equal(co1, co2)      -- none kept
+      end)
+      loop.POOL = saved
+      assert(ok, err)
+    end)
+
     it("are not reused after a failure or a cancel", function()
       run(function()
         local failed = loop.spawn(function() local co = coroutine.running() error(co) end)

@@ -63,6 +63,7 @@ local ended                   -- the results of the task whose DONE handle()
                               -- is taking (see runner)
 local pool, npool = {}, 0     -- coroutines of ended tasks, for the next
                               -- spawns: at most M.POOL (about 1-2 KB each)
+local pool_max = M.POOL       -- M.POOL, checked when run() starts
 local quiet_waiters, nquiet = {}, 0  -- tasks in a nested loop.run() without
                               -- a function: waiting for all others to end
 
@@ -262,7 +263,7 @@ local function handle(t, ok, a, b, c)
     local results = ended
     ended = nil
     finish(t, results)
-    if npool < M.POOL then   -- suspended in runner, ready for another task
+    if npool < pool_max then -- suspended in runner, ready for another task
       local co = t.co
       task_of[co] = nil       -- which would keep t, and its results, alive
       npool = npool + 1
@@ -646,6 +647,14 @@ function M.run(fn, ...)
     if me == nil then error("loop.run: the loop is already running (call it from a task)", 2) end
     return run_nested(me, fn, ...)
   end
+  -- read here, once: a junk value set by the caller raises now, at the
+  -- door, not inside the scheduler when the first task ends (which
+  -- stopped every task: harden2)
+  local pmax = M.POOL
+  if math_type(pmax) ~= "integer" or pmax < 0 then
+    error("loop.POOL must be an integer >= 0 (got " .. tostring(pmax) .. ")", 2)
+  end
+  pool_max = pmax
   local main = fn and M.spawn(fn, ...)
   running, stopping = true, false
   poller = poller or core.poller()
