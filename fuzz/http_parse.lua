@@ -7,7 +7,13 @@
 -- resumable scans agree with a one-shot parse: a head fed in growing
 -- prefixes (the state passed back) parses exactly as the whole, and a
 -- chunked body decoded piece by piece gives the reference decoder's bytes.
+-- core.http_parser (a server's reader of the common request) agrees with
+-- core.http_request on the same bytes (stop, method, target, minor, mask),
+-- builds exactly the request lunasock.http.request's Lua path builds, takes
+-- every common request it is given, and its socket form (parse(sock, conn),
+-- a recv in C) answers as its string form on what the recv brought.
 local core = require "lunasock.core"
+local request = require "lunasock.http.request"
 local F = require "fuzzlib"
 
 local REASONS = {}
@@ -92,16 +98,103 @@ local function ref_chunked(s)
   end
 end
 
+-- Two request tables are the same: same metatable, and every field a
+-- handler or request.lua reads gives the same value (read through the
+-- metatable: the parser's request answers target from __index).
+local FIELDS = {"method", "target", "path", "version", "keep_alive", "conn",
+                "query_string", "authority", "chunked", "length",
+                "expect_continue", "conditional", 1, 2, 3}
+local function same_request(a, b)
+  if getmetatable(a) ~= getmetatable(b) then return false, "metatable" end
+  for _, k in ipairs(FIELDS) do
+    if a[k] ~= b[k] then return false, tostring(k) end
+  end
+  for k in next, a do
+    if a[k] ~= b[k] then return false, tostring(k) end
+  end
+  for k in next, b do
+    if a[k] ~= b[k] then return false, tostring(k) end
+  end
+  return true
+end
+
+local COMMON = 1 | 256      -- mask: one valid Host, origin-form target
+local METHODS = {
+  request.METHODS,
+  {GET = true, HEAD = true, POST = true, PUT = false, X = 1},
+}
+
+-- core.http_parser on buf from init, against core.http_request and the Lua
+-- request builder (request.read with a parser that never takes a request).
+local function parser_case(buf, init, max_line, max_head, max_fields, methods)
+  local opts = {max_request_line = max_line, max_head = max_head,
+                max_headers = max_fields, methods = methods}
+  local parse = F.must_not_raise("http_parser", request.parser, opts)
+  local conn = {}
+  local a = table.pack(F.must_not_raise("parse", parse, buf, init, conn))
+  local b = table.pack(F.must_not_raise("http_request", core.http_request,
+                                        buf, init, 0, max_line, max_head, max_fields))
+  if type(a[1]) == "table" then
+    local req, stop = a[1], a[2]
+    F.check(a.n == 2 and stop == b[1], "parser stop %s, http_request %s",
+            tostring(stop), tostring(b[1]))
+    F.check(req.method == b[2] and req.target == b[3] and req.path == b[3],
+            "method/target differ")
+    F.check(req.version == (b[4] == 0 and "1.0" or "1.1"), "version")
+    F.check(b[6] == COMMON and b[7] == 0, "parser took mask %d q %d", b[6], b[7])
+    F.check(methods[req.method], "parser took method %q", req.method)
+    -- the Lua path on the same bytes
+    local lconn = {buf = buf, pos = init, server = {opts = opts, plain = false,
+      parse = function(bb, p)
+        return false, core.http_request(bb, p, 0, max_line, max_head, max_fields)
+      end}}
+    local lreq = F.must_not_raise("request.read", request.read, lconn)
+    F.check(type(lreq) == "table", "Lua path refused what the parser took")
+    F.check(lconn.pos == stop, "Lua stop %s, parser %s", tostring(lconn.pos), stop)
+    rawset(lreq, 1, conn)        -- the connection record: the same for both
+    local ok, key = same_request(req, lreq)
+    F.check(ok, "parser's request differs from request.lua's at %s", key)
+  else
+    F.check(a[1] == false, "parser first result %s", tostring(a[1]))
+    local rest = table.pack(table.unpack(a, 2, a.n))
+    F.check(show(rest) == show(b), "parser gives %s, http_request %s", show(rest), show(b))
+    F.check(not (math.type(b[1]) == "integer" and b[6] == COMMON and b[7] == 0
+                 and methods[b[2]]), "parser refused a common request")
+  end
+  -- the socket form: one recv, then the same parse from 1
+  if init == 1 and #buf <= 16384 then
+    local x, y = assert(core.socketpair())
+    if #buf > 0 then assert(y:send(buf) == #buf) end
+    y:close()
+    x:settimeout(0)
+    local c = table.pack(F.must_not_raise("parse(sock)", parse, x, conn))
+    x:close()
+    F.check(c[1] == buf, "socket form read %q", tostring(c[1]))
+    if buf == "" then
+      F.check(c.n == 1, "EOF gives more than \"\"")
+    elseif type(a[1]) == "table" then
+      F.check(c.n == 3 and type(c[2]) == "table" and c[3] == a[2], "socket form results")
+      F.check(same_request(a[1], c[2]), "socket form request differs")
+    else
+      local rest = table.pack(table.unpack(c, 2, c.n))
+      F.check(show(rest) == show(a), "socket form %s, string form %s", show(rest), show(a))
+    end
+  end
+end
+
 return function(data)
   local r = F.reader(data)
-  local which = r.int(0, 3)
+  local which = r.int(0, 4)
   local max_line = ({4, 16, 100, 8192})[r.int(1, 4)]
   local max_head = ({8, 64, 1000, 65536})[r.int(1, 4)]
   local max_fields = ({0, 1, 3, 100})[r.int(1, 4)]
   local cuts = {}
   for i = 1, 6 do cuts[i] = r.int(1, 24) end
   local buf = r.rest()
-  if which == 0 then
+  if which == 4 then
+    local init = cuts[2] % 3 == 0 and cuts[3] or 1
+    parser_case(buf, init, max_line, max_head, max_fields, METHODS[cuts[4] % 2 + 1])
+  elseif which == 0 then
     -- the 7th argument asks for the field list even when no framing
     -- field is there (without it, such a head gives false)
     local all = cuts[1] % 2 == 0

@@ -110,6 +110,22 @@ describe("lunasock.core file system", function()
       assert.has_error(function() core.filestamp({}) end)
       assert.has_error(function() core.filestamp(-1) end)
     end)
+
+    it("raises for a closed file or socket and an out-of-range or fractional descriptor (harden2)",
+       function()
+      local f = assert(io.open(dir .. "/a", "w"))
+      f:close()
+      local s = assert(core.socket("inet", "stream"))
+      s:close()
+      for _, bad in ipairs{f, s, 1.5, 0 / 0, 2 ^ 31, math.maxinteger, true, {}} do
+        assert.has_error(function() core.filestamp(bad) end)
+      end
+      assert.equal("EBADF", select(3, core.filestamp(0x7fffffff)))
+      local a, b = assert(core.socketpair())
+      assert.equal("socket", select(2, core.filestamp(a)))
+      a:close()
+      b:close()
+    end)
   end)
 
   describe("core.realpath", function()

@@ -435,6 +435,32 @@ describe("lunasock.http.server", function()
       end)
     end)
 
+    it("drops a parked connection whose socket other code closed, at its deadline (harden2)",
+       function()
+      local socks = {}
+      local function handler(req)
+        socks[#socks + 1] = req.conn.sock
+        return 200, nil, "ok"
+      end
+      with_server({handler = handler, header_timeout = 0.2, idle_timeout = 0.3}, function(srv)
+        local _s <close>, st = connect(srv)
+        assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert.are.equal(200, (read_response(st)))
+        local t0 = loop.now()
+        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({1, 1}, {srv:connections()})   -- parked
+        socks[1]:close()
+        t0 = loop.now()
+        while (srv:connections() > 0 or next(srv.conns)) and loop.now() - t0 < TIMEOUT do
+          loop.sleep(0.01)
+        end
+        assert.same({0, 0}, {srv:connections()})
+        assert.is_nil(next(srv.conns))              -- was: kept, cut every tick
+      end)
+    end)
+
     it("parks a connection idle for a tick (no task) and serves its next request", function()
       -- tick: header_timeout / 4
       with_server({handler = app(), header_timeout = 0.2}, function(srv)
@@ -540,6 +566,28 @@ describe("lunasock.http.server", function()
 end)
 
 describe("lunasock.http.server regressions", function()
+  it("harden2: a keep-alive connection reset while it waits ends quietly "
+     .. "(the error triple was taken for a request)", function()
+    local errors = {}
+    local reports = helper.reports(function()
+      with_server({handler = function() return 200, nil, "ok" end,
+                   on_error = function(m) errors[#errors + 1] = m end}, function(srv)
+        for _ = 1, 5 do
+          local c <close>, st = connect(srv)
+          assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+          assert.are.equal(200, (read_response(st)))
+          assert(c:setopt("linger", 0))
+          c:close()                         -- RST to the waiting read
+        end
+        local t0 = loop.now()
+        while srv:connections() > 0 and loop.now() - t0 < TIMEOUT do loop.sleep(0.01) end
+        assert.are.equal(0, srv:connections())
+      end)
+    end)
+    assert.are.same({}, errors)
+    assert.are.same({}, reports)
+  end)
+
   it("issue 12: GET /hell%6F/bob against /hello/:name is 200 'hello bob', not 500", function()
     with_server({handler = app()}, function(srv)
       local _s <close>, st = connect(srv)

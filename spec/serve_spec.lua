@@ -280,6 +280,164 @@ describe("lunasock.tcp.serve", function()
     end)
   end)
 
+  -- hardening (harden2): the lifetimes of parked connections
+  describe("park lifetimes", function()
+    local PARK = require("lunasock.serve").PARK
+    local function settle(server, open, parked)
+      local t0 = loop.now()
+      while select(2, server:connections()) ~= parked or server:connections() ~= open do
+        if loop.now() - t0 > helper.TIMEOUT then break end
+        loop.sleep(0.005)
+      end
+      assert.same({open, parked}, {server:connections()})
+    end
+
+    it("sends what a parking handler left in its write buffer (regression: held until next input)",
+       function()
+      run(function()
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          local line = st:readline()
+          if not line then return end
+          st:write(line:upper(), "\n")           -- buffered (tcp.serve streams)
+          return PARK
+        end))
+        local c <close> = connect(server.port)
+        c:write("a\n")
+        assert.equal("A", c:readline())
+        settle(server, 1, 1)
+      end)
+    end)
+
+    it("calls a parking handler again at once for input its stream holds (pipelined hang)",
+       function()
+      run(function()
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          local line = st:readline()
+          if not line then return end
+          st:write(line:upper(), "\n")
+          st:flush()
+          return PARK
+        end))
+        local c <close> = connect(server.port)
+        c:write("a\nb\nc\n")                    -- one segment: the stream holds b and c
+        assert.equal("A", c:readline())
+        assert.equal("B", c:readline())
+        assert.equal("C", c:readline())
+      end)
+    end)
+
+    it("ends a parked connection whose socket other code closed, without calling the handler",
+       function()
+      local got = reports(function()
+        run(function()
+          local calls, socks = 0, {}
+          local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+            calls = calls + 1
+            socks[#socks + 1] = st:socket()
+            for line in st:lines() do st:write(line, "\n") st:flush() end
+          end))
+          local c <close> = connect(server.port)
+          c:write("a\n")
+          assert.equal("a", c:readline())
+          assert.is_true(server:park(socks[1]))
+          socks[1]:close()
+          settle(server, 0, 0)
+          assert.equal(1, calls)
+          assert.same({nil, "closed", "EOF"}, {c:readline()})
+        end)
+      end)
+      assert.same({}, got)   -- was: "handler failed: attempt to use a closed socket"
+    end)
+
+    it("closes a connection it cannot watch rather than leave it open with no task", function()
+      local got = reports(function()
+        run(function()
+          local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+            local sock = st:socket()
+            if not st:readline() then return end
+            -- another task reads it too (and ends when it is closed)
+            loop.spawn(function() return sock:recv(10) end)
+            loop.sleep(0)
+            return PARK
+          end))
+          local c <close> = connect(server.port)
+          c:write("a\n")
+          assert.same({nil, "closed", "EOF"}, {c:readline()})
+          settle(server, 0, 0)                 -- was: {1, 1} for ever
+        end)
+      end)
+      assert.equal(1, #got)
+      assert.matches("not parked", got[1])
+    end)
+
+    it("does not park a connection whose stream holds output to send", function()
+      run(function()
+        local socks = {}
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          socks[#socks + 1] = st:socket()
+          st:write("held")                     -- buffered, never flushed before the suspend
+          loop.suspend(helper.TIMEOUT)
+        end))
+        local _c <close> = connect(server.port)
+        settle(server, 1, 0)
+        while #socks == 0 do loop.sleep(0.005) end
+        assert.is_false(server:park(socks[1]))
+      end)
+    end)
+
+    it("ends a parked connection the peer resets, and one at max_conns lets the next in", function()
+      run(function()
+        local socks = {}
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          socks[#socks + 1] = st:socket()
+          for line in st:lines() do st:write(line, "\n") st:flush() end
+        end, {max_conns = 1}))
+        local a = connect(server.port)
+        a:write("a\n")
+        assert.equal("a", a:readline())
+        assert.is_true(server:park(socks[1]))
+        settle(server, 1, 1)
+        local b <close> = connect(server.port)  -- in the backlog: max_conns
+        a:socket():setopt("linger", 0)
+        a:close()                               -- RST to the parked connection
+        b:write("b\n")
+        assert.equal("b", b:readline())
+        settle(server, 1, 0)
+      end)
+    end)
+
+    it("returns descriptors and memory to their baseline over thousands of park cycles", function()
+      run(function()
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          local line = st:readline()
+          if not line then return end
+          st:write(line, "\n")
+          return PARK
+        end))
+        local function cycles(conns, per)
+          for _ = 1, conns do
+            local c <close> = connect(server.port)
+            for i = 1, per do
+              c:write(i, "\n")
+              assert.equal(tostring(i), c:readline())
+            end
+          end
+          settle(server, 0, 0)
+        end
+        cycles(20, 20)                          -- warm: pools, tables at size
+        collectgarbage()
+        collectgarbage()
+        local fds, mem = helper.fd_count(), collectgarbage("count")
+        cycles(100, 30)                         -- 3,000 park/unpark cycles
+        collectgarbage()
+        collectgarbage()
+        assert.equal(fds, helper.fd_count())
+        assert.is_true(collectgarbage("count") - mem < 256,
+                       "memory grew " .. (collectgarbage("count") - mem) .. " KB")
+      end)
+    end)
+  end)
+
   describe("deferred", function()
     it("starts a connection's task with its first input, with the peer's address", function()
       run(function()

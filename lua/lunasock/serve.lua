@@ -97,21 +97,36 @@ local resume   -- below: a parked connection's new task
 local PARK = setmetatable({}, {__name = "lunasock.serve.PARK"})
 M.PARK = PARK
 
--- Parks s, whose task is ending (or was cancelled): the loop watches fd.
+-- Parks s, whose task is ending (or was cancelled): the loop watches fd,
+-- or, with input already buffered (pipelined), the handler is called
+-- again at once. False, with nothing changed, when fd cannot be watched
+-- (another task waits to read it): the caller then closes the connection
+-- rather than leave it open with nothing to end it.
 local function hold(s, fd)
+  if s.stream and s.stream:buffered() > 0 then
+    loop.spawn(resume, s)
+  elseif not pcall(loop.watch, fd, resume, s) then
+    return false
+  end
   s.task = false
   s.server.parked = s.server.parked + 1
-  loop.watch(fd, resume, s)
+  return true
 end
 
--- After the handler: its error reported, or its PARK honoured.
+-- After the handler: its error reported, or its PARK honoured. What the
+-- handler left in the stream's write buffer goes out first (nothing else
+-- would send it before the peer's next input, which waits for it); a
+-- connection that cannot be parked ends here (its task's <close>).
 local function handled(s, ok, r)
   if not ok then
     report("lunasock.serve: handler failed: " .. r)
   elseif r == PARK and not s.server.closed then
-    local sock = s.sock
+    local sock, st = s.sock, s.stream
+    if not st:flush() then return end   -- the peer went: the connection ends
     local open, fd = pcall(sock.fileno, sock)
-    if open then hold(s, fd) end
+    if open and not hold(s, fd) then
+      report("lunasock.serve: connection not parked (its socket is read by another task)")
+    end
   end
 end
 
@@ -156,6 +171,10 @@ function resume(s)
   local server = s.server
   server.parked = server.parked - 1
   if server.closed then return end
+  -- closed while parked (by code other than the server's): the watch
+  -- fired for the close, and there is nothing for the handler to read
+  local sock = s.sock
+  if not pcall(sock.fileno, sock) then return end
   handled(s, xpcall(server.handler, with_traceback, s.stream))
 end
 
@@ -281,11 +300,18 @@ function Server:park(sock)
   if self.closed or not s or not s.task or not s.stream then return false end
   local t = s.task
   if t:status() == "running" then error("park: a connection cannot park itself", 2) end
+  -- output held in the stream: the task has something left to finish
+  if s.stream:pending() > 0 then return false end
   local open, fd = pcall(sock.fileno, sock)
   if not open then return false end   -- closed: its task is about to end
   s.task = false
   t:cancel()
-  hold(s, fd)
+  if not hold(s, fd) then
+    -- the task is gone and nothing would end the connection: close it
+    s.task = true
+    Session.__close(s)
+    return false
+  end
   return true
 end
 

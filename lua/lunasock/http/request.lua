@@ -157,7 +157,9 @@ function M.read(conn)
     if server.plain then
       local data, req, stop, method, target, minor, fields, mask, q =
         server.parse(conn.sock, conn)
-      if req then
+      -- a failed read is nil, msg, code: req is then the message
+      -- (regression: a reset while waiting became a request)
+      if data and req then
         conn.buf, conn.pos, conn.deadline, conn.body = data, stop, false, false
         return req
       end

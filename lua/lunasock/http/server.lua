@@ -325,8 +325,14 @@ function reaper(server)
     count_tasks(server, open - parked - server.tasks)   -- made exact
     for sock, conn in pairs(server.conns) do
       if conn.timed_out then
-        -- still here a tick after its deadline: stuck writing
-        cut(sock)
+        -- still here a tick after its deadline: stuck writing; or parked
+        -- with its socket closed by other code (no task will come to
+        -- drop the record: lunasock.serve ends such a connection quietly)
+        if conn.parked and not pcall(sock.fileno, sock) then
+          server.conns[sock] = nil
+        else
+          cut(sock)
+        end
       elseif conn.timed then
         -- reading a body, writing a response: bounded as a whole
         if conn.phase_end <= now then
