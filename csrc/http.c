@@ -237,11 +237,28 @@ enum {
   /* 1-3: the core's own upvalues (lunasock.h: LSK_UV_*), which the
      socket checks and the wait of a read need */
   P_LIMITS = 4, P_METHODS, P_META, P_V10, P_V11,
-  P_KMETHOD, P_KPATH, P_KVERSION, P_KKEEP, P_NUP = P_KKEEP
+  P_KMETHOD, P_KPATH, P_KVERSION, P_KKEEP,
+  P_LASTM, P_LASTT,            /* the method and target made last */
+  P_NUP = P_LASTT
 };
 static const char *const parser_keys[] = {"method", "path", "version", "keep_alive"};
 
 #define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
+
+/* Pushes the string s: the one in upvalue k when it has the same bytes
+   (a server's requests mostly repeat their method and path: no hashing
+   and interning then), else a new one, kept there for the next. */
+static void push_again(lua_State *L, int k, const char *s, size_t len) {
+  size_t n;
+  const char *last = lua_tolstring(L, lua_upvalueindex(k), &n);
+  if (n == len && memcmp(last, s, len) == 0) {
+    lua_pushvalue(L, lua_upvalueindex(k));
+    return;
+  }
+  lua_pushlstring(L, s, len);
+  lua_pushvalue(L, -1);
+  lua_replace(L, lua_upvalueindex(k));
+}
 
 /* Parses the head at init of the string at index bi; pushes parse's
    results (conn: the value at index ci). */
@@ -270,12 +287,12 @@ static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
   mask = request_mask(&req, fields, n, &q);
   if (mask == (F_HOST | F_ORIGIN) && q == 0) {
     m = lua_gettop(L) + 1;
-    lua_pushlstring(L, req.method, req.method_len);       /* m: method */
+    push_again(L, P_LASTM, req.method, req.method_len);   /* m: method */
     lua_pushvalue(L, m);
     if (lua_rawget(L, lua_upvalueindex(P_METHODS)) != LUA_TNIL
         && lua_toboolean(L, -1)) {
       lua_pop(L, 1);
-      lua_pushlstring(L, req.target, req.target_len);     /* m + 1: target */
+      push_again(L, P_LASTT, req.target, req.target_len);  /* m + 1: target */
       /* t: the request; conn, head and at in its array part (no new
          hash keys: the cheap stores), path, not target, in its hash */
       lua_createtable(L, init != 1 ? 3 : 2, 8);
@@ -368,6 +385,8 @@ static int core_http_parser(lua_State *L) {
   lua_pushliteral(L, "1.1");
   for (i = 0; i < sizeof parser_keys / sizeof *parser_keys; i++)
     lua_pushstring(L, parser_keys[i]);
+  lua_pushliteral(L, "");
+  lua_pushliteral(L, "");
   lua_pushcclosure(L, http_parse, P_NUP);
   return 1;
 }

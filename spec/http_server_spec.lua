@@ -717,6 +717,62 @@ describe("lunasock.http.server regressions", function()
     end)
   end)
 
+  it("issue 12: a request kept past its response keeps its own target, fields and peer",
+     function()
+    local kept = {}
+    local handler = function(req)
+      kept[#kept + 1] = req
+      return 200, nil, "ok"
+    end
+    with_server({handler = handler}, function(srv)
+      local _s <close>, st = connect(srv)
+      assert(st:write("GET /a HTTP/1.1\r\nHost: x\r\nX-N: 1\r\n\r\n"))
+      assert.are.equal(200, (read_response(st)))
+      -- one made in Lua (a query), then a common one that starts past 1
+      assert(st:write("GET /b?q=2 HTTP/1.1\r\nHost: x\r\nX-N: 2\r\n\r\n"
+                      .. "GET /c HTTP/1.0\r\nHost: x\r\nX-N: 3\r\n\r\n"))
+      assert.are.equal(200, (read_response(st)))
+      assert.are.equal(200, (read_response(st)))
+    end)
+    assert.are.equal(3, #kept)
+    local want = {{"/a", "/a", nil, "1.1", true}, {"/b?q=2", "/b", "q=2", "1.1", true},
+                  {"/c", "/c", nil, "1.0", false}}
+    for i, w in ipairs(want) do
+      local r = kept[i]
+      assert.are.same(w, {r.target, r.path, r.query_string, r.version, r.keep_alive})
+      assert.are.equal(tostring(i), r.headers["x-n"])
+      assert.are.same({"host", "x", "x-n", tostring(i)}, r.fields)
+      assert.are.equal("127.0.0.1", r.peer.host or r.peer)
+    end
+  end)
+
+  it("issue 12: a handler error on a later request, after it yielded, is a 500", function()
+    local logged, n = {}, 0
+    local handler = function(req)
+      n = n + 1
+      if n == 2 then
+        loop.sleep(0)
+        error("late boom")
+      end
+      return 200, nil, req.path
+    end
+    with_server({handler = handler, on_error = function(m) logged[#logged + 1] = m end},
+                function(srv)
+      local s <close>, st = connect(srv)
+      assert(st:write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal("/1", select(3, read_response(st)))
+      assert(st:write("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal(500, (read_response(st)))
+      assert.is_true(closed(s))
+      local _s2 <close>, st2 = connect(srv)
+      assert(st2:write("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assert.are.equal("/3", select(3, read_response(st2)))
+    end)
+    assert.are.equal(1, #logged)
+    assert.matches("late boom", logged[1])
+    assert.matches("traceback", logged[1])
+  end)
+
   it("answers pipelined requests with bodies, read or left unread, in order", function()
     with_server({handler = app()}, function(srv)
       local _s <close>, st = connect(srv)
