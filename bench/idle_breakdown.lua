@@ -7,10 +7,10 @@
 -- sockets taken off) next to what each object kind costs, measured the
 -- same way on N copies made alone. bench/idle.md explains the figures.
 -- Run by bench/build/lua_memhist (lua5.4 with an allocator that counts
--- live blocks by size: bench/c/lua_memhist.c) it also lists, for each
+-- live blocks by size: bench/c/lua_prof.c built with -DMEMHIST) it also lists, for each
 -- kind of connection, the block sizes it holds per connection.
 -- usage (from the project root, after make; ulimit -n above 2N + 100):
---   gcc -O2 -I/usr/include/lua5.4 -o bench/build/lua_memhist bench/c/lua_memhist.c \
+--   gcc -O2 -DMEMHIST -I/usr/include/lua5.4 -o bench/build/lua_memhist bench/c/lua_prof.c \
 --     /usr/lib/x86_64-linux-gnu/liblua5.4.a -lm -ldl -Wl,-E
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' \
 --     bench/build/lua_memhist bench/idle_breakdown.lua [N]    (or lua5.4)
