@@ -66,6 +66,22 @@ function helper.with_http_server(opts, fn)
   if not result[1] then error(result[2], 0) end
 end
 
+-- helper.settle(server, open, parked): waits (bounded, inside a loop
+-- task) until server:connections() gives open, parked, and checks it:
+-- parking and closing happen in other tasks.
+function helper.settle(server, open, parked)
+  local loop = require "lunasock.loop"
+  local t0 = loop.now()
+  while select(2, server:connections()) ~= parked or server:connections() ~= open do
+    if loop.now() - t0 > helper.TIMEOUT then break end
+    loop.sleep(0.005)
+  end
+  local o, p = server:connections()
+  if o ~= open or p ~= parked then
+    error(("connections() gave %d open, %d parked; %d, %d expected"):format(o, p, open, parked), 2)
+  end
+end
+
 -- Reads an HTTP/1.1 response head from the stream st: the status (nil
 -- when the status line is not HTTP/1.1's) and the header fields by
 -- lower-case name; nil, err when the stream ends before it.

@@ -446,13 +446,9 @@ describe("lunasock.http.server", function()
         local _s <close>, st = connect(srv)
         assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         assert.are.equal(200, (read_response(st)))
-        local t0 = loop.now()
-        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
-          loop.sleep(0.01)
-        end
-        assert.same({1, 1}, {srv:connections()})   -- parked
+        helper.settle(srv, 1, 1)   -- parked
         socks[1]:close()
-        t0 = loop.now()
+        local t0 = loop.now()
         while (srv:connections() > 0 or next(srv.conns)) and loop.now() - t0 < TIMEOUT do
           loop.sleep(0.01)
         end
@@ -465,19 +461,11 @@ describe("lunasock.http.server", function()
       -- tick: header_timeout / 4
       with_server({handler = app(), header_timeout = 0.2}, function(srv)
         local _s <close>, st = connect(srv)
-        local t0 = loop.now()
-        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
-          loop.sleep(0.01)
-        end
-        assert.same({1, 1}, {srv:connections()})   -- silent: accepted, no task
+        helper.settle(srv, 1, 1)   -- silent: accepted, no task
         assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         assert.are.equal(200, (read_response(st)))
         for i = 1, 3 do
-          t0 = loop.now()
-          while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
-            loop.sleep(0.01)
-          end
-          assert.same({1, 1}, {srv:connections()})   -- parked: no task
+          helper.settle(srv, 1, 1)   -- parked: no task
           assert(st:write("GET /hello/" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n"))
           local status, _, b = read_response(st)
           assert.are.equal(200, status)
@@ -498,11 +486,7 @@ describe("lunasock.http.server", function()
           local status, _, b = read_response(st)
           assert.are.equal(200, status)
           assert.are.equal("hello " .. i, b)
-          local t0 = loop.now()
-          while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
-            loop.sleep(0.01)
-          end
-          assert.same({1, 1}, {srv:connections()})
+          helper.settle(srv, 1, 1)
         end
         -- pipelined requests are all answered before it parks
         assert(st:write("GET /hello/p HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -520,16 +504,11 @@ describe("lunasock.http.server", function()
         assert(st:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         assert.are.equal(200, (read_response(st)))
         local t0 = loop.now()
-        while select(2, srv:connections()) < 1 and loop.now() - t0 < TIMEOUT do
-          loop.sleep(0.01)
-        end
-        assert.same({1, 1}, {srv:connections()})
+        helper.settle(srv, 1, 1)
         assert.is_true(closed(s))
         local dt = loop.now() - t0
         assert.is_true(dt < 2, "closed after " .. dt)
-        t0 = loop.now()
-        while srv:connections() > 0 and loop.now() - t0 < TIMEOUT do loop.sleep(0.01) end
-        assert.same({0, 0}, {srv:connections()})
+        helper.settle(srv, 0, 0)
         -- and a parked one at close()
         local s2 <close>, st2 = connect(srv)
         assert(st2:write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))

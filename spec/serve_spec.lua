@@ -22,6 +22,8 @@ end
 
 local reports = helper.reports   -- loop.on_error's reports while fn runs
 
+local settle = helper.settle
+
 describe("lunasock.tcp.serve", function()
   it("runs the handler per connection with the peer's address, then closes", function()
     run(function()
@@ -151,7 +153,7 @@ describe("lunasock.tcp.serve", function()
   describe("park", function()
     -- A line server that keeps its count per connection (by socket), as
     -- a handler called again after a park must.
-    local function line_server(calls, socks)
+    local function line_server(calls, socks, opts)
       local count = {}
       return assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host)
         local sock = st:socket()
@@ -162,7 +164,7 @@ describe("lunasock.tcp.serve", function()
           st:write(count[sock], " ", line, "\n")
           st:flush()
         end
-      end))
+      end, opts))
     end
 
     it("ends a waiting handler's task and calls the handler again when input comes", function()
@@ -181,9 +183,7 @@ describe("lunasock.tcp.serve", function()
         assert.same({"127.0.0.1", "again"}, calls)
         assert.same({1, 0}, {server:connections()})
         c:close()
-        local t0 = loop.now()
-        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
-        assert.equal(0, server:connections())
+        settle(server, 0, 0)
       end)
     end)
 
@@ -202,34 +202,18 @@ describe("lunasock.tcp.serve", function()
         for _, word in ipairs{"a", "b", "c"} do
           c:write(word, "\n")
           assert.equal(word:upper(), c:readline())
-          local t0 = loop.now()
-          while select(2, server:connections()) < 1 and loop.now() - t0 < helper.TIMEOUT do
-            loop.sleep(0.01)
-          end
-          assert.same({1, 1}, {server:connections()})
+          settle(server, 1, 1)
         end
         assert.same({"127.0.0.1", "again", "again"}, calls)
         c:close()
-        local t0 = loop.now()
-        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
-        assert.same({0, 0}, {server:connections()})
+        settle(server, 0, 0)
       end)
     end)
 
     it("counts a parked connection against max_conns", function()
       run(function()
         local calls, socks = {}, {}
-        local count = {}
-        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st, host)
-          local sock = st:socket()
-          calls[#calls + 1] = host or "again"
-          socks[#socks + 1] = sock
-          for line in st:lines() do
-            count[sock] = (count[sock] or 0) + 1
-            st:write(count[sock], " ", line, "\n")
-            st:flush()
-          end
-        end, {max_conns = 1}))
+        local server <close> = line_server(calls, socks, {max_conns = 1})
         local a = connect(server.port)
         a:write("one\n")
         assert.equal("1 one", a:readline())
@@ -255,9 +239,7 @@ describe("lunasock.tcp.serve", function()
         assert.is_true(server:park(socks[1]))
         server:close()
         assert.same({nil, "closed", "EOF"}, {c:readline()})
-        local t0 = loop.now()
-        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
-        assert.same({0, 0}, {server:connections()})
+        settle(server, 0, 0)
         assert.same({"127.0.0.1"}, calls)   -- not called again for a closed server
       end)
     end)
@@ -283,14 +265,6 @@ describe("lunasock.tcp.serve", function()
   -- hardening (harden2): the lifetimes of parked connections
   describe("park lifetimes", function()
     local PARK = require("lunasock.serve").PARK
-    local function settle(server, open, parked)
-      local t0 = loop.now()
-      while select(2, server:connections()) ~= parked or server:connections() ~= open do
-        if loop.now() - t0 > helper.TIMEOUT then break end
-        loop.sleep(0.005)
-      end
-      assert.same({open, parked}, {server:connections()})
-    end
 
     it("sends what a parking handler left in its write buffer (regression: held until next input)",
        function()
@@ -447,9 +421,7 @@ describe("lunasock.tcp.serve", function()
           st:write("hello ", st:readline(), "\n")
         end, {deferred = helper.TIMEOUT}))
         local c <close> = connect(server.port)
-        local t0 = loop.now()
-        while server:connections() == 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
-        assert.same({1, 1}, {server:connections()})   -- accepted, no task
+        settle(server, 1, 1)   -- accepted, no task
         assert.same({}, peers)
         c:write("you\n")
         assert.equal("hello you", c:readline())
@@ -471,9 +443,7 @@ describe("lunasock.tcp.serve", function()
         local other <close> = connect(server.port)
         server:close()
         assert.same({nil, "closed", "EOF"}, {other:readline()})
-        t0 = loop.now()
-        while server:connections() > 0 and loop.now() - t0 < helper.TIMEOUT do loop.sleep(0.01) end
-        assert.same({0, 0}, {server:connections()})
+        settle(server, 0, 0)
         assert.equal(0, called)
       end)
     end)
