@@ -194,12 +194,14 @@ function parsed(conn, server, buf, pos, stop, method, target, minor, fields, mas
   return read_slow(conn, server.opts)
 end
 
--- request.parser(opts) -> the reader of request heads of a server with
--- these limits and methods (core.http_parser), for request.read: the
--- server keeps it as server.parse.
+-- request.parser(opts) -> parse, cycle: the reader of request heads of
+-- a server with these limits and methods (core.http_parser), for
+-- request.read (the server keeps it as server.parse), and the same
+-- reader driving the server's common case in C: reads, handler calls
+-- and the answers response.whole makes (server.cycle; see the server).
 function M.parser(opts)
   return http_parser(opts.max_request_line, opts.max_head, opts.max_headers,
-                     opts.methods or M.METHODS, Request)
+                     opts.methods or M.METHODS, Request, response.whole, response)
 end
 
 -- A head that did not come whole: the stream collects the rest (in

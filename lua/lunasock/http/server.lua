@@ -166,10 +166,11 @@ end
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
   local server = setmetatable({opts = o, handler = handler, conns = {},
-                               parse = request.parser(o),
+                               parse = false, cycle = false,
                                now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4), tasks = 0,
                                busy = M.BUSY_TASKS, crowded = false}, Server)
+  server.parse, server.cycle = request.parser(o)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
   -- deferred: a connection's task starts with its first bytes (until
   -- then the header timeout is serve's: a silent one is closed)
@@ -415,23 +416,43 @@ end
 -- The requests on a connection, one after another: returns when one
 -- closes it, or PARK when it gives up its task (serve_conn's tail then
 -- does not run). A handler is called with cur[1] set to its request.
+-- On a plain server without an access log, server.cycle (C: see
+-- request.parser) serves the common case itself, reads, handler calls
+-- and fast answers, while nothing is buffered; it comes back with the
+-- first thing it does not do: the connection done (nil), input for
+-- request.read (false), a handler's answer to send (req, s, h, b), or
+-- an answered request the loop must look at (true, and what the send
+-- left).
 function requests(server, conn, handler, self, cur)
   local sock, idle, log = conn.sock, server.opts.idle_timeout, server.opts.access_log
+  local cycle = server.plain and not log and server.cycle
   while true do
-    local req, status, why = read_request(conn)
-    if not req then
-      if status then
-        local bytes = response.error(conn, status, why)
-        if log then access_log(server, nil, status, bytes, conn) end
-      end
-      return nil
+    local req, s, h, b
+    if cycle and conn.pos > #conn.buf and not (conn.out or conn.slow) then
+      conn.body = false
+      req, s, h, b = cycle(sock, conn, handler, self, cur, server, idle)
+      if req == nil then return nil end
     end
-    local s, h, b
-    cur[1] = req
-    if self then s, h, b = handler(self, req) else s, h, b = handler(req) end
-    cur[1] = false
-    local rstatus, bytes = send_response(conn, req, true, s, h, b)
-    if log and rstatus then access_log(server, req, rstatus, bytes) end
+    if not req then
+      local status, why
+      req, status, why = read_request(conn)
+      if not req then
+        if status then
+          local bytes = response.error(conn, status, why)
+          if log then access_log(server, nil, status, bytes, conn) end
+        end
+        return nil
+      end
+      cur[1] = req
+      if self then s, h, b = handler(self, req) else s, h, b = handler(req) end
+      cur[1] = false
+    end
+    if req == true then
+      if s then response.rest(conn, s) end
+    else
+      local rstatus, bytes = send_response(conn, req, true, s, h, b)
+      if log and rstatus then access_log(server, req, rstatus, bytes) end
+    end
     if conn.body or conn.closing or conn.timed or server.closed then
       if conn.body and not conn.closing then finish_body(conn, req) end
       if conn.closing or server.closed then return nil end
