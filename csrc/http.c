@@ -251,12 +251,25 @@ static void push_again(lua_State *L, int k, const char *s, size_t len) {
   lua_replace(L, lua_upvalueindex(k));
 }
 
+/* Sets version and keep_alive of the common request at index t, of
+   HTTP/1.minor. */
+void lsk_http_set_version(lua_State *L, int t, int minor) {
+  KEY(P_KVERSION);
+  lua_pushvalue(L, lua_upvalueindex(minor == 0 ? P_V10 : P_V11));
+  lua_rawset(L, t);
+  KEY(P_KKEEP);
+  lua_pushboolean(L, minor != 0);
+  lua_rawset(L, t);
+}
+
 /* Parses the head at init of the string at index bi; pushes parse's
    results (conn: the value at index ci). The running closure is a parse
-   or a cycle (http_cycle.h: the upvalues both have). *fast: whether the
-   request made is HTTP/1.1 and not HEAD (write_head's fast path). */
+   or a cycle (http_cycle.h: the upvalues both have). *kind: for a
+   request made, LSK_HTTP_FAST if it is HTTP/1.1 and not HEAD, and
+   LSK_HTTP_LEAN if it was made without version and keep_alive (asked
+   for with lean, for HTTP/1.1: Request.__index answers "1.1", true). */
 int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
-                        int *fast) {
+                        int lean, int *kind) {
   const lsk_http_limits *lim =
     (const lsk_http_limits *)lua_touserdata(L, lua_upvalueindex(P_LIMITS));
   lsk_http_field local[MAX_STACK_FIELDS], *fields;
@@ -305,17 +318,15 @@ int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
       KEY(P_KPATH);
       lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
-      KEY(P_KVERSION);
-      lua_pushvalue(L, lua_upvalueindex(req.minor == 0 ? P_V10 : P_V11));
-      lua_rawset(L, t);
-      KEY(P_KKEEP);
-      lua_pushboolean(L, req.minor != 0);
-      lua_rawset(L, t);
+      lean = lean && req.minor != 0;
+      if (!lean) lsk_http_set_version(L, t, req.minor);
       lua_pushvalue(L, lua_upvalueindex(P_META));
       lua_setmetatable(L, t);
       lua_pushinteger(L, init + end);
-      *fast = req.minor != 0
-              && !(req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0);
+      *kind = (lean ? LSK_HTTP_LEAN : 0)
+              | (req.minor != 0
+                 && !(req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0)
+                 ? LSK_HTTP_FAST : 0);
       return 2;
     }
     lua_pop(L, 2);                                /* not accepted here */
@@ -330,11 +341,11 @@ int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
 static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
   char buf[RECV_CHUNK];
   size_t got = 0;
-  int n, fast, r = lsk_recv_into(L, s, buf, sizeof buf, &got);
+  int n, kind, r = lsk_recv_into(L, s, buf, sizeof buf, &got);
   if (r != 0) return r;   /* LSK_WANT_READ, or the error triple pushed */
   lua_pushlstring(L, buf, got);                   /* the buffer */
   if (got == 0) return 1;                         /* EOF: "" */
-  n = lsk_http_parse_head(L, base + 3, 1, 2, &fast);
+  n = lsk_http_parse_head(L, base + 3, 1, 2, 0, &kind);
   if (lua_gettop(L) != base + 3 + n) {            /* a field space between */
     lua_pushvalue(L, base + 3);
     lua_insert(L, -(n + 1));
@@ -344,7 +355,7 @@ static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
 
 static int http_parse(lua_State *L) {
   size_t blen;
-  int fast;
+  int kind;
   lua_Integer init;
   if (lua_type(L, 1) != LUA_TSTRING) {
     static const lsk_op op = {recv_attempt, 2};
@@ -354,7 +365,7 @@ static int http_parse(lua_State *L) {
   init = luaL_checkinteger(L, 2);
   luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
   lua_settop(L, 3);
-  return lsk_http_parse_head(L, 1, init, 3, &fast);
+  return lsk_http_parse_head(L, 1, init, 3, 0, &kind);
 }
 
 static int core_http_parser(lua_State *L) {

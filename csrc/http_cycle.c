@@ -88,10 +88,10 @@ static void setfield(lua_State *L, int t, int key) {
 
 enum { REQUEST = -1, WAIT = -2, AGAIN = -1 };
 
-/* Reads and parses the next head: REQUEST (the request at C_REQ, *fast
-   whether the fast path may answer it), WAIT, or a count of results to
+/* Reads and parses the next head: REQUEST (the request at C_REQ, made
+   lean; *kind: see lsk_http_parse_head), WAIT, or a count of results to
    return. */
-static int next_request(lua_State *L, lsk_socket *s, int *fast) {
+static int next_request(lua_State *L, lsk_socket *s, int *kind) {
   char buf[RECV_CHUNK];
   size_t got = 0;
   int r, n, top;
@@ -110,7 +110,7 @@ static int next_request(lua_State *L, lsk_socket *s, int *fast) {
     return 1;
   }
   lua_pushlstring(L, buf, got);             /* C_DATA */
-  n = lsk_http_parse_head(L, C_DATA, 1, C_CONN, fast);
+  n = lsk_http_parse_head(L, C_DATA, 1, C_CONN, 1, kind);
   top = lua_gettop(L);
   if (lua_toboolean(L, top - n + 1) && lua_tointeger(L, top) == (lua_Integer)got + 1) {
     lua_pushvalue(L, top - 1);
@@ -167,17 +167,22 @@ static const answer *kept(lua_State *L, lua_Integer status) {
 
 /* Sends the handler's answer when the fast path may: AGAIN (sent, go
    on), or a count of results to return. */
-static int answer_request(lua_State *L, lsk_socket *s, int fast) {
+static int answer_request(lua_State *L, lsk_socket *s, int kind) {
   const answer *a;
   ssize_t r;
   lua_settop(L, C_B);
   lua_pushboolean(L, 0);
   lua_rawseti(L, C_CUR, 1);
-  if (!fast || s->fd < 0 || !lua_isinteger(L, C_S) || !lua_isnil(L, C_H)
-      || lua_type(L, C_B) != LUA_TSTRING || isset(L, C_CONN, P_KSPECIAL)
-      || isset(L, C_CONN, P_KCLOSING) || isset(L, C_CONN, P_KTIMED)
-      || (a = kept(L, lua_tointeger(L, C_S))) == NULL)
-    return 4;                               /* req, s, h, b: Lua sends */
+  if (!(kind & LSK_HTTP_FAST) || s->fd < 0 || !lua_isinteger(L, C_S)
+      || !lua_isnil(L, C_H) || lua_type(L, C_B) != LUA_TSTRING
+      || isset(L, C_CONN, P_KSPECIAL) || isset(L, C_CONN, P_KCLOSING)
+      || isset(L, C_CONN, P_KTIMED)
+      || (a = kept(L, lua_tointeger(L, C_S))) == NULL) {
+    /* req, s, h, b: Lua sends, reading the request's version and
+       keep_alive at every turn: they are made real first */
+    if (kind & LSK_HTTP_LEAN) lsk_http_set_version(L, C_REQ, 1);
+    return 4;
+  }
   do r = send(s->fd, a->data, a->len, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -205,16 +210,16 @@ static int answer_request(lua_State *L, lsk_socket *s, int fast) {
   return AGAIN;
 }
 
-static int after_handler(lua_State *L, int status, lua_KContext fast);
+static int after_handler(lua_State *L, int status, lua_KContext kind);
 static int after_wait(lua_State *L, int status, lua_KContext ctx);
 
 /* The cycle from a read (answering 0) or from the handler's answer. */
-static int run(lua_State *L, int answering, int fast) {
+static int run(lua_State *L, int answering, int kind) {
   for (;;) {
     lsk_socket *s = (lsk_socket *)lua_touserdata(L, C_SOCK);
     int n;
     if (!answering) {
-      n = next_request(L, s, &fast);
+      n = next_request(L, s, &kind);
       if (n == WAIT) {
         lua_pushinteger(L, s->fd);
         lua_pushinteger(L, POLLIN);
@@ -234,17 +239,17 @@ static int run(lua_State *L, int answering, int fast) {
         n = 2;
       }
       lua_pushvalue(L, C_REQ);
-      lua_callk(L, n, 3, fast, after_handler);
+      lua_callk(L, n, 3, kind, after_handler);
     }
     answering = 0;
-    n = answer_request(L, (lsk_socket *)lua_touserdata(L, C_SOCK), fast);
+    n = answer_request(L, (lsk_socket *)lua_touserdata(L, C_SOCK), kind);
     if (n != AGAIN) return n;
   }
 }
 
-static int after_handler(lua_State *L, int status, lua_KContext fast) {
+static int after_handler(lua_State *L, int status, lua_KContext kind) {
   (void)status;
-  return run(L, 1, (int)fast);
+  return run(L, 1, (int)kind);
 }
 
 /* Resumed by the loop: true when the socket is readable. */

@@ -34,10 +34,18 @@ enum {
 
 /* http.c: parses the head at init of the string at index bi with the
    running closure's parser; pushes parse's results (conn: the value at
-   index ci) and returns their count (see core.http_parser); *fast tells
-   whether a request made is HTTP/1.1 and not HEAD. */
+   index ci) and returns their count (see core.http_parser). For a
+   request made, *kind tells LSK_HTTP_FAST: HTTP/1.1, not HEAD (what
+   write_head's fast path answers); LSK_HTTP_LEAN: made without its
+   version and keep_alive fields, as asked (lean) for HTTP/1.1 (the
+   request's __index answers them: "1.1", true). */
+#define LSK_HTTP_FAST 1
+#define LSK_HTTP_LEAN 2
 int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
-                        int *fast);
+                        int lean, int *kind);
+/* http.c: sets version and keep_alive of the request at index t, made
+   from an HTTP/1.minor head (the running closure's strings). */
+void lsk_http_set_version(lua_State *L, int t, int minor);
 
 /* http_cycle.c: the cycle closure's function, and the size of the C
    cache it keeps in P_CACHE. */

@@ -98,8 +98,11 @@ local function fields_of(req)
   return f
 end
 
--- what a request without a body has
-local DEFAULTS = {chunked = false, length = 0, expect_continue = false, conditional = false}
+-- what a request without a body has; and the version and keep_alive
+-- of an HTTP/1.1 request the server's cycle made without them (a
+-- request made anywhere else has its own)
+local DEFAULTS = {chunked = false, length = 0, expect_continue = false, conditional = false,
+                  version = "1.1", keep_alive = true}
 
 function Request.__index(req, k)
   local m = methods[k] or DEFAULTS[k]
