@@ -32,7 +32,7 @@
  *                   does not send (or left conn special, closing or
  *                   timed): the Lua loop sends it
  *   true[, rest]    answered (rest: what the send left, for the stream),
- *                   and server.crowded or server.closed is set
+ *                   and server.crowded is set (a busy or closed server)
  * Meanwhile it keeps conn and cur as request.read and the Lua loop do:
  * conn.deadline false while a request is handled and server.now + idle
  * after it; cur[1] the request whose handler runs, false after (a
@@ -79,12 +79,6 @@ static int isset(lua_State *L, int t, int key) {
   return yes;
 }
 
-/* table t's field key = the value on top (popped) */
-static void setfield(lua_State *L, int t, int key) {
-  KEY(key);
-  lua_insert(L, -2);
-  lua_rawset(L, t);
-}
 
 enum { REQUEST = -1, WAIT = -2, AGAIN = -1 };
 
@@ -95,8 +89,8 @@ static int next_request(lua_State *L, lsk_socket *s, int *kind) {
   char buf[RECV_CHUNK];
   size_t got = 0;
   int r, n, top;
-  if (s->fd < 0) {                          /* request.read's own error */
-    lua_pushboolean(L, 0);
+  if (s->fd < 0) {                          /* closed by the handler */
+    lua_pushnil(L);
     return 1;
   }
   r = lsk_recv_into(L, s, buf, sizeof buf, &got);
@@ -120,9 +114,12 @@ static int next_request(lua_State *L, lsk_socket *s, int *kind) {
   }
   /* not the common request, or more than one: request.read's */
   lua_settop(L, C_DATA);
-  setfield(L, C_CONN, P_KBUF);
+  KEY(P_KBUF);
+  lua_pushvalue(L, C_DATA);
+  lua_rawset(L, C_CONN);
+  KEY(P_KPOS);
   lua_pushinteger(L, 1);
-  setfield(L, C_CONN, P_KPOS);
+  lua_rawset(L, C_CONN);
   lua_pushboolean(L, 0);
   return 1;
 }
@@ -186,23 +183,25 @@ static int answer_request(lua_State *L, lsk_socket *s, int kind) {
   do r = send(s->fd, a->data, a->len, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    KEY(P_KCLOSING);
     lua_pushboolean(L, 1);
-    setfield(L, C_CONN, P_KCLOSING);
+    lua_rawset(L, C_CONN);
     lua_pushnil(L);
     return 1;
   }
+  KEY(P_KDEADLINE);
   KEY(P_KNOW);
   lua_rawget(L, C_SERVER);
   lua_pushnumber(L, lua_tonumber(L, -1) + lua_tonumber(L, C_IDLE));
-  setfield(L, C_CONN, P_KDEADLINE);
-  lua_pop(L, 1);
+  lua_replace(L, -2);
+  lua_rawset(L, C_CONN);
   if ((size_t)r < a->len) {                 /* the rest, through the stream */
     size_t sent = r > 0 ? (size_t)r : 0;
     lua_pushboolean(L, 1);
     lua_pushlstring(L, a->data + sent, a->len - sent);
     return 2;
   }
-  if (isset(L, C_SERVER, P_KCROWDED) || isset(L, C_SERVER, P_KCLOSED)) {
+  if (isset(L, C_SERVER, P_KCROWDED)) {     /* or closed */
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -227,8 +226,9 @@ static int run(lua_State *L, int answering, int kind) {
         return lua_yieldk(L, 3, 0, after_wait);
       }
       if (n != REQUEST) return n;
+      KEY(P_KDEADLINE);
       lua_pushboolean(L, 0);
-      setfield(L, C_CONN, P_KDEADLINE);
+      lua_rawset(L, C_CONN);
       lua_pushvalue(L, C_REQ);
       lua_rawseti(L, C_CUR, 1);
       lua_pushvalue(L, C_HANDLER);

@@ -23,14 +23,14 @@ enum {
      field names it reads and writes */
   P_WHOLE, P_RESP, P_CACHE, P_ANCHOR,
   P_KDEADLINE, P_KSPECIAL, P_KCLOSING, P_KTIMED, P_KNOW, P_KCROWDED,
-  P_KCLOSED, P_KSERVER, P_KBUF, P_KPOS,
+  P_KSERVER, P_KBUF, P_KPOS,
   P_NUP = P_KPOS
 };
 
 /* The field names of P_KMETHOD.. P_KKEEP, then P_KDEADLINE .. P_KPOS. */
 #define LSK_HTTP_PARSER_KEYS "method", "path", "version", "keep_alive"
 #define LSK_HTTP_CYCLE_KEYS "deadline", "special", "closing", "timed", \
-  "now", "crowded", "closed", "SERVER", "buf", "pos"
+  "now", "crowded", "SERVER", "buf", "pos"
 
 /* http.c: parses the head at init of the string at index bi with the
    running closure's parser; pushes parse's results (conn: the value at

@@ -248,7 +248,7 @@ end
 -- server:close(): stops accepting and closes every connection.
 function Server:close()
   if self.closed then return end
-  self.closed = true
+  self.closed, self.crowded = true, true
   self.listener:close()
   self.conns = {}
   if self.reaper_task then self.reaper_task:cancel() end
@@ -290,10 +290,12 @@ function is_idle(conn)
 end
 
 -- server.tasks, connections holding a task (serve_conn running), and
--- server.crowded: more than BUSY_TASKS of them.
+-- server.crowded: more than BUSY_TASKS of them, or the server closed
+-- (either way a connection's cycle hands each answered request back to
+-- requests(), which parks or ends it).
 function count_tasks(server, d)
   local n = server.tasks + d
-  server.tasks, server.crowded = n, n > server.busy
+  server.tasks, server.crowded = n, n > server.busy or server.closed
 end
 
 -- A parked connection's record: a new, smaller one (the fields of one
@@ -422,7 +424,7 @@ end
 -- first thing it does not do: the connection done (nil), input for
 -- request.read (false), a handler's answer to send (req, s, h, b), or
 -- an answered request the loop must look at (true, and what the send
--- left).
+-- left: server.crowded is set).
 function requests(server, conn, handler, self, cur)
   local sock, idle, log = conn.sock, server.opts.idle_timeout, server.opts.access_log
   local cycle = server.plain and not log and server.cycle
