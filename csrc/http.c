@@ -387,6 +387,7 @@ static int core_http_parser(lua_State *L) {
     luaL_checktype(L, 7, LUA_TTABLE);
   }
   lua_settop(L, 7);
+  luaL_checkstack(L, 2 * P_NUP, "making a parser");
   first = lua_gettop(L) + 1;
   for (i = 1; i < P_LIMITS; i++) lua_pushvalue(L, lua_upvalueindex((int)i));
   lim = (lsk_http_limits *)lua_newuserdatauv(L, sizeof *lim, 0);

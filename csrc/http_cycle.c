@@ -277,6 +277,9 @@ int lsk_http_cycle(lua_State *L) {
   luaL_checktype(L, C_SERVER, LUA_TTABLE);
   luaL_checknumber(L, C_IDLE);
   lua_settop(L, C_IDLE);
+  /* C_B and what kept and a head's parse push on it (a field list, a
+     userdata of fields), the results of both included */
+  luaL_checkstack(L, 32, "the HTTP cycle");
   if (!lua_isyieldable(L) || !lsk_isloopthread(L)) {
     lua_pushboolean(L, 0);                  /* request.read's */
     return 1;
