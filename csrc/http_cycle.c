@@ -9,7 +9,7 @@
 #include "http_cycle.h"
 
 /*
- * cycle(sock, conn, handler, self, cur, server, idle), the second closure
+ * cycle(sock, conn, handler, self, msgh, server, idle), the second closure
  * of core.http_parser, runs lunasock.http.server's common case start to
  * end without going back to Lua between requests: one recv of a head,
  * the common request made from it (http.c, as parse(sock, conn) makes
@@ -31,12 +31,12 @@
  *   req, s, h, b    a request whose handler returned what the fast path
  *                   does not send (or left conn special, closing or
  *                   timed): the Lua loop sends it
+ *   req, nil, nil, nil, err   a request whose handler raised err (msgh's
+ *                   result: it is called as xpcall calls its handler)
  *   true[, rest]    answered (rest: what the send left, for the stream),
  *                   and server.crowded is set (a busy or closed server)
- * Meanwhile it keeps conn and cur as request.read and the Lua loop do:
- * conn.deadline false while a request is handled and server.now + idle
- * after it; cur[1] the request whose handler runs, false after (a
- * handler's error goes up through this call with cur[1] still set).
+ * Meanwhile it keeps conn's deadline as request.read and the Lua loop
+ * do: false while a request is handled, server.now + idle after it.
  */
 
 #define RECV_CHUNK 16384   /* bytes one read for a head asks for */
@@ -62,7 +62,7 @@ size_t lsk_http_cycle_cache_size(void) { return sizeof(cache); }
 
 /* the stack of a cycle */
 enum {
-  C_SOCK = 1, C_CONN, C_HANDLER, C_SELF, C_CUR, C_SERVER, C_IDLE,
+  C_SOCK = 1, C_CONN, C_HANDLER, C_SELF, C_MSGH, C_SERVER, C_IDLE,
   C_DATA,                  /* the bytes read */
   C_REQ,                   /* the request */
   C_S, C_H, C_B            /* the handler's answer */
@@ -168,8 +168,6 @@ static int answer_request(lua_State *L, lsk_socket *s, int kind) {
   const answer *a;
   ssize_t r;
   lua_settop(L, C_B);
-  lua_pushboolean(L, 0);
-  lua_rawseti(L, C_CUR, 1);
   if (!(kind & LSK_HTTP_FAST) || s->fd < 0 || !lua_isinteger(L, C_S)
       || !lua_isnil(L, C_H) || lua_type(L, C_B) != LUA_TSTRING
       || isset(L, C_CONN, P_KSPECIAL) || isset(L, C_CONN, P_KCLOSING)
@@ -210,6 +208,16 @@ static int answer_request(lua_State *L, lsk_socket *s, int kind) {
 }
 
 static int after_handler(lua_State *L, int status, lua_KContext kind);
+
+/* The handler raised: req, nil, nil, nil and the error (msgh's) on top. */
+static int raised(lua_State *L) {
+  lua_settop(L, C_REQ + 1);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_rotate(L, C_REQ + 1, -1);
+  return 5;
+}
 static int after_wait(lua_State *L, int status, lua_KContext ctx);
 
 /* The cycle from a read (answering 0) or from the handler's answer. */
@@ -229,8 +237,6 @@ static int run(lua_State *L, int answering, int kind) {
       KEY(P_KDEADLINE);
       lua_pushboolean(L, 0);
       lua_rawset(L, C_CONN);
-      lua_pushvalue(L, C_REQ);
-      lua_rawseti(L, C_CUR, 1);
       lua_pushvalue(L, C_HANDLER);
       if (lua_isnil(L, C_SELF)) {
         n = 1;
@@ -239,7 +245,8 @@ static int run(lua_State *L, int answering, int kind) {
         n = 2;
       }
       lua_pushvalue(L, C_REQ);
-      lua_callk(L, n, 3, kind, after_handler);
+      if (lua_pcallk(L, n, 3, C_MSGH, kind, after_handler) != LUA_OK)
+        return raised(L);
     }
     answering = 0;
     n = answer_request(L, (lsk_socket *)lua_touserdata(L, C_SOCK), kind);
@@ -248,7 +255,7 @@ static int run(lua_State *L, int answering, int kind) {
 }
 
 static int after_handler(lua_State *L, int status, lua_KContext kind) {
-  (void)status;
+  if (status != LUA_OK && status != LUA_YIELD) return raised(L);
   return run(L, 1, (int)kind);
 }
 
@@ -273,7 +280,7 @@ static int after_wait(lua_State *L, int status, lua_KContext ctx) {
 int lsk_http_cycle(lua_State *L) {
   lsk_checkopen(L, C_SOCK);
   luaL_checktype(L, C_CONN, LUA_TTABLE);
-  luaL_checktype(L, C_CUR, LUA_TTABLE);
+  luaL_checktype(L, C_MSGH, LUA_TFUNCTION);
   luaL_checktype(L, C_SERVER, LUA_TTABLE);
   luaL_checknumber(L, C_IDLE);
   lua_settop(L, C_IDLE);

@@ -110,6 +110,10 @@ describe("lunasock.http.server's cycle", function()
     local errors = {}
     local function handler(req)
       if req.path == "/boom" then error("boom in the handler") end
+      if req.path == "/late" then
+        loop.sleep(0.001)            -- raised after a wait: the cycle was suspended
+        error({"not a string"})
+      end
       return 200, nil, "fine"
     end
     with_server({handler = handler, on_error = function(m) errors[#errors + 1] = m end},
@@ -120,12 +124,19 @@ describe("lunasock.http.server's cycle", function()
       assert.are.equal(500, status)
       assert.are.equal("close", fields["connection"])
       assert.are.equal("", s:recv(1))            -- EOF
-      local _s2 <close>, st2 = connect(srv)
+      local s2 <close>, st2 = connect(srv)
       assert.are.equal(200, (ask(st2, "/")))
+      status, fields = ask(st2, "/late")
+      assert.are.same({500, "close"}, {status, fields["connection"]})
+      assert.are.equal("", s2:recv(1))
+      local _s3 <close>, st3 = connect(srv)
+      assert.are.equal(200, (ask(st3, "/")))
     end)
-    assert.are.equal(1, #errors)
+    assert.are.equal(2, #errors)
     assert.matches("boom in the handler", errors[1])
     assert.matches("traceback", errors[1])
+    assert.matches("table: 0x", errors[2])
+    assert.matches("traceback", errors[2])
   end)
 
   it("ends quietly when a handler closes the server (and with it the connection)", function()

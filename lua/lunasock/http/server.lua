@@ -8,7 +8,11 @@
 -- One request, top-down: serve_conn reads it (lunasock.http.request),
 -- calls the handler, sends what it returned (lunasock.http.response),
 -- drops what is left of its body, and loops for the next one on the
--- connection, or closes it (lingering after an error response).
+-- connection, or closes it (lingering after an error response). The
+-- common case (a GET with no body, answered with a status and a string)
+-- runs the same steps in C, in one call that loops until a request or
+-- an answer is anything else (server.cycle, csrc/http_cycle.c: see
+-- requests below).
 --
 -- A handler gets the request (lunasock.http.request) and returns status,
 -- headers, body, where body is a string, a Lua file (read to its end, or
@@ -422,17 +426,19 @@ end
 -- request.parser) serves the common case itself, reads, handler calls
 -- and fast answers, while nothing is buffered; it comes back with the
 -- first thing it does not do: the connection done (nil), input for
--- request.read (false), a handler's answer to send (req, s, h, b), or
--- an answered request the loop must look at (true, and what the send
--- left: server.crowded is set).
+-- request.read (false), a handler's answer to send (req, s, h, b) or
+-- error (req, nil, nil, nil, msg: it calls the handler as xpcall would,
+-- handler_traceback its message handler), or an answered request the
+-- loop must look at (true, and what the send left: server.crowded is
+-- set).
 function requests(server, conn, handler, self, cur)
   local sock, idle, log = conn.sock, server.opts.idle_timeout, server.opts.access_log
   local cycle = server.plain and not log and server.cycle
   while true do
-    local req, s, h, b
+    local req, s, h, b, raised
     if cycle and conn.pos > #conn.buf and not (conn.out or conn.slow) then
       conn.body = false
-      req, s, h, b = cycle(sock, conn, handler, self, cur, server, idle)
+      req, s, h, b, raised = cycle(sock, conn, handler, self, handler_traceback, server, idle)
       if req == nil then return nil end
     end
     if not req then
@@ -452,7 +458,8 @@ function requests(server, conn, handler, self, cur)
     if req == true then
       if s then response.rest(conn, s) end
     else
-      local rstatus, bytes = send_response(conn, req, true, s, h, b)
+      -- (raised: a handler the cycle called raised it; its 500, as below)
+      local rstatus, bytes = send_response(conn, req, raised == nil, raised or s, h, b)
       if log and rstatus then access_log(server, req, rstatus, bytes) end
     end
     if conn.body or conn.closing or conn.timed or server.closed then
