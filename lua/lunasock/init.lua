@@ -402,9 +402,13 @@ function M.udp.connect(host, port, opts)
 end
 
 -- Removes path if it is a unix socket nobody listens on (a leftover of a
--- process that died); leaves anything else alone.
+-- process that died); leaves anything else alone. The type is checked
+-- first (lstat: a symlink is not a socket): connect(2) to a regular file
+-- or a FIFO also fails with ECONNREFUSED.
 local function remove_stale(path, socktype)
   if path:sub(1, 1) == "\0" then return end
+  local st = core.stat(path, false)
+  if not st or st.type ~= "socket" then return end
   local probe = core.socket("unix", socktype)
   if not probe then return end
   probe:settimeout(1)
