@@ -66,7 +66,7 @@ local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay
 local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
 local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
-local UNIX_LISTEN_KEYS = {backlog = true}   -- unix.serve's, for unix.listen
+local UNIX_LISTEN_KEYS = {backlog = true, type = true}   -- unix.serve's, for unix.listen
 local UNIX_SERVE_OPTS = check.set(UNIX_LISTEN_KEYS, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
@@ -442,8 +442,9 @@ function M.unix.listen(path, opts)
 end
 
 -- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
--- or nil, msg, code: tcp.serve over a unix stream socket at path (opts:
--- backlog and lunasock.serve.listener's). close() removes the file.
+-- or nil, msg, code: tcp.serve over a unix stream (or seqpacket) socket
+-- at path (opts: backlog, type and lunasock.serve.listener's). close()
+-- removes the file.
 function M.unix.serve(path, handler, opts)
   if type(path) ~= "string" then error("bad argument #1 to 'unix.serve' (path expected)", 2) end
   if type(handler) ~= "function" then
