@@ -723,7 +723,7 @@ describe("lunasock.http.client", function()
     end)
   end)
 
-  it("refuses a Content-Length over max_body from the head, without waiting for the body", function()
+  it("refuses a Content-Length over max_body from the head, not waiting for the body", function()
     run(function()
       local closed
       local srv = server(function(st)
