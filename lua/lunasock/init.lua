@@ -87,7 +87,7 @@ local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay
 local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
 local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
-local UNIX_LISTEN_KEYS = {backlog = true}   -- unix.serve's, for unix.listen
+local UNIX_LISTEN_KEYS = {backlog = true, type = true}   -- unix.serve's, for unix.listen
 local UNIX_SERVE_OPTS = check.set(UNIX_LISTEN_KEYS, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
@@ -424,9 +424,13 @@ function M.udp.connect(host, port, opts)
 end
 
 -- Removes path if it is a unix socket nobody listens on (a leftover of a
--- process that died); leaves anything else alone.
+-- process that died); leaves anything else alone. The type is checked
+-- first (lstat: a symlink is not a socket): connect(2) to a regular file
+-- or a FIFO also fails with ECONNREFUSED.
 local function remove_stale(path, socktype)
   if path:sub(1, 1) == "\0" then return end
+  local st = core.stat(path, false)
+  if not st or st.type ~= "socket" then return end
   local probe = core.socket("unix", socktype)
   if not probe then return end
   probe:settimeout(1)
@@ -460,8 +464,9 @@ function M.unix.listen(path, opts)
 end
 
 -- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
--- or nil, msg, code: tcp.serve over a unix stream socket at path (opts:
--- backlog and lunasock.serve.listener's). close() removes the file.
+-- or nil, msg, code: tcp.serve over a unix stream (or seqpacket) socket
+-- at path (opts: backlog, type and lunasock.serve.listener's). close()
+-- removes the file.
 function M.unix.serve(path, handler, opts)
   if type(path) ~= "string" then error("bad argument #1 to 'unix.serve' (path expected)", 2) end
   if type(handler) ~= "function" then
