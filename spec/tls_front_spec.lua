@@ -270,7 +270,8 @@ describe("lunasock.tcp.serve with tls", function()
       assert.matches(pattern, err)
     end
     run(function()
-      for _, bad in ipairs{client, {mode = "client", cert = certs.leaf.cert, key = certs.leaf.key}} do
+      local as_table = {mode = "client", cert = certs.leaf.cert, key = certs.leaf.key}
+      for _, bad in ipairs{client, as_table} do
         refused("bad option 'tls'", lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = bad})
         refused("bad option 'tls'", http.server, {port = 0, handler = upper, tls = bad})
         refused("bad option 'tls'", require("lunasock.echo").serve, {port = 0, tls = bad})
