@@ -136,6 +136,9 @@ local function handled(s, ok, r)
   elseif r == PARK and not s.server.closed then
     local sock, st = s.sock, s.stream
     if not st:flush() then return end   -- the peer went: the connection ends
+    -- no input can come after the end of the peer's data: parked, the
+    -- readable EOF would call the handler again at once, for ever
+    if st:ended() and st:buffered() == 0 then return end
     local open, fd = pcall(sock.fileno, sock)
     if open and not hold(s, fd) then
       report("lunasock.serve: connection not parked (its socket is read by another task)")
@@ -391,6 +394,12 @@ function M.listener(sock, handler, opts)
   if kind ~= "socket" then
     error("bad argument #1 to 'listener' (listening socket expected, got "
           .. (kind or type(sock)) .. ")", 2)
+  end
+  if sock:getopt("acceptconn") ~= true then
+    -- accept would fail on it (EINVAL, or EOPNOTSUPP for a datagram
+    -- socket, which the accept loop would retry for ever)
+    error("bad argument #1 to 'listener' (listening socket expected, got a "
+          .. select(2, sock:socktype()) .. " socket not listening)", 2)
   end
   if type(handler) ~= "function" then
     error("bad argument #2 to 'listener' (function expected, got " .. type(handler) .. ")", 2)
