@@ -41,6 +41,27 @@ local function check_opts(opts, fname, argn)
   return opts
 end
 
+-- tcp.connect's opts.tls: true, a table of tls.context options (a
+-- client's) or a client tls.context; raises at the door's caller, before
+-- connecting (a server context would fail every handshake, and say so
+-- only as a misused tls.wrap).
+local function check_client_tls(t, fname)
+  local ty = type(t)
+  if ty == "table" then
+    if t.mode ~= nil and t.mode ~= "client" then
+      error(("bad option 'tls' to '%s' (mode must be \"client\", got %s)"):format(
+            fname, tostring(t.mode)), 3)
+    end
+  elseif ty == "userdata" then
+    local tls = require "lunasock.tls"   -- loaded already: t is one of its contexts
+    local kind = tls.type(t)
+    if kind ~= "tls context" or t:mode() ~= "client" then
+      error(("bad option 'tls' to '%s' (a client tls.context expected, got %s)"):format(
+            fname, kind == "tls context" and "a server one" or kind or ty), 3)
+    end
+  end
+end
+
 -- A port at the door: an integer from 0 to 65535 (or a numeric string or
 -- service name, which getaddrinfo takes); raises at the door's caller.
 local function check_port(port, fname, host)
@@ -208,6 +229,7 @@ function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "tcp.connect")
   check_port(port, "tcp.connect", host)
   check_known(opts, "tcp.connect", CONNECT_OPTS)
+  check_client_tls(opts.tls, "tcp.connect")
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
   if not addrs then return nil, err, code end
