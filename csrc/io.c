@@ -562,6 +562,24 @@ static int ancfds(lua_State *L, int anc, int *fds) {
 
 static const char *const anc_fields[] = {"fds", "host", "port", "path", NULL};
 
+/* The destination fields of anc (at 3) must fit the family: a unix
+   socket takes path, the others host and port, both. A field of the
+   other kind, or half an address, raises rather than being dropped (the
+   datagram would go to the connected peer, or fail as EDESTADDRREQ). */
+static void checkdest(lua_State *L, int family) {
+  int host = lua_getfield(L, 3, "host") != LUA_TNIL;
+  int port = lua_getfield(L, 3, "port") != LUA_TNIL;
+  int path = lua_getfield(L, 3, "path") != LUA_TNIL;
+  lua_pop(L, 3);
+  if (family == AF_UNIX) {
+    luaL_argcheck(L, !host && !port, 3,
+                  "a unix socket's destination is 'path', not 'host' and 'port'");
+  } else {
+    luaL_argcheck(L, !path, 3, "'path' is for unix sockets: give 'host' and 'port'");
+    luaL_argcheck(L, host == port, 3, "'host' and 'port' go together");
+  }
+}
+
 /* sendmsg(data[, anc[, flags]]) -> bytes sent. anc.fds: descriptors to
    pass (SCM_RIGHTS); anc.host and anc.port (or anc.path) address a
    datagram on an unconnected socket. */
@@ -587,6 +605,7 @@ static int sendmsg_attempt(lua_State *L, lsk_socket *s, int base) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lsk_checkfields(L, 3, anc_fields);
     nfds = ancfds(L, 3, fds);
+    checkdest(L, s->family);
     lua_getfield(L, 3, s->family == AF_UNIX ? "path" : "host");
     if (!lua_isnil(L, -1)) {
       socklen_t alen;

@@ -40,7 +40,7 @@ static ssize_t copy_some(int out, int in, off_t off, size_t n, int *err) {
   do r = pread(in, buf, n, off);
   while (r < 0 && errno == EINTR);
   if (r <= 0) {
-    *err = errno;
+    if (r < 0) *err = errno;  /* 0 is the end: errno is a stale one */
     return r;
   }
   do w = send(out, buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -49,13 +49,16 @@ static ssize_t copy_some(int out, int in, off_t off, size_t n, int *err) {
   return w;
 }
 
+/* EOVERFLOW: an offset past what the file system can hold, where no byte
+   can be (pread reads the end there); EINVAL and ENOSYS: a source
+   sendfile(2) refuses. */
 static ssize_t send_some(int out, int in, off_t off, size_t n, int *err) {
 #if defined(LSK_HAVE_SENDFILE)
   ssize_t r;
   do r = sendfile(out, in, &off, n);
   while (r < 0 && errno == EINTR);
   if (r >= 0) return r;
-  if (errno != EINVAL && errno != ENOSYS) {
+  if (errno != EINVAL && errno != ENOSYS && errno != EOVERFLOW) {
     *err = errno;
     return -1;
   }
@@ -101,6 +104,8 @@ static int sendfile_attempt(lua_State *L, lsk_socket *s, int base) {
   for (;;) {
     lua_Integer left = count < 0 ? LSK_SENDFILE_SLICE : count - sent;
     ssize_t r;
+    if (left > INT64_MAX - (off + sent))  /* no offset reaches 2^63 */
+      left = INT64_MAX - (off + sent);
     if (left == 0) break;
     if (now >= LSK_SENDFILE_SLICE && s->timeout != 0 &&
         lua_isyieldable(L) && lsk_isloopthread(L)) {

@@ -203,7 +203,7 @@ LUNASOCK_API int luaopen_lunasock_tls(lua_State *L) {
   }
   fillclass(L, 1, lsk_tls_socket_meta, lsk_tls_socket_methods,
             lsk_tls_info_methods);
-  fillclass(L, 2, lsk_tls_context_meta, NULL, NULL);
+  fillclass(L, 2, lsk_tls_context_meta, lsk_tls_context_methods, NULL);
   fillclass(L, 3, lsk_tls_session_meta, NULL, NULL);
   lua_newtable(L);
   lsk_tls_setfuncs(L, tls_funcs);

@@ -91,6 +91,7 @@ int lsk_tls_newcontext(lua_State *L, int opts);  /* pushes ctx or fail */
 /* Pushes the ALPN list at idx in wire format; raises on a bad list. */
 void lsk_tls_pushalpn(lua_State *L, int idx, const char *fn);
 extern const luaL_Reg lsk_tls_context_funcs[];
+extern const luaL_Reg lsk_tls_context_methods[];
 extern const luaL_Reg lsk_tls_context_meta[];
 
 /* tls_io.c: the transport, errors and waiting. An attempt makes one try

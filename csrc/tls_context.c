@@ -109,15 +109,24 @@ void lsk_tls_pushalpn(lua_State *L, int idx, const char *fn) {
   luaL_pushresult(&b);
 }
 
+/* What the PEM password callback gets: the password option, and whether
+   it was asked for (the key is encrypted). */
+typedef struct pwarg {
+  const char *pw;
+  int asked;
+} pwarg;
+
 /* pem_password_cb: the password option, never a terminal prompt. */
 static int password_cb(char *buf, int size, int rwflag, void *u) {
-  const char *pw = (const char *)u;
+  pwarg *a = (pwarg *)u;
   size_t len;
   (void)rwflag;
-  if (pw == NULL || size <= 0) return 0;
-  len = strlen(pw);
+  if (a == NULL) return 0;
+  a->asked = 1;
+  if (a->pw == NULL || size <= 0) return 0;
+  len = strlen(a->pw);
   if (len > (size_t)size) len = (size_t)size;
-  memcpy(buf, pw, len);
+  memcpy(buf, a->pw, len);
   return (int)len;
 }
 
@@ -136,8 +145,12 @@ static BIO *openpem(lua_State *L, const char *s, size_t len, int paths,
     *label = lua_pushfstring(L, "%s: no PEM text (-----BEGIN ...)", what);
     return NULL;
   }
+  if (strlen(s) != len) {
+    *label = lua_pushfstring(L, "%s: neither PEM text nor a path (a path "
+                                "holds no NUL byte)", what);
+    return NULL;
+  }
   *label = lua_pushfstring(L, "%s %s", what, s);
-  if (strlen(s) != len) return NULL;
   return BIO_new_file(s, "r");
 }
 
@@ -181,13 +194,12 @@ static int loadca(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
 }
 
 /* The certificate chain (leaf first) from a path or PEM text. */
-static int loadcert(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
-                    const char *pw) {
+static int loadcert(lua_State *L, SSL_CTX *ctx, const char *s, size_t len) {
   const char *label;
   BIO *bio = openpem(L, s, len, 1, "cert", &label);
   X509 *x;
   if (bio == NULL) return lsk_tls_pushssl(L, label, TLS_E_CONFIG);
-  x = PEM_read_bio_X509_AUX(bio, NULL, password_cb, (void *)(size_t)pw);
+  x = PEM_read_bio_X509_AUX(bio, NULL, password_cb, NULL);
   if (x == NULL || !SSL_CTX_use_certificate(ctx, x)) {
     X509_free(x);
     BIO_free(bio);
@@ -197,8 +209,7 @@ static int loadcert(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
   }
   X509_free(x);
   SSL_CTX_clear_chain_certs(ctx);
-  while ((x = PEM_read_bio_X509(bio, NULL, password_cb, (void *)(size_t)pw))
-         != NULL) {
+  while ((x = PEM_read_bio_X509(bio, NULL, password_cb, NULL)) != NULL) {
     if (!SSL_CTX_add0_chain_cert(ctx, x)) {
       X509_free(x);
       BIO_free(bio);
@@ -211,20 +222,36 @@ static int loadcert(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
   return 0;
 }
 
+/* The private key from a path or PEM text (incert: the key option was
+   not given, and the key is looked for with the certificate). A file
+   without a key, an encrypted key without a password and a wrong
+   password each say so: the password callback tells which. */
 static int loadkey(lua_State *L, SSL_CTX *ctx, const char *s, size_t len,
-                   const char *pw) {
+                   const char *pw, int incert) {
   const char *label;
   BIO *bio = openpem(L, s, len, 1, "key", &label);
+  pwarg pa;
   EVP_PKEY *k;
   int ok;
   if (bio == NULL) return lsk_tls_pushssl(L, label, TLS_E_CONFIG);
-  k = PEM_read_bio_PrivateKey(bio, NULL, password_cb, (void *)(size_t)pw);
+  pa.pw = pw;
+  pa.asked = 0;
+  k = PEM_read_bio_PrivateKey(bio, NULL, password_cb, &pa);
   BIO_free(bio);
+  if (k == NULL && !pa.asked) {
+    ERR_clear_error();
+    return lsk_tls_pushfail(L, lua_pushfstring(L, "%s: no private key found"
+                                               "%s", label, incert
+                                               ? " (no key option: looked "
+                                                 "for it with the cert)"
+                                               : ""), TLS_E_CONFIG);
+  }
   if (k == NULL)
-    return lsk_tls_pushssl(L, lua_pushfstring(L, "%s (%s)", label,
-                                              pw != NULL ? "wrong password?"
-                                              : "encrypted? no password "
-                                                "given"), TLS_E_CONFIG);
+    return lsk_tls_pushssl(L, lua_pushfstring(L, "%s: %s", label,
+                                              pw != NULL ? "wrong password"
+                                              : "the key is encrypted and no "
+                                                "password was given"),
+                           TLS_E_CONFIG);
   ok = SSL_CTX_use_PrivateKey(ctx, k);
   EVP_PKEY_free(k);
   if (!ok) return lsk_tls_pushssl(L, "key", TLS_E_CONFIG);
@@ -298,12 +325,10 @@ static int loadidentity(lua_State *L, lsk_tlsctx *c, int opts) {
                               TLS_E_CONFIG);
     return 0;
   }
-  if (loadcert(L, c->ctx, cert, certlen, pw) != 0) return 3;
-  if (key == NULL) {  /* the key is in the cert's file (or text) */
-    key = cert;
-    keylen = certlen;
-  }
-  return loadkey(L, c->ctx, key, keylen, pw);
+  if (loadcert(L, c->ctx, cert, certlen) != 0) return 3;
+  if (key == NULL)  /* the key is in the cert's file (or text) */
+    return loadkey(L, c->ctx, cert, certlen, pw, 1);
+  return loadkey(L, c->ctx, key, keylen, pw, 0);
 }
 
 static int setup(lua_State *L, lsk_tlsctx *c, int opts) {
@@ -427,6 +452,19 @@ static int ctx_tostring(lua_State *L) {
                   c->verify ? ", verify" : "");
   return 1;
 }
+
+/* ctx:mode() -> "client" or "server": what the context was made for
+   (a server refuses a client context at the door). */
+static int ctx_mode(lua_State *L) {
+  lsk_tlsctx *c = lsk_tls_toctx(L, 1);
+  lua_pushstring(L, c->server ? "server" : "client");
+  return 1;
+}
+
+const luaL_Reg lsk_tls_context_methods[] = {
+  {"mode", ctx_mode},
+  {NULL, NULL}
+};
 
 const luaL_Reg lsk_tls_context_funcs[] = {
   {"context", tls_context},

@@ -249,17 +249,23 @@ static int shutdown_attempt(lua_State *L, lsk_tls *t) {
 
 static int tls_shutdown(lua_State *L) {
   static const lsk_tls_op op = {shutdown_attempt, NULL, 2};
+  static const char *const names[] = {"r", "w", "rw", NULL};
   lsk_tls *t = lsk_tls_checkopen(L, 1);
   int rd = 1, wr = 1;
   lua_settop(L, 2);
+  /* how is checked before anything changes: a refused call must not
+     have half-closed the connection (close_notify sent, recv ended) */
   if (lua_type(L, 2) == LUA_TSTRING) {
-    const char *how = lua_tostring(L, 2);
-    rd = strchr(how, 'r') != NULL;
-    wr = strchr(how, 'w') != NULL;
+    int i = luaL_checkoption(L, 2, NULL, names);
+    rd = i != 1;
+    wr = i != 0;
   }
-  else if (lua_isinteger(L, 2)) {
-    rd = lua_tointeger(L, 2) != SHUT_WR;
-    wr = lua_tointeger(L, 2) != SHUT_RD;
+  else if (!lua_isnil(L, 2)) {
+    lua_Integer how = luaL_checkinteger(L, 2);
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+      return lsk_tls_pusherrno(L, EINVAL);  /* as shutdown(2) says */
+    rd = how != SHUT_WR;
+    wr = how != SHUT_RD;
   }
   if (rd) t->rdshut = 1;
   if (!wr) {
@@ -310,13 +316,19 @@ static int tls_setblocking(lua_State *L) {
   return 1;
 }
 
-/* pending() -> bytes of plaintext already decrypted and buffered, which
-   a recv returns without reading the descriptor (which poll then does
-   not report readable). */
+/* pending() -> bytes of plaintext a recv returns without reading the
+   descriptor, and bytes of ciphertext held for a socket that was full
+   (sent by the next send, recv or close). poll(2) sees neither: records
+   read ahead from the descriptor (read_ahead takes all that is there)
+   and not yet decrypted are decrypted first, so that a caller waiting
+   on the descriptor when both are 0 never waits for data already read. */
 static int tls_pending(lua_State *L) {
   lsk_tls *t = lsk_tls_checkopen(L, 1);
+  if (SSL_pending(t->ssl) == 0 && SSL_has_pending(t->ssl))
+    lsk_tls_pump(L, t);
   lua_pushinteger(L, SSL_pending(t->ssl));
-  return 1;
+  lua_pushinteger(L, (lua_Integer)(t->outlen - t->outpos));
+  return 2;
 }
 
 static int tls_fileno(lua_State *L) {

@@ -159,10 +159,11 @@ static int tls_wrap(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lsk_tls_checknames(L, 3, "tls.wrap", wrap_options);
     if (lua_getfield(L, 3, "servername") != LUA_TNIL) {
-      size_t len;
-      servername = lua_tolstring(L, -1, &len);
-      if (lua_type(L, -1) != LUA_TSTRING || len == 0 || strlen(servername)
-          != len)
+      size_t len = 0;
+      /* the type first: lua_tolstring would turn a number into a name */
+      if (lua_type(L, -1) == LUA_TSTRING)
+        servername = lua_tolstring(L, -1, &len);
+      if (servername == NULL || len == 0 || strlen(servername) != len)
         luaL_error(L, "tls.wrap: option 'servername' must be a non-empty "
                       "string");
     }
@@ -171,9 +172,10 @@ static int tls_wrap(lua_State *L) {
         && !lua_toboolean(L, -1))
       nohost = 1;
     else if (!lua_isnil(L, -1)) {
-      size_t len;
-      host = lua_tolstring(L, -1, &len);
-      if (lua_type(L, -1) != LUA_TSTRING || len == 0 || strlen(host) != len)
+      size_t len = 0;
+      if (lua_type(L, -1) == LUA_TSTRING)
+        host = lua_tolstring(L, -1, &len);
+      if (host == NULL || len == 0 || strlen(host) != len)
         luaL_error(L, "tls.wrap: option 'verify_host' must be a non-empty "
                       "string or false");
     }

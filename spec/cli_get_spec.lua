@@ -160,6 +160,12 @@ describe("bin/lunasock get", function()
     assert.equal(2, (run{"get", "--max-time", "soon", "127.0.0.1:1/"}))
     assert.equal(2, (run{"get", "--timeout", "-1", "127.0.0.1:1/"}))
     assert.equal(2, (run{"get", "-o", "", "127.0.0.1:1/"}))
+    -- a URL that does not parse is a malformed argument too
+    for _, bad in ipairs{"", "http://", "ftp://127.0.0.1/", "http://127.0.0.1:99999/"} do
+      local st, _, msg = run{"get", bad}
+      assert.equal(2, st, bad)
+      assert.matches("usage: lunasock get", msg, 1, true)
+    end
     local status, _, err = run{"get", "-o", dir .. "/no/such/dir/x", "127.0.0.1:1/"}
     assert.equal(1, status)
     assert.matches("No such file or directory", err)

@@ -142,6 +142,28 @@ describe("lunasock.core I/O", function()
       assert.equal(aport, info.port)
       assert.same({}, info.fds)
     end)
+
+    it("sendmsg raises for a destination that does not fit the family", function()
+      -- these were dropped: the datagram went to the connected peer (or
+      -- failed as EDESTADDRREQ), and host without port raised '#8'
+      local u <close> = assert(core.socket("inet", "dgram"))
+      assert(u:bind("127.0.0.1", 0))
+      local host, port = u:getsockname()
+      assert(u:connect(host, port))
+      for _, anc in ipairs{{path = "/tmp/x"}, {port = port}, {host = host}} do
+        local ok, err = pcall(u.sendmsg, u, "x", anc)
+        assert.is_false(ok)
+        assert.matches("bad argument #3", err, 1, true)
+        assert.matches("'host' and 'port'", err, 1, true)
+      end
+      local a, b = assert(core.socketpair("unix", "dgram"))
+      local _ <close> = helper.closing(a, b)
+      local ok, err = pcall(a.sendmsg, a, "x", {host = "127.0.0.1", port = port})
+      assert.is_false(ok)
+      assert.matches("destination is 'path'", err, 1, true)
+      u:settimeout(0)
+      assert.equal("EAGAIN", select(3, u:recv(10)))   -- nothing went out
+    end)
   end)
 
   describe("descriptor passing", function()

@@ -68,6 +68,28 @@ describe("lunasock.core sendfile", function()
     assert.equal(0, a:sendfile(f, SIZE + 100, 10))
   end)
 
+  it("returns 0 at any offset past the end, up to 2^63 - 1", function()
+    -- offsets past the file system's limit gave EOVERFLOW, and those
+    -- where offset + 2 MiB passes 2^63 gave EINVAL
+    local a, b = helper.tcp_pair()
+    local _ <close> = helper.closing(a, b)
+    local f <close> = assert(core.open(path))
+    for _, off in ipairs{1 << 40, 1 << 62, math.maxinteger - 10, math.maxinteger} do
+      assert.equal(0, a:sendfile(f, off), off)
+      assert.equal(0, a:sendfile(f, off, math.maxinteger - off), off)
+    end
+  end)
+
+  it("ends at the end of a source sendfile(2) refuses (the copying path)", function()
+    -- /dev/null: sendfile(2) says EINVAL, pread reads the end at once,
+    -- and the stale EINVAL was returned instead of 0
+    local a, b = helper.tcp_pair()
+    local _ <close> = helper.closing(a, b)
+    local null <close> = assert(io.open("/dev/null", "rb"))
+    assert.equal(0, a:sendfile(null))
+    assert.equal(0, a:sendfile(null, 0, 100))
+  end)
+
   it("takes a descriptor from core.open, io.open or an integer", function()
     local a, b = helper.tcp_pair()
     local _ <close> = helper.closing(a, b)

@@ -78,6 +78,25 @@ describe("lunasock.echo", function()
     helper.rmdir(dir)
   end)
 
+  it("echoes over a unix seqpacket socket (option type, as documented)", function()
+    local dir = helper.tmpdir()
+    with_server({proto = "unix", path = dir .. "/seq", type = "seqpacket"}, function(server)
+      local c <close> = assert(lunasock.unix.connect(server.path, {type = "seqpacket",
+                                                                   timeout = helper.TIMEOUT}))
+      assert.equal("seqpacket", select(2, c:socktype()))
+      assert(c:send("one"))
+      assert(c:send("two"))
+      assert.equal("one", c:recv(100))   -- message boundaries kept
+      assert.equal("two", c:recv(100))
+    end)
+    helper.rmdir(dir)
+    for _, proto in ipairs{"tcp", "udp"} do
+      local ok, err = pcall(echo.serve, {proto = proto, port = 0, type = "seqpacket"})
+      assert.is_false(ok)
+      assert.matches("option 'type' does not apply to proto '" .. proto .. "'", err, 1, true)
+    end
+  end)
+
   it("a client that never reads does not stall the others", function()
     with_server({port = 0}, function(server)
       local hog <close> = assert(core.socket("inet", "stream"))

@@ -723,6 +723,25 @@ describe("lunasock.http.client", function()
     end)
   end)
 
+  it("refuses a Content-Length over max_body from the head, not waiting for the body", function()
+    run(function()
+      local closed
+      local srv = server(function(st)
+        read_request(st)
+        st:write("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n")  -- and no body
+        local data, _, code = st:read(1)
+        closed = data == nil and code
+      end)
+      local pool <close> = client.pool()
+      local r, _, code = client.get(srv.base .. "/", {pool = pool, max_body = 1000,
+                                                      timeout = TIMEOUT})
+      assert.is_nil(r)
+      assert.are.equal("EMSGSIZE", code)
+      while closed == nil do loop.sleep(0.001) end
+      assert.are.equal("EOF", closed)    -- the connection was not kept
+    end)
+  end)
+
   describe("redirects", function()
     it("follows a relative Location and reports the final URL", function()
       run(function()

@@ -150,6 +150,21 @@ describe("lunasock.tcp.serve", function()
     end)
   end)
 
+  it("serve.listener raises for a socket that is not listening", function()
+    -- a datagram socket was taken, and its accept (EOPNOTSUPP) retried
+    -- with back-off for ever, silently
+    local serve = require "lunasock.serve"
+    local u <close> = assert(core.socket("inet", "dgram"))
+    assert(u:bind("127.0.0.1", 0))
+    local t <close> = assert(core.socket("inet", "stream"))
+    assert(t:bind("127.0.0.1", 0))
+    for _, sock in ipairs{u, t} do
+      local ok, err = pcall(serve.listener, sock, function() end)
+      assert.is_false(ok)
+      assert.matches("listening socket expected, got a %a+ socket not listening", err)
+    end
+  end)
+
   describe("park", function()
     -- A line server that keeps its count per connection (by socket), as
     -- a handler called again after a park must.
@@ -207,6 +222,27 @@ describe("lunasock.tcp.serve", function()
         assert.same({"127.0.0.1", "again", "again"}, calls)
         c:close()
         settle(server, 0, 0)
+      end)
+    end)
+
+    it("ends a connection whose handler returns serve.PARK after EOF (no spin)", function()
+      -- parked at EOF, the readable end called the handler again at once,
+      -- for ever: thousands of calls while the loop ran
+      run(function()
+        local calls = 0
+        local server <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+          calls = calls + 1
+          local data = st:read()
+          if data then st:write(data) end
+          return require("lunasock.serve").PARK   -- even at EOF
+        end))
+        local c <close> = connect(server.port)
+        c:write("x")
+        assert.equal("x", c:read(1))
+        settle(server, 1, 1)
+        c:close()
+        settle(server, 0, 0)
+        assert.equal(2, calls)
       end)
     end)
 

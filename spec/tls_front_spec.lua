@@ -256,6 +256,37 @@ describe("lunasock.tcp.serve with tls", function()
     end)
   end)
 
+  -- regression: a client context was taken, and every handshake then
+  -- failed ("unexpected message", or a raise about servername)
+  it("refuses a client context at every server's door, a server one at the clients'", function()
+    local tls = require "lunasock.tls"
+    local http = require "lunasock.http"
+    local client = assert(tls.context{verify = false})
+    local server = assert(tls.context{mode = "server", cert = certs.leaf.cert,
+                                      key = certs.leaf.key})
+    local function refused(pattern, fn, ...)
+      local ok, err = pcall(fn, ...)
+      assert.is_false(ok)
+      assert.matches(pattern, err)
+    end
+    run(function()
+      local as_table = {mode = "client", cert = certs.leaf.cert, key = certs.leaf.key}
+      for _, bad in ipairs{client, as_table} do
+        refused("bad option 'tls'", lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = bad})
+        refused("bad option 'tls'", http.server, {port = 0, handler = upper, tls = bad})
+        refused("bad option 'tls'", require("lunasock.echo").serve, {port = 0, tls = bad})
+        refused("bad option 'tls'", require("lunasock.chat").serve, {port = 0, tls = bad})
+      end
+      refused("a server tls.context expected, got a client one",
+              lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = client})
+      for _, bad in ipairs{server, {mode = "server"}, io.stdout} do
+        refused("bad option 'tls' to 'tcp.connect'", lunasock.tcp.connect, "127.0.0.1", 1,
+                {tls = bad})
+        refused("bad option 'tls' to 'http.get'", http.get, "https://127.0.0.1:1/", {tls = bad})
+      end
+    end)
+  end)
+
   it("returns TLS_CONFIG for a key that does not load", function()
     run(function()
       local srv, msg, code = lunasock.tcp.serve("127.0.0.1", 0, upper, {
@@ -327,6 +358,75 @@ describe("TLS servers and a client that stops reading", function()
         repeat local line = assert(st:readline()) until line == ""
         assert.equal("hi /" .. i, st:read(#("hi /" .. i)))
       end
+    end)
+  end)
+
+  -- regression: a TLS send counts a record as sent when the socket took
+  -- part of it and the TLS socket holds the rest, which goes out with its
+  -- next call; a connection parked then (its handler returned PARK after
+  -- writing, or server:park while its task waited to send that rest) had
+  -- no next call: the peer waited for bytes nobody would send.
+  it("tcp.serve sends what TLS held before a handler that wrote parks", function()
+    run(function()
+      local serve = require "lunasock.serve"
+      local reply = string.rep("z", 16384)   -- one record, more than the socket takes
+      local srv <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        if not st:readline() then return end
+        st:socket():setopt("sndbuf", 4096)
+        assert(st:write(reply))
+        return serve.PARK
+      end, {tls = {cert = certs.leaf.cert, key = certs.leaf.key}}))
+      local t <close> = greedy(srv.port, "go\n")
+      local got = {}
+      while #table.concat(got) < #reply do got[#got + 1] = assert(t:recv(16384)) end
+      assert.equal(reply, table.concat(got))
+    end)
+  end)
+
+  it("tcp.serve does not park a connection whose task waits to send what TLS held", function()
+    run(function()
+      local reply = string.rep("z", 16384)
+      local sock, waiting
+      local srv <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        sock = st:socket()
+        if not st:readline() then return end
+        sock:setopt("sndbuf", 4096)
+        assert(st:write(reply))
+        waiting = true
+        st:readline()                        -- flushes the rest first: waits
+      end, {tls = {cert = certs.leaf.cert, key = certs.leaf.key}}))
+      local t <close> = greedy(srv.port, "go\n")
+      local t0 = loop.now()
+      while not waiting and loop.now() - t0 < TIMEOUT do loop.sleep(0.01) end
+      assert.is_true(waiting)
+      assert.is_true(select(2, sock:pending()) > 0)
+      assert.is_false(srv:park(sock))
+      local got = {}
+      while #table.concat(got) < #reply do got[#got + 1] = assert(t:recv(16384)) end
+      assert.equal(reply, table.concat(got))
+    end)
+  end)
+
+  -- regression: read_ahead took the client's second record with its
+  -- first; the handler answered the first and parked, the loop watched
+  -- the descriptor, and the second was never answered.
+  it("tcp.serve answers a record TLS read ahead when a handler parks", function()
+    run(function()
+      local serve = require "lunasock.serve"
+      local srv <close> = assert(lunasock.tcp.serve("127.0.0.1", 0, function(st)
+        local line = st:readline()
+        if not line then return end
+        assert(st:write("got " .. line .. "\n"))
+        assert(st:flush())
+        return serve.PARK
+      end, {tls = {cert = certs.leaf.cert, key = certs.leaf.key}}))
+      local c <close> = assert(lunasock.tcp.connect("localhost", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      assert(c:send("one\n"))                -- two records, sent before the
+      assert(c:send("two\n"))                -- server's task runs again
+      local st = require("lunasock.stream").new(c)
+      assert.equal("got one", st:readline())
+      assert.equal("got two", st:readline())
     end)
   end)
 

@@ -206,6 +206,67 @@ describe("lunasock.tls transfer", function()
     c:close()
   end)
 
+  -- regression: read_ahead takes every record the descriptor holds, and
+  -- pending() counted only the one being read; a caller that polled
+  -- the descriptor when pending() said 0 (lunasock.serve parking a
+  -- connection) waited for a record already read.
+  it("counts in pending() the records read ahead with an earlier one", function()
+    local c, s = tls_pair()
+    assert.equal(3, s:send("one"))
+    assert.equal(3, s:send("two"))       -- two records, both in the socket
+    assert.equal("one", c:recv(100))     -- one recv read both
+    assert.same({3, 0}, {c:pending()})
+    assert.equal("two", c:recv(100))
+    assert.same({0, 0}, {c:pending()})
+    c:close(); s:close()
+  end)
+
+  it("says in pending() how much ciphertext it holds for a peer that does not read", function()
+    local c, s = tls_pair()
+    c:settimeout(0)
+    local total, n = 0
+    repeat   -- fill the socket and the TLS socket's own pending record
+      n = assert(c:send(string.rep("x", 1024 * 1024)))
+      total = total + n
+    until n < 1024 * 1024
+    local _, held = c:pending()
+    assert.is_true(held > 0 and held < 17 * 1024, "held " .. held)
+    s:settimeout(TIMEOUT)
+    c:settimeout(TIMEOUT)
+    local got = 0
+    assert(loop.run(function()
+      local reader = loop.spawn(function()
+        while got < total do got = got + #assert(s:recv(16384)) end
+        return true
+      end)
+      assert.equal(0, c:send(""))        -- waits until what it held went out
+      return reader:join()
+    end))
+    assert.equal(total, got)
+    assert.same({0, 0}, {c:pending()})
+    c:close(); s:close()
+  end)
+
+  -- regression: shutdown set its flags and sent close_notify before the
+  -- core's shutdown looked at how, so a refused call had half-closed
+  it("checks shutdown's how before it half-closes anything", function()
+    local c, s = tls_pair()
+    local raised, err = pcall(c.shutdown, c, "write")
+    assert.is_false(raised)
+    assert.matches("invalid option 'write'", err)
+    assert.has_error(function() c:shutdown({}) end)
+    local ok, _, code = c:shutdown(99)
+    assert.is_nil(ok)
+    assert.equal("EINVAL", code)
+    assert.equal(5, c:send("still"))     -- no close_notify went out
+    assert.equal("still", s:recv(100))
+    assert(s:send("back"))
+    assert.equal("back", c:recv(100))    -- and the read side is open
+    assert.is_true(c:shutdown(core.SHUT_WR))
+    assert.equal("", s:recv(100))
+    c:close(); s:close()
+  end)
+
   it("half-closes: shutdown('w') sends close_notify, the other way still works", function()
     local c, s = tls_pair()
     assert(c:send("request"))

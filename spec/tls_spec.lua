@@ -550,6 +550,32 @@ describe("lunasock.tls.context", function()
     bad({min_version = "tls1.3", max_version = "tls1.2"})
   end)
 
+  -- regression: every key that did not load said "encrypted? no password
+  -- given", a file holding no key at all included
+  it("says whether a key is missing, needs a password, or has another", function()
+    local function bad(opts, text)
+      local ctx, err, code = tls.context(opts)
+      assert.is_nil(ctx)
+      assert.equal("TLS_CONFIG", code)
+      assert.is_truthy(err:find(text, 1, true), err)
+    end
+    bad({mode = "server", cert = certs.leaf.cert},
+        "no private key found (no key option: looked for it with the cert)")
+    bad({mode = "server", cert = certs.leaf.cert, key = certs.leaf.cert}, "no private key found")
+    bad({mode = "server", cert = certs.leaf_pw.cert, key = certs.leaf_pw.key},
+        "the key is encrypted and no password was given")
+    bad({mode = "server", cert = certs.leaf_pw.cert, key = certs.leaf_pw.key, password = "nope"},
+        "wrong password")
+    bad({mode = "server", cert = "/tmp/x\0y", key = certs.leaf.key}, "a path holds no NUL byte")
+  end)
+
+  it("tells a client context from a server one (ctx:mode())", function()
+    assert.equal("client", tls.context{verify = false}:mode())
+    assert.equal("server", tls.context{mode = "server", cert = certs.leaf.cert,
+                                       key = certs.leaf.key}:mode())
+    assert.has_error(function() tls.context{}.mode(io.stdout) end)
+  end)
+
   it("takes PEM text as well as paths, and an encrypted key's password", function()
     assert(tls.context{mode = "server", cert = certs.read(certs.leaf.cert),
                        key = certs.read(certs.leaf.key)})
@@ -569,6 +595,10 @@ describe("lunasock.tls.context", function()
     assert.has_error(function() tls.wrap(a, tls.context{}, {bogus = true}) end)
     -- a verifying client must be told the name it dialled
     assert.has_error(function() tls.wrap(a, tls.context{}) end)
+    -- regression: a number passed as a name (lua_tolstring made it "5")
+    a:settimeout(TIMEOUT)
+    assert.has_error(function() tls.wrap(a, tls.context{}, {servername = 5}) end)
+    assert.has_error(function() tls.wrap(a, tls.context{}, {verify_host = 5}) end)
     a:close(); b:close()
   end)
 end)

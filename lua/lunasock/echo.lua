@@ -67,7 +67,8 @@ Server.__close = Server.close
 -- What echo.serve passes on to tcp.serve / unix.serve.
 local SERVE_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true,
                     timeout = true, max_conns = true, tls = true, handshake_timeout = true}
-local OPTIONS = check.set(SERVE_OPTS, {proto = true, host = true, port = true, path = true})
+local OPTIONS = check.set(SERVE_OPTS, {proto = true, host = true, port = true, path = true,
+                                       type = true})
 
 -- echo.serve{host = "127.0.0.1", port = 0, proto = "tcp"|"udp"|"unix",
 -- path = ..., backlog = ...} -> server (fields host, port or path, and
@@ -80,6 +81,9 @@ function M.serve(opts)
   check.known(opts, "echo.serve", OPTIONS)
   check.opt_address(opts, "echo.serve")
   local proto = opts.proto or "tcp"
+  if opts.type ~= nil and proto ~= "unix" then
+    error(("echo.serve: option 'type' does not apply to proto '%s'"):format(tostring(proto)), 2)
+  end
   local sopts = {}
   for k, v in pairs(opts) do
     if SERVE_OPTS[k] then sopts[k] = v end
@@ -89,6 +93,7 @@ function M.serve(opts)
   elseif proto == "unix" then
     if type(opts.path) ~= "string" then error("echo.serve: proto 'unix' needs a path", 2) end
     sopts.nodelay, sopts.reuseaddr, sopts.reuseport = nil, nil, nil
+    sopts.type = opts.type          -- "stream" or "seqpacket"; unix.listen checks
     return lunasock.unix.serve(opts.path, echo_stream, sopts)
   elseif proto ~= "udp" then
     error("echo.serve: proto must be 'tcp', 'udp' or 'unix'", 2)

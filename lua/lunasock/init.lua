@@ -41,6 +41,27 @@ local function check_opts(opts, fname, argn)
   return opts
 end
 
+-- tcp.connect's opts.tls: true, a table of tls.context options (a
+-- client's) or a client tls.context; raises at the door's caller, before
+-- connecting (a server context would fail every handshake, and say so
+-- only as a misused tls.wrap).
+local function check_client_tls(t, fname)
+  local ty = type(t)
+  if ty == "table" then
+    if t.mode ~= nil and t.mode ~= "client" then
+      error(("bad option 'tls' to '%s' (mode must be \"client\", got %s)"):format(
+            fname, tostring(t.mode)), 3)
+    end
+  elseif ty == "userdata" then
+    local tls = require "lunasock.tls"   -- loaded already: t is one of its contexts
+    local kind = tls.type(t)
+    if kind ~= "tls context" or t:mode() ~= "client" then
+      error(("bad option 'tls' to '%s' (a client tls.context expected, got %s)"):format(
+            fname, kind == "tls context" and "a server one" or kind or ty), 3)
+    end
+  end
+end
+
 -- A port at the door: an integer from 0 to 65535 (or a numeric string or
 -- service name, which getaddrinfo takes); raises at the door's caller.
 local function check_port(port, fname, host)
@@ -66,7 +87,7 @@ local LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay
 local SERVE_LISTEN_OPTS = {backlog = true, reuseaddr = true, reuseport = true, nodelay = true}
 local UNIX_LISTEN_OPTS = {backlog = true, type = true, timeout = true}
 local SERVE_OPTS = check.set(SERVE_LISTEN_OPTS, serve.OPTIONS)
-local UNIX_LISTEN_KEYS = {backlog = true}   -- unix.serve's, for unix.listen
+local UNIX_LISTEN_KEYS = {backlog = true, type = true}   -- unix.serve's, for unix.listen
 local UNIX_SERVE_OPTS = check.set(UNIX_LISTEN_KEYS, serve.OPTIONS)
 local CONNECT_OPTS = {timeout = true, nodelay = true, tls = true, servername = true,
                       verify_host = true, alpn = true, session = true}
@@ -208,6 +229,7 @@ function M.tcp.connect(host, port, opts)
   opts = check_opts(opts, "tcp.connect")
   check_port(port, "tcp.connect", host)
   check_known(opts, "tcp.connect", CONNECT_OPTS)
+  check_client_tls(opts.tls, "tcp.connect")
   local timeout = opts.timeout
   local addrs, err, code = resolve(host, port, core.SOCK_STREAM)
   if not addrs then return nil, err, code end
@@ -402,9 +424,13 @@ function M.udp.connect(host, port, opts)
 end
 
 -- Removes path if it is a unix socket nobody listens on (a leftover of a
--- process that died); leaves anything else alone.
+-- process that died); leaves anything else alone. The type is checked
+-- first (lstat: a symlink is not a socket): connect(2) to a regular file
+-- or a FIFO also fails with ECONNREFUSED.
 local function remove_stale(path, socktype)
   if path:sub(1, 1) == "\0" then return end
+  local st = core.stat(path, false)
+  if not st or st.type ~= "socket" then return end
   local probe = core.socket("unix", socktype)
   if not probe then return end
   probe:settimeout(1)
@@ -438,8 +464,9 @@ function M.unix.listen(path, opts)
 end
 
 -- lunasock.unix.serve(path, handler[, opts]) -> server (path, close()),
--- or nil, msg, code: tcp.serve over a unix stream socket at path (opts:
--- backlog and lunasock.serve.listener's). close() removes the file.
+-- or nil, msg, code: tcp.serve over a unix stream (or seqpacket) socket
+-- at path (opts: backlog, type and lunasock.serve.listener's). close()
+-- removes the file.
 function M.unix.serve(path, handler, opts)
   if type(path) ~= "string" then error("bad argument #1 to 'unix.serve' (path expected)", 2) end
   if type(handler) ~= "function" then

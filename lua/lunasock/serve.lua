@@ -16,8 +16,8 @@ local loop = require "lunasock.loop"
 local stream = require "lunasock.stream"
 local check = require "lunasock.check"
 
-local error, type, pairs, xpcall, pcall, require, tostring =
-  error, type, pairs, xpcall, pcall, require, tostring
+local error, type, pairs, xpcall, pcall, require, tostring, select =
+  error, type, pairs, xpcall, pcall, require, tostring, select
 local setmetatable = setmetatable
 local debug_getmetatable = debug.getmetatable
 local traceback, format, gsub = debug.traceback, string.format, string.gsub
@@ -97,13 +97,26 @@ local resume   -- below: a parked connection's new task
 local PARK = setmetatable({}, {__name = "lunasock.serve.PARK"})
 M.PARK = PARK
 
+-- What a TLS socket holds that the descriptor does not show (its
+-- pending(): plaintext decrypted or read ahead, which a recv returns
+-- without the descriptor becoming readable; ciphertext the socket did not
+-- take, which goes out only with the next call on it); 0, 0 for a plain
+-- socket. A watch on the descriptor would wait for either forever.
+local function tls_held(sock)
+  local pending = sock.pending   -- lunasock.tls sockets have it
+  if not pending then return 0, 0 end
+  return pending(sock)
+end
+
 -- Parks s, whose task is ending (or was cancelled): the loop watches fd,
--- or, with input already buffered (pipelined), the handler is called
--- again at once. False, with nothing changed, when fd cannot be watched
--- (another task waits to read it): the caller then closes the connection
--- rather than leave it open with nothing to end it.
+-- or, with input already buffered (pipelined, or read ahead by TLS) or
+-- ciphertext still held by TLS (the handler's next call sends it), the
+-- handler is called again at once. False, with nothing changed, when fd
+-- cannot be watched (another task waits to read it): the caller then
+-- closes the connection rather than leave it open with nothing to end it.
 local function hold(s, fd)
-  if s.stream and s.stream:buffered() > 0 then
+  local input, output = tls_held(s.sock)
+  if (s.stream and s.stream:buffered() > 0) or input > 0 or output > 0 then
     loop.spawn(resume, s)
   elseif not pcall(loop.watch, fd, resume, s) then
     return false
@@ -123,6 +136,9 @@ local function handled(s, ok, r)
   elseif r == PARK and not s.server.closed then
     local sock, st = s.sock, s.stream
     if not st:flush() then return end   -- the peer went: the connection ends
+    -- no input can come after the end of the peer's data: parked, the
+    -- readable EOF would call the handler again at once, for ever
+    if st:ended() and st:buffered() == 0 then return end
     local open, fd = pcall(sock.fileno, sock)
     if open and not hold(s, fd) then
       report("lunasock.serve: connection not parked (its socket is read by another task)")
@@ -304,6 +320,8 @@ function Server:park(sock)
   if s.stream:pending() > 0 then return false end
   local open, fd = pcall(sock.fileno, sock)
   if not open then return false end   -- closed: its task is about to end
+  -- ciphertext held by TLS: the task waits to send it (nothing else would)
+  if select(2, tls_held(sock)) > 0 then return false end
   s.task = false
   t:cancel()
   if not hold(s, fd) then
@@ -325,21 +343,33 @@ local function check_seconds(opts, name)
   return v
 end
 
--- The TLS context for opts.tls: a context as is; a table of tls.context
--- options made into one (mode "server"); nil, msg, code for a bad one.
+-- The TLS context for opts.tls: a server context as is; a table of
+-- tls.context options made into one (mode "server"); nil, msg, code for
+-- a bad one. A client context (or mode "client") raises: every handshake
+-- would fail, each with an error that does not say why.
 local function tls_context(spec)
   if spec == nil or spec == false then return false end
   if type(spec) ~= "table" then
     -- lunasock.tls locks its metatables (getmetatable gives a string):
     -- the type's name is read past the lock
     local mt = type(spec) == "userdata" and debug_getmetatable(spec)
-    if mt and mt.__name == "lunasock.tls.context" then return spec end
-    error("bad option 'tls' to 'serve' (a lunasock.tls context or a table of options expected)", 3)
+    if not (mt and mt.__name == "lunasock.tls.context") then
+      error(format("bad option 'tls' to 'serve' (a server tls.context or a table of its"
+                   .. " options expected, got %s)", type(spec)), 3)
+    end
+    if spec:mode() ~= "server" then
+      error("bad option 'tls' to 'serve' (a server tls.context expected, got a client one)", 3)
+    end
+    return spec
+  end
+  if spec.mode ~= nil and spec.mode ~= "server" then
+    error(format("bad option 'tls' to 'serve' (mode must be \"server\", got %s)",
+                 tostring(spec.mode)), 3)
   end
   local tls = require("lunasock.tls")   -- loaded only by TLS servers
   local o = {}
   for k, v in pairs(spec) do o[k] = v end
-  if o.mode == nil then o.mode = "server" end
+  o.mode = "server"
   -- a misuse (an unknown option) is passed on without the position inside
   -- this file: the door re-raises it at its caller
   local ok, ctx, err, code = pcall(tls.context, o)
@@ -364,6 +394,12 @@ function M.listener(sock, handler, opts)
   if kind ~= "socket" then
     error("bad argument #1 to 'listener' (listening socket expected, got "
           .. (kind or type(sock)) .. ")", 2)
+  end
+  if sock:getopt("acceptconn") ~= true then
+    -- accept would fail on it (EINVAL, or EOPNOTSUPP for a datagram
+    -- socket, which the accept loop would retry for ever)
+    error("bad argument #1 to 'listener' (listening socket expected, got a "
+          .. select(2, sock:socktype()) .. " socket not listening)", 2)
   end
   if type(handler) ~= "function" then
     error("bad argument #2 to 'listener' (function expected, got " .. type(handler) .. ")", 2)

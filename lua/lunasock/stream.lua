@@ -456,6 +456,12 @@ function Stream:buffered()
   return buffered(self)
 end
 
+-- stream:ended() -> true once a recv has met the end of the peer's data:
+-- no more input will come (what is buffered can still be read).
+function Stream:ended()
+  return self.eof
+end
+
 ---------------------------------------------------------------- writing
 
 -- Sends all of data; true, or nil, msg, code, sent.

@@ -385,7 +385,8 @@ end
 
 local function no_body() return nil end
 
--- The reader for head's body and whether the connection may be kept.
+-- The reader for head's body, whether the connection may be kept, and
+-- the body's length when a Content-Length gives it.
 local function body_reader(conn, method, head)
   local kind, n = framing(method, head)
   if not kind then return nil, n, "EPROTO" end
@@ -401,6 +402,7 @@ local function body_reader(conn, method, head)
     reader = no_body
   elseif kind == "length" then
     reader = body.fixed(conn.stream, n)
+    return reader, keep, n
   elseif kind == "chunked" then
     reader = body.chunked(conn.stream, {max_body = false})
   else
@@ -484,10 +486,18 @@ local function exchange(ctx, method, u, fields, body_)
   end
 end
 
--- Reads the body through reader into the sink, or into a string.
-local function read_body(ctx, reader)
+-- Reads the body through reader into the sink, or into a string. A
+-- Content-Length (length) over max_body is refused before any of the
+-- body is waited for.
+local function read_body(ctx, reader, length)
   local sink = ctx.opts.sink
-  if not sink then return body.readall(reader, ctx.limits.max_body or nil) end
+  if not sink then
+    local max = ctx.limits.max_body or nil
+    if max and length and length > max then
+      return fail("body larger than " .. max .. " bytes", "EMSGSIZE")
+    end
+    return body.readall(reader, max)
+  end
   while true do
     local piece, err, code = reader()
     if not piece then
@@ -620,7 +630,7 @@ function M.request(opts)
   while true do
     local head, conn, xcode = exchange(ctx, method, u, fields, body_)
     if not head then return nil, conn, xcode end
-    local reader, keep = body_reader(conn, method, head)
+    local reader, keep, length = body_reader(conn, method, head)
     if not reader then
       release(ctx, conn, false)
       return nil, keep, "EPROTO"
@@ -635,7 +645,7 @@ function M.request(opts)
       head.url, head.redirects = url.tostring(u), hops
       if opts.on_head then opts.on_head(head) end
       local got
-      got, err, code = read_body(ctx, reader)
+      got, err, code = read_body(ctx, reader, length)
       if not got then
         release(ctx, conn, false)
         return nil, err, code

@@ -97,13 +97,24 @@ end
 ---------------------------------------------------------------- TLS
 
 -- pool.check_tls(t, level[, fname]): raises unless t is TLS settings: nil, true
--- (the defaults), a table of context options or a tls.context (the only
--- userdata accepted; checked when it is used).
+-- (the defaults), a table of client context options or a client
+-- tls.context (a server's would fail every handshake).
 function M.check_tls(t, level, fname)
-  local ty = type(t)
+  local ty, why = type(t), nil
   if t ~= nil and t ~= true and ty ~= "table" and ty ~= "userdata" then
-    error("bad option 'tls' to '" .. (fname or "client.pool")
-          .. "' (table of TLS options or tls.context expected, got " .. ty .. ")", level + 1)
+    why = "table of TLS options or tls.context expected, got " .. ty
+  elseif ty == "table" and t.mode ~= nil and t.mode ~= "client" then
+    why = "mode must be \"client\", got " .. tostring(t.mode)
+  elseif ty == "userdata" then
+    local tls = require "lunasock.tls"   -- loaded already: t is one of its contexts
+    if tls.type(t) ~= "tls context" then
+      why = "table of TLS options or tls.context expected, got " .. (tls.type(t) or ty)
+    elseif t:mode() ~= "client" then
+      why = "a client tls.context expected, got a server one"
+    end
+  end
+  if why then
+    error("bad option 'tls' to '" .. (fname or "client.pool") .. "' (" .. why .. ")", level + 1)
   end
 end
 
