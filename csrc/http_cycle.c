@@ -104,7 +104,7 @@ static int next_request(lua_State *L, lsk_socket *s, int *kind) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushlstring(L, buf, got);             /* C_DATA */
+  lsk_http_push_again(L, P_LASTH, buf, got);  /* C_DATA */
   n = lsk_http_parse_head(L, C_DATA, 1, C_CONN, 1, kind);
   top = lua_gettop(L);
   if (lua_toboolean(L, top - n + 1)
