@@ -84,6 +84,11 @@ static int optversion(lua_State *L, int opts, const char *name, int dflt) {
   return v;
 }
 
+/* The most bytes an ALPN list may take on the wire. RFC 7301 allows
+   65535, but the whole ClientHello's extensions share that bound: a list
+   near it failed every handshake with "internal error". */
+#define TLS_ALPN_MAX 32768
+
 /* Builds the ALPN wire format (length-prefixed names) from the list at
    idx, pushed as a string. Raises on a bad list: it is a programmer's. */
 void lsk_tls_pushalpn(lua_State *L, int idx, const char *fn) {
@@ -95,16 +100,21 @@ void lsk_tls_pushalpn(lua_State *L, int idx, const char *fn) {
   if (n < 1) luaL_error(L, "%s: option 'alpn' is empty", fn);
   luaL_buffinit(L, &b);
   for (i = 1; i <= n; i++) {
+    char name[255];  /* copied: the list's __index may make the string,
+                        which the buffer's growth could then collect */
     size_t len;
-    const char *p;
     if (lua_geti(L, idx, i) != LUA_TSTRING)
       luaL_error(L, "%s: option 'alpn' must be a list of strings", fn);
-    p = lua_tolstring(L, -1, &len);
-    if (len < 1 || len > 255)
+    len = lua_rawlen(L, -1);
+    if (len < 1 || len > sizeof name)
       luaL_error(L, "%s: an ALPN protocol name is 1 to 255 bytes", fn);
+    memcpy(name, lua_tostring(L, -1), len);
     lua_pop(L, 1);
+    if (luaL_bufflen(&b) + 1 + len > TLS_ALPN_MAX)
+      luaL_error(L, "%s: option 'alpn' is too long (at most %d bytes in "
+                    "all, a byte more per name)", fn, TLS_ALPN_MAX);
     luaL_addchar(&b, (char)len);
-    luaL_addlstring(&b, p, len);
+    luaL_addlstring(&b, name, len);
   }
   luaL_pushresult(&b);
 }

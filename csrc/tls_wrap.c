@@ -140,7 +140,9 @@ static const char *const wrap_options[] = {
 
 /* tls.wrap(sock, ctx_or_opts[, opts]) -> TLS socket, handshake done; or
    nil, msg, code with sock closed. Stack: 1 sock, 2 context, 3 opts, 4
-   the ALPN wire string, 5 the session given. */
+   the ALPN wire string, 5 the session given, 6 servername, 7
+   verify_host: the names stay on the stack until OpenSSL has copied
+   them (opts may make them with __index: popped, they could be freed). */
 static int tls_wrap(lua_State *L) {
   static const lsk_tls_op op = {handshake_attempt, handshake_giveup, 1};
   lsk_socket *s = coresock(L, 1);
@@ -155,10 +157,14 @@ static int tls_wrap(lua_State *L) {
   if (lua_type(L, 2) != LUA_TTABLE) lsk_tls_toctx(L, 2);
   lua_pushnil(L);  /* 4 */
   lua_pushnil(L);  /* 5 */
-  if (!lua_isnil(L, 3)) {
+  if (lua_isnil(L, 3)) {
+    lua_pushnil(L);  /* 6 */
+    lua_pushnil(L);  /* 7 */
+  }
+  else {
     luaL_checktype(L, 3, LUA_TTABLE);
     lsk_tls_checknames(L, 3, "tls.wrap", wrap_options);
-    if (lua_getfield(L, 3, "servername") != LUA_TNIL) {
+    if (lua_getfield(L, 3, "servername") != LUA_TNIL) {  /* 6 */
       size_t len = 0;
       /* the type first: lua_tolstring would turn a number into a name */
       if (lua_type(L, -1) == LUA_TSTRING)
@@ -167,8 +173,7 @@ static int tls_wrap(lua_State *L) {
         luaL_error(L, "tls.wrap: option 'servername' must be a non-empty "
                       "string");
     }
-    lua_pop(L, 1);  /* still in opts: the pointer stays valid */
-    if (lua_getfield(L, 3, "verify_host") == LUA_TBOOLEAN
+    if (lua_getfield(L, 3, "verify_host") == LUA_TBOOLEAN  /* 7 */
         && !lua_toboolean(L, -1))
       nohost = 1;
     else if (!lua_isnil(L, -1)) {
@@ -179,7 +184,6 @@ static int tls_wrap(lua_State *L) {
         luaL_error(L, "tls.wrap: option 'verify_host' must be a non-empty "
                       "string or false");
     }
-    lua_pop(L, 1);
     if (lua_getfield(L, 3, "alpn") != LUA_TNIL) {
       lsk_tls_pushalpn(L, lua_gettop(L), "tls.wrap");
       lua_replace(L, 4);

@@ -678,4 +678,48 @@ describe("lunasock.tls robustness", function()
     assert.is_true(dead:close())
     assert.matches("closed", tostring(dead))
   end)
+
+  -- regression (heap use after free, seen by make sanitize): wrap popped
+  -- servername and verify_host, and the ALPN builder each name, before
+  -- using them; opts whose __index makes the strings let the collector
+  -- free them first. With the collector running all the time, every
+  -- name must still be what the table said.
+  it("keeps names a table's __index makes alive until they are used", function()
+    local alpn = setmetatable({}, {__len = function() return 100 end,
+      __index = function(_, i) return ("proto-%d-"):format(i) .. ("x"):rep(200) end})
+    local pause = collectgarbage("setpause", 0)
+    local ok, err = pcall(function()
+      for round = 1, 20 do
+        assert(tls.context{verify = false, alpn = alpn})
+        local a, b = core.socketpair()
+        a:settimeout(0)
+        local opts = setmetatable({}, {__index = function(_, k)
+          if k == "servername" then return ("local"):rep(1) .. "host" end
+          if k == "verify_host" then return ("127.0.0.%d"):format(round) end
+          if k == "alpn" then return alpn end
+        end})
+        local t, _, code = tls.wrap(a, CLIENT_NOVERIFY, opts)
+        assert.is_nil(t)
+        assert.equal("EAGAIN", code)
+        b:close()
+      end
+    end)
+    collectgarbage("setpause", pause)
+    assert(ok, err)
+  end)
+
+  -- regression: a list over the ClientHello's room was taken, and every
+  -- handshake then failed with "internal error"
+  it("refuses an ALPN list too long for a ClientHello", function()
+    local names = {}
+    for i = 1, 200 do names[i] = ("%03d"):format(i) .. ("a"):rep(252) end
+    local ok, err = pcall(tls.context, {verify = false, alpn = names})
+    assert.is_false(ok)
+    assert.matches("option 'alpn' is too long", err)
+    ok, err = pcall(tls.wrap, core.socketpair(), CLIENT_NOVERIFY, {alpn = names})
+    assert.is_false(ok)
+    assert.matches("option 'alpn' is too long", err)
+    local fits = table.move(names, 1, 128, 1, {})   -- 32768 bytes in all
+    assert(tls.context{verify = false, alpn = fits})
+  end)
 end)
