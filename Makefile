@@ -34,7 +34,7 @@ endif
 SRCS = csrc/core.c csrc/socket.c csrc/io.c csrc/addr.c csrc/options.c \
        csrc/constants.c csrc/error.c csrc/resolver.c csrc/poller.c \
        csrc/poller_epoll.c csrc/poller_poll.c csrc/process.c \
-       csrc/http.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c csrc/wait.c \
+       csrc/http.c csrc/http_cycle.c csrc/http_parse.c csrc/fs.c csrc/sendfile.c csrc/wait.c \
        csrc/errmsg.c
 # lunasock.tls, the only part linked with OpenSSL (libssl-dev); the
 # rockspec lists the same (make lint checks).
@@ -75,7 +75,7 @@ BENCH_OK = command -v wrk && command -v redis-benchmark && command -v ss && \
 
 all: $(MODULE) $(TLS_MODULE)
 
-$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h csrc/http_parse.h
+$(BUILD)/%.o: csrc/%.c csrc/lunasock.h csrc/poller.h csrc/http_parse.h csrc/http_cycle.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

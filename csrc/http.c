@@ -4,6 +4,7 @@
 
 #include "lunasock.h"
 #include "http_parse.h"
+#include "http_cycle.h"
 
 /*
  * The Lua face of http_parse.c, which holds the grammar. Each call parses
@@ -233,16 +234,6 @@ static int core_http_request(lua_State *L) {
  * comes back as false followed by what core.http_request(buf, init, 0,
  * max_line, max_head, max_fields) returns, for the caller's own rules.
  */
-enum {
-  /* 1-3: the core's own upvalues (lunasock.h: LSK_UV_*), which the
-     socket checks and the wait of a read need */
-  P_LIMITS = 4, P_METHODS, P_META, P_V10, P_V11,
-  P_KMETHOD, P_KPATH, P_KVERSION, P_KKEEP,
-  P_LASTM, P_LASTT,            /* the method and target made last */
-  P_NUP = P_LASTT
-};
-static const char *const parser_keys[] = {"method", "path", "version", "keep_alive"};
-
 #define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
 
 /* Pushes the string s: the one in upvalue k when it has the same bytes
@@ -260,9 +251,25 @@ static void push_again(lua_State *L, int k, const char *s, size_t len) {
   lua_replace(L, lua_upvalueindex(k));
 }
 
+/* Sets version and keep_alive of the common request at index t, of
+   HTTP/1.minor. */
+void lsk_http_set_version(lua_State *L, int t, int minor) {
+  KEY(P_KVERSION);
+  lua_pushvalue(L, lua_upvalueindex(minor == 0 ? P_V10 : P_V11));
+  lua_rawset(L, t);
+  KEY(P_KKEEP);
+  lua_pushboolean(L, minor != 0);
+  lua_rawset(L, t);
+}
+
 /* Parses the head at init of the string at index bi; pushes parse's
-   results (conn: the value at index ci). */
-static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
+   results (conn: the value at index ci). The running closure is a parse
+   or a cycle (http_cycle.h: the upvalues both have). *kind: for a
+   request made, LSK_HTTP_FAST if it is HTTP/1.1 and not HEAD, and
+   LSK_HTTP_LEAN if it was made without version and keep_alive (asked
+   for with lean, for HTTP/1.1: Request.__index answers "1.1", true). */
+int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
+                        int lean, int *kind) {
   const lsk_http_limits *lim =
     (const lsk_http_limits *)lua_touserdata(L, lua_upvalueindex(P_LIMITS));
   lsk_http_field local[MAX_STACK_FIELDS], *fields;
@@ -311,15 +318,15 @@ static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
       KEY(P_KPATH);
       lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
-      KEY(P_KVERSION);
-      lua_pushvalue(L, lua_upvalueindex(req.minor == 0 ? P_V10 : P_V11));
-      lua_rawset(L, t);
-      KEY(P_KKEEP);
-      lua_pushboolean(L, req.minor != 0);
-      lua_rawset(L, t);
+      lean = lean && req.minor != 0;
+      if (!lean) lsk_http_set_version(L, t, req.minor);
       lua_pushvalue(L, lua_upvalueindex(P_META));
       lua_setmetatable(L, t);
       lua_pushinteger(L, init + end);
+      *kind = (lean ? LSK_HTTP_LEAN : 0)
+              | (req.minor != 0
+                 && !(req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0)
+                 ? LSK_HTTP_FAST : 0);
       return 2;
     }
     lua_pop(L, 2);                                /* not accepted here */
@@ -334,11 +341,11 @@ static int parse_head(lua_State *L, int bi, lua_Integer init, int ci) {
 static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
   char buf[RECV_CHUNK];
   size_t got = 0;
-  int n, r = lsk_recv_into(L, s, buf, sizeof buf, &got);
+  int n, kind, r = lsk_recv_into(L, s, buf, sizeof buf, &got);
   if (r != 0) return r;   /* LSK_WANT_READ, or the error triple pushed */
   lua_pushlstring(L, buf, got);                   /* the buffer */
   if (got == 0) return 1;                         /* EOF: "" */
-  n = parse_head(L, base + 3, 1, 2);
+  n = lsk_http_parse_head(L, base + 3, 1, 2, 0, &kind);
   if (lua_gettop(L) != base + 3 + n) {            /* a field space between */
     lua_pushvalue(L, base + 3);
     lua_insert(L, -(n + 1));
@@ -348,6 +355,7 @@ static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
 
 static int http_parse(lua_State *L) {
   size_t blen;
+  int kind;
   lua_Integer init;
   if (lua_type(L, 1) != LUA_TSTRING) {
     static const lsk_op op = {recv_attempt, 2};
@@ -357,13 +365,16 @@ static int http_parse(lua_State *L) {
   init = luaL_checkinteger(L, 2);
   luaL_argcheck(L, init >= 1, 2, "index must be >= 1");
   lua_settop(L, 3);
-  return parse_head(L, 1, init, 3);
+  return lsk_http_parse_head(L, 1, init, 3, 0, &kind);
 }
 
 static int core_http_parser(lua_State *L) {
+  static const char *const keys[] = {LSK_HTTP_PARSER_KEYS};
+  static const char *const cycle_keys[] = {LSK_HTTP_CYCLE_KEYS};
   lsk_http_limits *lim;
   size_t i;
   lua_Integer v[3];
+  int cycle = !lua_isnoneornil(L, 6), first, k;
   for (i = 0; i < 3; i++) {
     v[i] = luaL_checkinteger(L, (int)i + 1);
     luaL_argcheck(L, v[i] >= 0 && v[i] <= MAX_LIMIT, (int)i + 1,
@@ -371,7 +382,13 @@ static int core_http_parser(lua_State *L) {
   }
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TTABLE);
-  lua_settop(L, 5);
+  if (cycle) {
+    luaL_checktype(L, 6, LUA_TFUNCTION);
+    luaL_checktype(L, 7, LUA_TTABLE);
+  }
+  lua_settop(L, 7);
+  luaL_checkstack(L, 2 * P_NUP, "making a parser");
+  first = lua_gettop(L) + 1;
   for (i = 1; i < P_LIMITS; i++) lua_pushvalue(L, lua_upvalueindex((int)i));
   lim = (lsk_http_limits *)lua_newuserdatauv(L, sizeof *lim, 0);
   lim->max_line = (size_t)v[0];
@@ -383,12 +400,25 @@ static int core_http_parser(lua_State *L) {
   lua_pushvalue(L, 5);
   lua_pushliteral(L, "1.0");
   lua_pushliteral(L, "1.1");
-  for (i = 0; i < sizeof parser_keys / sizeof *parser_keys; i++)
-    lua_pushstring(L, parser_keys[i]);
+  for (i = 0; i < sizeof keys / sizeof *keys; i++) lua_pushstring(L, keys[i]);
   lua_pushliteral(L, "");
   lua_pushliteral(L, "");
+  lua_pushvalue(L, 6);                                    /* P_WHOLE */
+  lua_pushvalue(L, 7);                                    /* P_RESP */
+  memset(lua_newuserdatauv(L, lsk_http_cycle_cache_size(), 0), 0,
+         lsk_http_cycle_cache_size());                    /* P_CACHE */
+  lua_newtable(L);                                        /* P_ANCHOR */
+  for (i = 0; i < sizeof cycle_keys / sizeof *cycle_keys; i++)
+    lua_pushstring(L, cycle_keys[i]);
+  if (cycle) {              /* the same list again, for the second closure */
+    for (k = first; k < first + P_NUP; k++) lua_pushvalue(L, k);
+    lua_pushcclosure(L, lsk_http_cycle, P_NUP);
+    lua_replace(L, 7);
+  }
   lua_pushcclosure(L, http_parse, P_NUP);
-  return 1;
+  lua_replace(L, 6);
+  lua_settop(L, cycle ? 7 : 6);
+  return cycle ? 2 : 1;
 }
 
 /* core.http_response(buf, init, state, max_line, max_head, max_fields)

@@ -28,7 +28,7 @@ build = {
         "csrc/core.c", "csrc/socket.c", "csrc/io.c", "csrc/addr.c",
         "csrc/options.c", "csrc/constants.c", "csrc/error.c", "csrc/resolver.c",
         "csrc/poller.c", "csrc/poller_epoll.c", "csrc/poller_poll.c",
-        "csrc/process.c", "csrc/http.c", "csrc/http_parse.c", "csrc/fs.c",
+        "csrc/process.c", "csrc/http.c", "csrc/http_cycle.c", "csrc/http_parse.c", "csrc/fs.c",
         "csrc/sendfile.c", "csrc/wait.c", "csrc/errmsg.c",
       },
       defines = {"_GNU_SOURCE"},

@@ -299,6 +299,27 @@ describe("bin/lunasock", function()
       assert.truthy(err:find("lunasock connect: 127.0.0.1:" .. port .. ": ", 1, true), err)
       assert.truthy(err:lower():find("refused", 1, true), err)
     end)
+
+    it("writes an IPv6 address in brackets in its messages", function()
+      local l, port = helper.listener("::1")
+      l:close()
+      local status, _, err = run{"connect", "::1", tostring(port)}
+      assert.equal(1, status)
+      assert.truthy(err:find("lunasock connect: [::1]:" .. port .. ": ", 1, true), err)
+    end)
+
+    it("takes --timeout 0 as no limit, as get does (it failed at once)", function()
+      local l <close>, port = helper.listener()
+      local proc = start({"connect", "--timeout", "0", "127.0.0.1", tostring(port)},
+                         {stdin = "< /dev/null"})
+      local s <close> = assert(l:accept())
+      s:settimeout(T)
+      assert(s:send("reply\n"))
+      s:close()
+      local status, out, err = finish(proc)
+      assert.equal(0, status, err)
+      assert.equal("reply\n", out)
+    end)
   end)
 
   describe("run", function()

@@ -183,7 +183,10 @@ describe("lunasock.core sendfile", function()
     a:settimeout(0)
     local _, _, code2, sent2 = a:sendfile(f, sent)
     assert.equal("EAGAIN", code2)
-    assert.equal("integer", math.type(sent2))
+    -- a count only after some progress: the buffers may have no room
+    -- left (regression: this spec assumed they always had some)
+    assert.is_true(sent2 == nil or math.type(sent2) == "integer" and sent2 > 0)
+    sent2 = sent2 or 0
     a:close()
     local total = 0
     while true do

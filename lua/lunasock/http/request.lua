@@ -98,8 +98,11 @@ local function fields_of(req)
   return f
 end
 
--- what a request without a body has
-local DEFAULTS = {chunked = false, length = 0, expect_continue = false, conditional = false}
+-- what a request without a body has; and the version and keep_alive
+-- of an HTTP/1.1 request the server's cycle made without them (a
+-- request made anywhere else has its own)
+local DEFAULTS = {chunked = false, length = 0, expect_continue = false, conditional = false,
+                  version = "1.1", keep_alive = true}
 
 function Request.__index(req, k)
   local m = methods[k] or DEFAULTS[k]
@@ -194,12 +197,14 @@ function parsed(conn, server, buf, pos, stop, method, target, minor, fields, mas
   return read_slow(conn, server.opts)
 end
 
--- request.parser(opts) -> the reader of request heads of a server with
--- these limits and methods (core.http_parser), for request.read: the
--- server keeps it as server.parse.
+-- request.parser(opts) -> parse, cycle: the reader of request heads of
+-- a server with these limits and methods (core.http_parser), for
+-- request.read (the server keeps it as server.parse), and the same
+-- reader driving the server's common case in C: reads, handler calls
+-- and the answers response.whole makes (server.cycle; see the server).
 function M.parser(opts)
   return http_parser(opts.max_request_line, opts.max_head, opts.max_headers,
-                     opts.methods or M.METHODS, Request)
+                     opts.methods or M.METHODS, Request, response.whole, response)
 end
 
 -- A head that did not come whole: the stream collects the rest (in

@@ -265,6 +265,58 @@ local function send_whole(conn, data)
   return nil, err, code
 end
 
+-- The fast path's answer with no header fields (head and body, one
+-- string) for status, a FAST one, and the string body str, kept per
+-- status and body for short bodies; after the check of write_head's fast
+-- path, which leaves the Date and SERVER caches fresh.
+local function whole_answer(status, str)
+  local by_body = cached[status]
+  local data = by_body and by_body[str]
+  if data then return data end
+  local n = #str
+  local clen = length_fields[n]
+  if not clen then
+    clen = "\r\nContent-Length: " .. n
+    if n < 4096 then length_fields[n] = clen end
+  end
+  data = head_start(status) .. date_str .. clen
+         .. (n > 0 and "\r\nContent-Type: " .. TEXT .. "\r\n\r\n" or "\r\n\r\n") .. str
+  if n <= 256 and ncached < 64 then
+    if not by_body then by_body = {}; cached[status] = by_body end
+    by_body[str], ncached = data, ncached + 1
+  end
+  return data
+end
+
+-- Empties the caches when the Date text or SERVER has changed since they
+-- were made.
+local function fresh_caches(status)
+  if cached_date ~= date_str or server_of ~= M.SERVER then
+    head_start(status)
+    cached_date, cached, ncached = date_str, {}, 0
+    whole, whole_bytes = {}, 0
+  end
+end
+
+-- response.whole(status, body) -> the whole answer write_head's fast path
+-- sends for this status and string body with no header fields, to a
+-- keep-alive HTTP/1.1 request that is not HEAD, with the current Date
+-- and SERVER; nil for a status the fast path does not take. For the
+-- server's cycle in C (core.http_parser), which keeps it for the second.
+function M.whole(status, str)
+  if not FAST[status] or type(str) ~= "string" then return nil end
+  tick()
+  fresh_caches(status)
+  return whole_answer(status, str)
+end
+
+-- response.rest(conn, data) -> true, or nil, msg, code: sends through
+-- the stream what a send that did not wait left of an answer (the
+-- body timeout applies).
+function M.rest(conn, data)
+  return send_rest(conn, data, 0)
+end
+
 -- The response head for req (and str, a string body or nil, sent with it). Returns
 -- the framing of a streamed body ("length", "chunked", "close" or "none")
 -- and, for "length", the Content-Length promised; nil, msg, code when the
@@ -277,13 +329,8 @@ function M.write_head(conn, req, status, headers, str, streamed)
                    and headers[7] == #str
   if (headers == nil or prepared) and str and FAST[status] and req.keep_alive
      and req.version == "1.1" and req.method ~= "HEAD" and not conn.closing then
-    if cached_date ~= date_str or server_of ~= M.SERVER then
-      head_start(status)
-      cached_date, cached, ncached = date_str, {}, 0
-      whole, whole_bytes = {}, 0
-    end
-    local by_body = not prepared and cached[status]
-    local data = by_body and by_body[str]
+    fresh_caches(status)
+    local data
     if prepared then
       -- kept whole, for this second, while WHOLE_BYTES allow
       local w = whole[headers]
@@ -295,19 +342,8 @@ function M.write_head(conn, req, status, headers, str, streamed)
           whole[headers], whole_bytes = {status, str, data, date_str}, whole_bytes + #data
         end
       end
-    elseif not data then
-      local n = #str
-      local clen = length_fields[n]
-      if not clen then
-        clen = "\r\nContent-Length: " .. n
-        if n < 4096 then length_fields[n] = clen end
-      end
-      data = head_start(status) .. date_str .. clen
-             .. (n > 0 and "\r\nContent-Type: " .. TEXT .. "\r\n\r\n" or "\r\n\r\n") .. str
-      if n <= 256 and ncached < 64 then
-        if not by_body then by_body = {}; cached[status] = by_body end
-        by_body[str], ncached = data, ncached + 1
-      end
+    else
+      data = whole_answer(status, str)
     end
     return send_whole(conn, data)
   end

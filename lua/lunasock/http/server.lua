@@ -8,7 +8,11 @@
 -- One request, top-down: serve_conn reads it (lunasock.http.request),
 -- calls the handler, sends what it returned (lunasock.http.response),
 -- drops what is left of its body, and loops for the next one on the
--- connection, or closes it (lingering after an error response).
+-- connection, or closes it (lingering after an error response). The
+-- common case (a GET with no body, answered with a status and a string)
+-- runs the same steps in C, in one call that loops until a request or
+-- an answer is anything else (server.cycle, csrc/http_cycle.c: see
+-- requests below).
 --
 -- A handler gets the request (lunasock.http.request) and returns status,
 -- headers, body, where body is a string, a Lua file (read to its end, or
@@ -166,10 +170,11 @@ end
 function M.serve_socket(sock, o, handler)
   local smallest = math.min(o.header_timeout, o.idle_timeout, o.linger_timeout)
   local server = setmetatable({opts = o, handler = handler, conns = {},
-                               parse = request.parser(o),
+                               parse = false, cycle = false,
                                now = monotime(), closed = false, plain = not o.tls,
                                tick = math.min(0.5, smallest / 4), tasks = 0,
                                busy = M.BUSY_TASKS, crowded = false}, Server)
+  server.parse, server.cycle = request.parser(o)
   local function on_conn(st, peer) return serve_conn(server, st, peer) end
   -- deferred: a connection's task starts with its first bytes (until
   -- then the header timeout is serve's: a silent one is closed)
@@ -247,7 +252,7 @@ end
 -- server:close(): stops accepting and closes every connection.
 function Server:close()
   if self.closed then return end
-  self.closed = true
+  self.closed, self.crowded = true, true
   self.listener:close()
   self.conns = {}
   if self.reaper_task then self.reaper_task:cancel() end
@@ -289,10 +294,12 @@ function is_idle(conn)
 end
 
 -- server.tasks, connections holding a task (serve_conn running), and
--- server.crowded: more than BUSY_TASKS of them.
+-- server.crowded: more than BUSY_TASKS of them, or the server closed
+-- (either way a connection's cycle hands each answered request back to
+-- requests(), which parks or ends it).
 function count_tasks(server, d)
   local n = server.tasks + d
-  server.tasks, server.crowded = n, n > server.busy
+  server.tasks, server.crowded = n, n > server.busy or server.closed
 end
 
 -- A parked connection's record: a new, smaller one (the fields of one
@@ -415,23 +422,46 @@ end
 -- The requests on a connection, one after another: returns when one
 -- closes it, or PARK when it gives up its task (serve_conn's tail then
 -- does not run). A handler is called with cur[1] set to its request.
+-- On a plain server without an access log, server.cycle (C: see
+-- request.parser) serves the common case itself, reads, handler calls
+-- and fast answers, while nothing is buffered; it comes back with the
+-- first thing it does not do: the connection done (nil), input for
+-- request.read (false), a handler's answer to send (req, s, h, b) or
+-- error (req, nil, nil, nil, msg: it calls the handler as xpcall would,
+-- handler_traceback its message handler), or an answered request the
+-- loop must look at (true, and what the send left: server.crowded is
+-- set).
 function requests(server, conn, handler, self, cur)
   local sock, idle, log = conn.sock, server.opts.idle_timeout, server.opts.access_log
+  local cycle = server.plain and not log and server.cycle
   while true do
-    local req, status, why = read_request(conn)
-    if not req then
-      if status then
-        local bytes = response.error(conn, status, why)
-        if log then access_log(server, nil, status, bytes, conn) end
-      end
-      return nil
+    local req, s, h, b, raised
+    if cycle and conn.pos > #conn.buf and not (conn.out or conn.slow) then
+      conn.body = false
+      req, s, h, b, raised = cycle(sock, conn, handler, self, handler_traceback, server, idle)
+      if req == nil then return nil end
     end
-    local s, h, b
-    cur[1] = req
-    if self then s, h, b = handler(self, req) else s, h, b = handler(req) end
-    cur[1] = false
-    local rstatus, bytes = send_response(conn, req, true, s, h, b)
-    if log and rstatus then access_log(server, req, rstatus, bytes) end
+    if not req then
+      local status, why
+      req, status, why = read_request(conn)
+      if not req then
+        if status then
+          local bytes = response.error(conn, status, why)
+          if log then access_log(server, nil, status, bytes, conn) end
+        end
+        return nil
+      end
+      cur[1] = req
+      if self then s, h, b = handler(self, req) else s, h, b = handler(req) end
+      cur[1] = false
+    end
+    if req == true then
+      if s then response.rest(conn, s) end
+    else
+      -- (raised: a handler the cycle called raised it; its 500, as below)
+      local rstatus, bytes = send_response(conn, req, raised == nil, raised or s, h, b)
+      if log and rstatus then access_log(server, req, rstatus, bytes) end
+    end
     if conn.body or conn.closing or conn.timed or server.closed then
       if conn.body and not conn.closing then finish_body(conn, req) end
       if conn.closing or server.closed then return nil end
