@@ -341,7 +341,10 @@ static int loadidentity(lua_State *L, lsk_tlsctx *c, int opts) {
   return loadkey(L, c->ctx, key, keylen, pw, 0);
 }
 
-static int setup(lua_State *L, lsk_tlsctx *c, int opts) {
+/* The context at ud, made from the options at opts: 0, or the failure
+   pushed (3). The cipher strings are kept as user values 3 and 4: a
+   context chosen by SNI sets them on the connection (lsk_tls_hello). */
+static int setup(lua_State *L, lsk_tlsctx *c, int ud, int opts) {
   const char *s;
   int minv = optversion(L, opts, "min_version", TLS1_2_VERSION);
   int maxv = optversion(L, opts, "max_version", 0);
@@ -368,12 +371,18 @@ static int setup(lua_State *L, lsk_tlsctx *c, int opts) {
   else
     SSL_CTX_set_verify(c->ctx, c->verify ? SSL_VERIFY_PEER
                                          : SSL_VERIFY_NONE, NULL);
-  if ((s = optstring(L, opts, "ciphers", NULL)) != NULL
-      && !SSL_CTX_set_cipher_list(c->ctx, s))
-    return lsk_tls_pushssl(L, "ciphers", TLS_E_CONFIG);
-  if ((s = optstring(L, opts, "ciphersuites", NULL)) != NULL
-      && !SSL_CTX_set_ciphersuites(c->ctx, s))
-    return lsk_tls_pushssl(L, "ciphersuites", TLS_E_CONFIG);
+  if ((s = optstring(L, opts, "ciphers", NULL)) != NULL) {
+    if (!SSL_CTX_set_cipher_list(c->ctx, s))
+      return lsk_tls_pushssl(L, "ciphers", TLS_E_CONFIG);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, ud, 3);
+  }
+  if ((s = optstring(L, opts, "ciphersuites", NULL)) != NULL) {
+    if (!SSL_CTX_set_ciphersuites(c->ctx, s))
+      return lsk_tls_pushssl(L, "ciphersuites", TLS_E_CONFIG);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, ud, 4);
+  }
   if (loadstore(L, c, opts) != 0) return 3;
   if (loadidentity(L, c, opts) != 0) return 3;
   return 0;
@@ -394,7 +403,7 @@ int lsk_tls_newcontext(lua_State *L, int opts) {
     luaL_error(L, "tls.context: option 'mode' must be \"client\" or "
                   "\"server\" (got \"%s\")", mode);
   lua_pop(L, 1);
-  c = (lsk_tlsctx *)lua_newuserdatauv(L, sizeof *c, 2);
+  c = (lsk_tlsctx *)lua_newuserdatauv(L, sizeof *c, 4);
   c->ctx = NULL;
   c->server = server;
   c->alpn = NULL;
@@ -430,9 +439,9 @@ int lsk_tls_newcontext(lua_State *L, int opts) {
                                      (unsigned)c->alpnlen) != 0)
       return lsk_tls_pushssl(L, "alpn", TLS_E_CONFIG);
   }
-  if (server) SSL_CTX_set_tlsext_servername_callback(c->ctx, lsk_tls_sni);
+  if (server) SSL_CTX_set_client_hello_cb(c->ctx, lsk_tls_hello, NULL);
   top = lua_gettop(L);
-  if (setup(L, c, opts) != 0) return 3;
+  if (setup(L, c, ud, opts) != 0) return 3;
   lua_settop(L, top);
   ERR_clear_error();
   return 1;

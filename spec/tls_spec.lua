@@ -155,6 +155,38 @@ describe("lunasock.tls client against openssl s_server", function()
     assert.equal("closed socket", core.type(s))   -- the socket is closed
   end
 
+  -- regression: a resumed handshake checks no certificate, and wrap took
+  -- it as verified: a session made without verification, or for another
+  -- name, connected a verifying client to a server it would refuse
+  it("checks a resumed session's certificate against the name it dials now", function()
+    local srv = s_server(certs.other)
+    local _ <close> = setmetatable({}, {__close = srv.close})
+    local t = assert(tls.wrap(dial(srv.port), client_ctx(), {servername = "other.test"}))
+    assert(get(t))
+    local sess, der = assert(t:session()), assert(t:session("der"))
+    t:close()
+    for _, s in ipairs{der, sess} do
+      local t2, err, code = tls.wrap(dial(srv.port), client_ctx(), {servername = "localhost",
+                                                                   session = s})
+      assert.is_nil(t2)
+      assert.equal("TLS_HOSTNAME", code, err)
+    end
+    t = assert(tls.wrap(dial(srv.port), client_ctx(), {servername = "other.test", session = der}))
+    assert.is_true(t:info().session_reused)
+    t:close()
+    -- a session from a connection that verified nothing
+    local self = s_server(certs.selfsigned)
+    local _ <close> = setmetatable({}, {__close = self.close})
+    t = assert(tls.wrap(dial(self.port), client_ctx({verify = false})))
+    assert(get(t))
+    der = assert(t:session("der"))
+    t:close()
+    local t2, err, code = tls.wrap(dial(self.port), client_ctx(), {servername = "localhost",
+                                                                  session = der})
+    assert.is_nil(t2)
+    assert.equal("TLS_VERIFY", code, err)
+  end)
+
   it("refuses an expired certificate: TLS_VERIFY, 'expired'", function()
     refused(certs.expired, nil, "TLS_VERIFY", "expired")
   end)
@@ -417,6 +449,54 @@ describe("lunasock.tls on both sides in one loop", function()
           c:close()
         end)
     end
+  end)
+
+  -- regression: SSL_set_SSL_CTX took the chosen context's certificate
+  -- only; its verify = true asked no client for a certificate, and its
+  -- versions and TLS 1.3 ciphersuites were the first context's
+  it("applies the verify mode, versions and ciphers of the context SNI chose", function()
+    local function sni_to(opts)
+      return server_ctx(certs.other, {sni = {localhost = server_ctx(certs.leaf, opts)}})
+    end
+    -- mutual TLS: no certificate, no service; a client certificate is seen
+    local mtls = sni_to({verify = true, cafile = certs.ca.cert})
+    over_pair(mtls, client_ctx(), nil, function(s, _, code)
+      assert.is_nil(s)
+      assert.equal("TLS_VERIFY", code)
+    end, function(c)
+      if c then
+        local _, _, code = c:recv(1)   -- TLS 1.3: the refusal comes after
+        assert.equal("TLS_VERIFY", code)
+        c:close()
+      end
+    end)
+    over_pair(mtls, client_ctx({cert = certs.client.cert, key = certs.client.key}), nil,
+      function(s, err)
+        assert(s, err)
+        assert.equal("CN=lunasock test client", s:info().peer.subject)
+        s:close()
+      end, function(c, err) assert(c, err); c:close() end)
+    -- versions
+    over_pair(sni_to({min_version = "tls1.3"}), client_ctx({max_version = "tls1.2"}), nil,
+      function(s) assert.is_nil(s) end,
+      function(c, _, code)
+        assert.is_nil(c)
+        assert.equal("TLS_HANDSHAKE", code)
+      end)
+    -- ciphers, TLS 1.3 and 1.2
+    local suites = sni_to({ciphersuites = "TLS_CHACHA20_POLY1305_SHA256",
+                           ciphers = "ECDHE-ECDSA-CHACHA20-POLY1305"})
+    for _, copts in ipairs{{}, {max_version = "tls1.2"}} do
+      over_pair(suites, client_ctx(copts), nil, function(s) if s then s:close() end end,
+        function(c, err)
+          assert(c, err)
+          assert.matches("CHACHA20", c:info().cipher)
+          c:close()
+        end)
+    end
+    over_pair(suites, client_ctx({ciphersuites = "TLS_AES_128_GCM_SHA256"}), nil,
+      function(s) assert.is_nil(s) end,
+      function(c) assert.is_nil(c) end)
   end)
 
   it("reports an SNI function's error as TLS_HANDSHAKE", function()
