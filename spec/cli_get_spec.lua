@@ -92,6 +92,30 @@ describe("bin/lunasock get", function()
     assert.same({"copy.bin", "site"}, names)
   end)
 
+  it("writes into what -o names when it is no regular file, and follows a symlink", function()
+    -- the temporary file was renamed onto the target: -o /dev/null (as
+    -- root) would have replaced the device, and -o FIFO replaced the FIFO
+    helper.write_file(root .. "/hello.txt", "hello\n")
+    local server, where = http_root(root)
+    local fifo = dir .. "/fifo"
+    assert(os.execute("mkfifo " .. quote(fifo)))
+    local reader <close> = assert(io.open(fifo, "r+b"))   -- the child's open won't wait
+    helper.write_file(dir .. "/target.txt", "old\n")
+    assert(os.execute("ln -s target.txt " .. quote(dir .. "/link.txt")))
+    local status1, _, err1 = run{"get", "-o", fifo, where .. "/hello.txt"}
+    local status2, _, err2 = run{"get", "-o", dir .. "/link.txt", where .. "/hello.txt"}
+    stop(server)
+    assert.equal(0, status1, err1)
+    assert.equal("fifo", core.stat(fifo, false).type)
+    assert.equal("hello\n", reader:read(6))
+    assert.equal(0, status2, err2)
+    assert.equal("link", core.stat(dir .. "/link.txt", false).type)
+    assert.equal("hello\n", helper.slurp(dir .. "/target.txt"))
+    local names = core.readdir(dir)
+    table.sort(names)
+    assert.same({"fifo", "link.txt", "site", "target.txt"}, names)   -- no temporary left
+  end)
+
   it("fails with a clear error past --max-time and leaves no file", function()
     sparse(root .. "/huge.bin", 1024 * 1024 * 1024)
     local server, where = http_root(root)
