@@ -388,6 +388,14 @@ static int setup(lua_State *L, lsk_tlsctx *c, int ud, int opts) {
   return 0;
 }
 
+/* The servername callback: the context was chosen already (by
+   lsk_tls_hello); acknowledging the name makes OpenSSL keep it in the
+   session, so that info().servername has it after a TLS 1.2 resumption. */
+static int sni_ack(SSL *ssl, int *alert, void *arg) {
+  (void)ssl; (void)alert; (void)arg;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 /* Pushes a new context from the options table at opts, or nil, msg,
    "TLS_CONFIG". Raises on unknown option names and wrong types. */
 int lsk_tls_newcontext(lua_State *L, int opts) {
@@ -439,7 +447,10 @@ int lsk_tls_newcontext(lua_State *L, int opts) {
                                      (unsigned)c->alpnlen) != 0)
       return lsk_tls_pushssl(L, "alpn", TLS_E_CONFIG);
   }
-  if (server) SSL_CTX_set_client_hello_cb(c->ctx, lsk_tls_hello, NULL);
+  if (server) {
+    SSL_CTX_set_client_hello_cb(c->ctx, lsk_tls_hello, NULL);
+    SSL_CTX_set_tlsext_servername_callback(c->ctx, sni_ack);
+  }
   top = lua_gettop(L);
   if (setup(L, c, ud, opts) != 0) return 3;
   lua_settop(L, top);

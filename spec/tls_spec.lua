@@ -77,9 +77,13 @@ local function over_pair(sctx, cctx, copts, server, client)
   local a, b = assert(core.socketpair())
   a:settimeout(TIMEOUT)
   b:settimeout(TIMEOUT)
+  -- a failure in server() fails the test too (the task's error was only
+  -- reported, and the test passed)
+  local failed
   local ok, err = loop.run(function()
     local st = loop.spawn(function()
-      server(tls.wrap(b, sctx, {timeout = TIMEOUT}))
+      local done, e = pcall(server, tls.wrap(b, sctx, {timeout = TIMEOUT}))
+      if not done then failed = e end
     end)
     copts = copts or {}
     if copts.servername == nil then copts.servername = "localhost" end
@@ -89,6 +93,7 @@ local function over_pair(sctx, cctx, copts, server, client)
     return true
   end)
   assert(ok, err)
+  if failed then error(failed, 0) end
 end
 
 ---------------------------------------------------------------- client
@@ -497,6 +502,24 @@ describe("lunasock.tls on both sides in one loop", function()
     over_pair(suites, client_ctx({ciphersuites = "TLS_AES_128_GCM_SHA256"}), nil,
       function(s) assert.is_nil(s) end,
       function(c) assert.is_nil(c) end)
+  end)
+
+  it("tells the server the name a resumed TLS 1.2 client sent", function()
+    local sctx = server_ctx(certs.leaf, {sni = {["other.test"] = server_ctx(certs.other)}})
+    local cctx = client_ctx({max_version = "tls1.2"})
+    local sess
+    for round = 1, 2 do
+      over_pair(sctx, cctx, {servername = "other.test", session = sess}, function(s, err)
+        assert(s, err)
+        assert.equal("other.test", s:info().servername)
+        assert.equal(round == 2, s:info().session_reused)
+        s:close()
+      end, function(c, err)
+        assert(c, err)
+        sess = assert(c:session())
+        c:close()
+      end)
+    end
   end)
 
   it("reports an SNI function's error as TLS_HANDSHAKE", function()
