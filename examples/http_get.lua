@@ -21,12 +21,12 @@ while arg[i] do
   local a = arg[i]
   if a == "-i" or a == "--include" then
     show_head = true
-  elseif a == "--timeout" then
+  elseif a == "--timeout" and tonumber(arg[i + 1]) then
     timeout, i = tonumber(arg[i + 1]), i + 1
   elseif a == "--host" then
     host, i = arg[i + 1], i + 1
-  elseif a == "--port" then
-    port, i = tonumber(arg[i + 1]), i + 1
+  elseif a == "--port" and math.tointeger(tonumber(arg[i + 1])) then
+    port, i = math.tointeger(tonumber(arg[i + 1])), i + 1
   elseif a:sub(1, 1) ~= "-" and not target then
     target = a
   else

@@ -17,7 +17,8 @@ local i = 1
 while arg[i] do
   local a = arg[i]
   if a == "--host" then opts.host, i = arg[i + 1], i + 1
-  elseif a == "--port" then opts.port, i = tonumber(arg[i + 1]), i + 1
+  elseif a == "--port" and math.tointeger(tonumber(arg[i + 1])) then
+    opts.port, i = math.tointeger(tonumber(arg[i + 1])), i + 1
   elseif a == "--root" then opts.root, i = arg[i + 1], i + 1
   elseif a == "--listing" then opts.listing = true
   elseif a == "--selftest" then opts.selftest = true

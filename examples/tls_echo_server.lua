@@ -22,7 +22,7 @@ local host, port, cert, key = "127.0.0.1", 0, nil, nil
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
-  if a == "--port" and v then port = tonumber(v)
+  if a == "--port" and math.tointeger(tonumber(v)) then port = math.tointeger(tonumber(v))
   elseif a == "--host" and v then host = v
   elseif a == "--cert" and v then cert = v
   elseif a == "--key" and v then key = v

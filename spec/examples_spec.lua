@@ -328,4 +328,19 @@ describe("examples", function()
       assert(ok, err)
     end)
   end)
+
+  describe("the listening examples", function()
+    -- "--port 80a" was taken as no port: the server listened on a random
+    -- one, and http_get.lua's --timeout x as no timeout
+    for _, case in ipairs{{"http_server.lua", "--port", "80a"}, {"http_stream.lua", "--port", "x"},
+                          {"static_site.lua", "--port", "1.5"}, {"http_get.lua", "--port", "x"},
+                          {"http_get.lua", "--timeout", "soon"},
+                          {"tls_echo_server.lua", "--port", "x"}} do
+      it(case[1] .. " refuses " .. case[2] .. " " .. case[3] .. " with its usage", function()
+        local out, status = run(case[1], case[2] .. " " .. case[3])
+        assert.equal(2, status, out)
+        assert.matches("^usage: ", out)
+      end)
+    end
+  end)
 end)
