@@ -180,6 +180,31 @@ describe("lunasock", function()
       helper.rmdir(dir)
     end)
 
+    it("a unix server's close removes its own socket file, not a newer one", function()
+      -- close removed whatever was at path: another server's socket,
+      -- bound there after this one's file had been removed
+      local dir = helper.tmpdir()
+      local path = dir .. "/s"
+      local ok, err = pcall(helper.run_task, function()
+        local first <close> = assert(lunasock.unix.serve(path, function(st)
+          st:write("first\n")
+        end))
+        os.remove(path)
+        local second <close> = assert(lunasock.unix.serve(path, function(st)
+          st:write("second\n")
+        end))
+        first:close()
+        assert.equal("socket", core.stat(path, false).type)
+        local c <close> = assert(lunasock.unix.connect(path, {timeout = helper.TIMEOUT}))
+        c:settimeout(helper.TIMEOUT)
+        assert.equal("second\n", c:recv(100))
+        second:close()
+        assert.is_nil(core.stat(path, false))   -- its own file: removed
+      end)
+      helper.rmdir(dir)
+      assert(ok, err)
+    end)
+
     it("listen never removes a file at path that is not a socket", function()
       -- connect(2) to a regular file or a FIFO fails with ECONNREFUSED,
       -- as to a stale socket: listen used to delete them.
