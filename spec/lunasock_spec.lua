@@ -148,6 +148,37 @@ describe("lunasock", function()
     end)
   end)
 
+  it("binds a service name as a port, with a host and with the any-address", function()
+    -- a service name raised inside bind ('number expected, got string'):
+    -- the name was resolved, but its number not used
+    local calls = {
+      function() return lunasock.tcp.bind("127.0.0.1", "echo") end,
+      function() return lunasock.tcp.bind("*", "echo") end,
+      function() return lunasock.udp.bind("127.0.0.1", "echo") end,
+      function() return lunasock.udp.bind(nil, "echo") end,
+    }
+    for i, call in ipairs(calls) do
+      local ok, s, _, code = pcall(call)
+      assert.is_true(ok, s)
+      if s then   -- root may bind port 7; others get EACCES
+        assert.equal(7, select(2, s:getsockname()), i)
+        s:close()
+      else
+        assert.is_truthy(code == "EACCES" or code == "EADDRINUSE", code)
+      end
+    end
+    assert.equal("EAI_SERVICE", select(3, lunasock.tcp.bind("*", "no-such-service")))
+  end)
+
+  it("raises for a unix path with a zero byte after its first, naming the function", function()
+    for _, name in ipairs{"listen", "connect", "serve"} do
+      local ok, err = pcall(lunasock.unix[name], "/tmp/a\0b", name == "serve" and print or nil)
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'unix." .. name .. "' (path contains a zero byte)",
+                     err, 1, true)
+    end
+  end)
+
   describe("udp", function()
     it("bind and connect exchange datagrams", function()
       local srv <close> = assert(lunasock.udp.bind("127.0.0.1", 0, {timeout = helper.TIMEOUT}))
