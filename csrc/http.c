@@ -236,10 +236,7 @@ static int core_http_request(lua_State *L) {
  */
 #define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
 
-/* Pushes the string s: the one in upvalue k when it has the same bytes
-   (a server's requests mostly repeat their method and path: no hashing
-   and interning then), else a new one, kept there for the next. */
-static void push_again(lua_State *L, int k, const char *s, size_t len) {
+void lsk_http_push_again(lua_State *L, int k, const char *s, size_t len) {
   size_t n;
   const char *last = lua_tolstring(L, lua_upvalueindex(k), &n);
   if (n == len && memcmp(last, s, len) == 0) {
@@ -294,15 +291,18 @@ int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
   mask = request_mask(&req, fields, n, &q);
   if (mask == (F_HOST | F_ORIGIN) && q == 0) {
     m = lua_gettop(L) + 1;
-    push_again(L, P_LASTM, req.method, req.method_len);   /* m: method */
+    lsk_http_push_again(L, P_LASTM, req.method, req.method_len);   /* m: method */
     lua_pushvalue(L, m);
     if (lua_rawget(L, lua_upvalueindex(P_METHODS)) != LUA_TNIL
         && lua_toboolean(L, -1)) {
       lua_pop(L, 1);
-      push_again(L, P_LASTT, req.target, req.target_len);  /* m + 1: target */
+      lsk_http_push_again(L, P_LASTT, req.target, req.target_len);  /* m + 1: target */
       /* t: the request; conn, head and at in its array part (no new
-         hash keys: the cheap stores), path, not target, in its hash */
-      lua_createtable(L, init != 1 ? 3 : 2, 8);
+         hash keys: the cheap stores), path, not target, in its hash: of
+         eight, or, lean, of four (method and path, and room for two a
+         handler or the router adds: a quarter fewer bytes a request) */
+      lean = lean && req.minor != 0;
+      lua_createtable(L, init != 1 ? 3 : 2, lean ? 4 : 8);
       t = m + 2;
       lua_pushvalue(L, ci);
       lua_rawseti(L, t, 1);
@@ -318,7 +318,6 @@ int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
       KEY(P_KPATH);
       lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
-      lean = lean && req.minor != 0;
       if (!lean) lsk_http_set_version(L, t, req.minor);
       lua_pushvalue(L, lua_upvalueindex(P_META));
       lua_setmetatable(L, t);
@@ -343,8 +342,11 @@ static int recv_attempt(lua_State *L, lsk_socket *s, int base) {
   size_t got = 0;
   int n, kind, r = lsk_recv_into(L, s, buf, sizeof buf, &got);
   if (r != 0) return r;   /* LSK_WANT_READ, or the error triple pushed */
-  lua_pushlstring(L, buf, got);                   /* the buffer */
-  if (got == 0) return 1;                         /* EOF: "" */
+  if (got == 0) {                                 /* EOF: "" */
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  lsk_http_push_again(L, P_LASTH, buf, got);      /* the buffer */
   n = lsk_http_parse_head(L, base + 3, 1, 2, 0, &kind);
   if (lua_gettop(L) != base + 3 + n) {            /* a field space between */
     lua_pushvalue(L, base + 3);
@@ -401,6 +403,7 @@ static int core_http_parser(lua_State *L) {
   lua_pushliteral(L, "1.0");
   lua_pushliteral(L, "1.1");
   for (i = 0; i < sizeof keys / sizeof *keys; i++) lua_pushstring(L, keys[i]);
+  lua_pushliteral(L, "");
   lua_pushliteral(L, "");
   lua_pushliteral(L, "");
   lua_pushvalue(L, 6);                                    /* P_WHOLE */

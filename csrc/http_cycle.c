@@ -1,4 +1,4 @@
-/* lunasock.core: an HTTP server's common request/response cycle. See LICENSE. */
+/* lunasock.core: an HTTP server's common request cycle. See LICENSE. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -49,9 +49,11 @@ typedef struct answer {
   size_t len;
 } answer;
 
-/* The answers kept, for one second's Date and one Server value. The
-   strings they point into are anchored in P_ANCHOR: [2i-1] the body and
-   [2i] the answer of slot i, [2 SLOTS + 1] the Server value. */
+/* The answers kept, for one second's Date and one Server value, each
+   found by its status and the address of its body string's bytes. The
+   strings they point into are anchored in P_ANCHOR (slot i, from 0:
+   [2i + 1] its body, [2i + 2] its answer; [2 SLOTS + 1] the Server
+   value), so no other string can take such an address meanwhile. */
 typedef struct cache {
   time_t second;
   const void *server;
@@ -79,7 +81,6 @@ static int isset(lua_State *L, int t, int key) {
   return yes;
 }
 
-
 enum { REQUEST = -1, WAIT = -2, AGAIN = -1 };
 
 /* Reads and parses the next head: REQUEST (the request at C_REQ, made
@@ -89,7 +90,7 @@ static int next_request(lua_State *L, lsk_socket *s, int *kind) {
   char buf[RECV_CHUNK];
   size_t got = 0;
   int r, n, top;
-  if (s->fd < 0) {                          /* closed by the handler */
+  if (s->fd < 0) {                          /* closed meanwhile */
     lua_pushnil(L);
     return 1;
   }
@@ -103,10 +104,11 @@ static int next_request(lua_State *L, lsk_socket *s, int *kind) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushlstring(L, buf, got);             /* C_DATA */
+  lsk_http_push_again(L, P_LASTH, buf, got);  /* C_DATA */
   n = lsk_http_parse_head(L, C_DATA, 1, C_CONN, 1, kind);
   top = lua_gettop(L);
-  if (lua_toboolean(L, top - n + 1) && lua_tointeger(L, top) == (lua_Integer)got + 1) {
+  if (lua_toboolean(L, top - n + 1)
+      && lua_tointeger(L, top) == (lua_Integer)got + 1) {
     lua_pushvalue(L, top - 1);
     lua_replace(L, C_REQ);
     lua_settop(L, C_REQ);
@@ -218,6 +220,7 @@ static int raised(lua_State *L) {
   lua_rotate(L, C_REQ + 1, -1);
   return 5;
 }
+
 static int after_wait(lua_State *L, int status, lua_KContext ctx);
 
 /* The cycle from a read (answering 0) or from the handler's answer. */

@@ -17,7 +17,7 @@ enum {
      socket checks and the wait of a read need */
   P_LIMITS = LSK_NUPVALUES + 1, P_METHODS, P_META, P_V10, P_V11,
   P_KMETHOD, P_KPATH, P_KVERSION, P_KKEEP,
-  P_LASTM, P_LASTT,            /* the method and target made last */
+  P_LASTM, P_LASTT, P_LASTH,   /* the method, target and head made last */
   /* the cycle's: response.whole, the response module (its SERVER), the
      answers kept (a C cache, and a table anchoring its strings), and the
      field names it reads and writes */
@@ -43,6 +43,12 @@ enum {
 #define LSK_HTTP_LEAN 2
 int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
                         int lean, int *kind);
+/* http.c: pushes the string s: the one in the running closure's
+   upvalue k when it has the same bytes (a server's requests mostly
+   repeat their method, their path, often their whole head: no new
+   string then), else a new one, kept there for the next. */
+void lsk_http_push_again(lua_State *L, int k, const char *s, size_t len);
+
 /* http.c: sets version and keep_alive of the request at index t, made
    from an HTTP/1.minor head (the running closure's strings). */
 void lsk_http_set_version(lua_State *L, int t, int minor);

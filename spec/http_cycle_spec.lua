@@ -225,6 +225,29 @@ describe("lunasock.http.server's cycle", function()
     end)
   end)
 
+  it("reads each request's own fields, heads repeated or not, on any connection", function()
+    local kept = {}
+    local function handler(req)
+      kept[#kept + 1] = req      -- kept past its response: its fields stay its own
+      return 200, nil, req.headers["x-a"] .. "," .. req.headers.host
+    end
+    with_server({handler = handler}, function(srv)
+      local _a <close>, a = connect(srv)
+      local _b <close>, b = connect(srv)
+      local want = {}
+      for i = 1, 12 do
+        local st = i % 3 == 0 and b or a
+        local v = tostring(i % 2)
+        local status, _, _, body = ask(st, "/", "X-A: " .. v .. "\r\n")
+        want[i] = v .. ",x"
+        assert.are.same({200, want[i]}, {status, body})
+      end
+      for i, req in ipairs(kept) do
+        assert.are.equal(want[i], req.headers["x-a"] .. "," .. req.headers.host, i)
+      end
+    end)
+  end)
+
   it("is made in a coroutine's small stack as well (regression: a stack overflow)", function()
     local response = require "lunasock.http.response"
     local request = require "lunasock.http.request"

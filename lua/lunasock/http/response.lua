@@ -400,7 +400,7 @@ function M.write_head(conn, req, status, headers, str, streamed)
   end
   if req.method == "HEAD" or no_body then str = "" end
   local start = server and status_line(status) .. "Date: " or head_start(status)
-  req.status = status
+  if streamed then req.status = status end   -- for send: the writer's status
   local ok, err, code = conn.stream:write(start .. date_str .. "\r\n" .. extra .. "\r\n"
                                           .. (str or ""))
   if not ok then return nil, err, code end
