@@ -279,6 +279,10 @@ describe("lunasock.tcp.serve with tls", function()
       end
       refused("a server tls.context expected, got a client one",
               lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = client})
+      -- said at the door, not at a line inside chat.lua
+      refused("^bad option 'tls'", require("lunasock.chat").serve, {port = 0, tls = client})
+      refused("^bad option 'tls' to 'tcp.serve' %(a server tls.context",
+              lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = 5})
       for _, bad in ipairs{server, {mode = "server"}, io.stdout} do
         refused("bad option 'tls' to 'tcp.connect'", lunasock.tcp.connect, "127.0.0.1", 1,
                 {tls = bad})

@@ -32,8 +32,9 @@ local function check_opts(opts, fname, argn)
   end
   local t = opts.tls
   if t ~= nil and type(t) ~= "boolean" and type(t) ~= "table" and type(t) ~= "userdata" then
-    error(("bad option 'tls' to '%s' (true, a tls.context or a table of its options"
-           .. " expected, got %s)"):format(fname, type(t)), 3)
+    error(("bad option 'tls' to '%s' (%s expected, got %s)"):format(fname,
+          fname == "tcp.connect" and "true, a client tls.context or a table of its options"
+          or "a server tls.context or a table of its options", type(t)), 3)
   end
   if opts.servername ~= nil and type(opts.servername) ~= "string" then
     error(("bad option 'servername' to '%s' (string expected, got %s)"):format(
