@@ -40,7 +40,7 @@ LUNASOCK_API int luaopen_lunasock_tls(lua_State *L);
 
 /* A context: an SSL_CTX and what its callbacks need. User values: 1 the
    server's ALPN list in wire format (a string), 2 the sni table or
-   function. */
+   function, 3 and 4 the ciphers and ciphersuites options (strings). */
 typedef struct lsk_tlsctx {
   SSL_CTX *ctx;              /* NULL once collected */
   int server;
@@ -73,6 +73,7 @@ typedef struct lsk_tls {
   lua_State *L;       /* during a handshake step: for the SNI callback */
   int selfidx;        /* ... and where this userdata is on L's stack */
   int cbfailed;       /* the SNI callback failed: its error in fatalmsg */
+  int adopted;        /* SNI chose another context (lsk_tls_hello) */
 } lsk_tls;
 
 /* tls.c */
@@ -134,7 +135,7 @@ extern const luaL_Reg lsk_tls_socket_methods[];
 extern const luaL_Reg lsk_tls_socket_meta[];
 
 /* tls_wrap.c */
-int lsk_tls_sni(SSL *ssl, int *alert, void *arg);  /* SNI callback */
+int lsk_tls_hello(SSL *ssl, int *alert, void *arg);  /* SNI: ClientHello cb */
 extern const luaL_Reg lsk_tls_wrap_funcs[];
 
 /* tls_info.c */

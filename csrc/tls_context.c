@@ -84,6 +84,11 @@ static int optversion(lua_State *L, int opts, const char *name, int dflt) {
   return v;
 }
 
+/* The most bytes an ALPN list may take on the wire. RFC 7301 allows
+   65535, but the whole ClientHello's extensions share that bound: a list
+   near it failed every handshake with "internal error". */
+#define TLS_ALPN_MAX 32768
+
 /* Builds the ALPN wire format (length-prefixed names) from the list at
    idx, pushed as a string. Raises on a bad list: it is a programmer's. */
 void lsk_tls_pushalpn(lua_State *L, int idx, const char *fn) {
@@ -95,16 +100,21 @@ void lsk_tls_pushalpn(lua_State *L, int idx, const char *fn) {
   if (n < 1) luaL_error(L, "%s: option 'alpn' is empty", fn);
   luaL_buffinit(L, &b);
   for (i = 1; i <= n; i++) {
+    char name[255];  /* copied: the list's __index may make the string,
+                        which the buffer's growth could then collect */
     size_t len;
-    const char *p;
     if (lua_geti(L, idx, i) != LUA_TSTRING)
       luaL_error(L, "%s: option 'alpn' must be a list of strings", fn);
-    p = lua_tolstring(L, -1, &len);
-    if (len < 1 || len > 255)
+    len = lua_rawlen(L, -1);
+    if (len < 1 || len > sizeof name)
       luaL_error(L, "%s: an ALPN protocol name is 1 to 255 bytes", fn);
+    memcpy(name, lua_tostring(L, -1), len);
     lua_pop(L, 1);
+    if (luaL_bufflen(&b) + 1 + len > TLS_ALPN_MAX)
+      luaL_error(L, "%s: option 'alpn' is too long (at most %d bytes in "
+                    "all, a byte more per name)", fn, TLS_ALPN_MAX);
     luaL_addchar(&b, (char)len);
-    luaL_addlstring(&b, p, len);
+    luaL_addlstring(&b, name, len);
   }
   luaL_pushresult(&b);
 }
@@ -331,7 +341,10 @@ static int loadidentity(lua_State *L, lsk_tlsctx *c, int opts) {
   return loadkey(L, c->ctx, key, keylen, pw, 0);
 }
 
-static int setup(lua_State *L, lsk_tlsctx *c, int opts) {
+/* The context at ud, made from the options at opts: 0, or the failure
+   pushed (3). The cipher strings are kept as user values 3 and 4: a
+   context chosen by SNI sets them on the connection (lsk_tls_hello). */
+static int setup(lua_State *L, lsk_tlsctx *c, int ud, int opts) {
   const char *s;
   int minv = optversion(L, opts, "min_version", TLS1_2_VERSION);
   int maxv = optversion(L, opts, "max_version", 0);
@@ -358,15 +371,29 @@ static int setup(lua_State *L, lsk_tlsctx *c, int opts) {
   else
     SSL_CTX_set_verify(c->ctx, c->verify ? SSL_VERIFY_PEER
                                          : SSL_VERIFY_NONE, NULL);
-  if ((s = optstring(L, opts, "ciphers", NULL)) != NULL
-      && !SSL_CTX_set_cipher_list(c->ctx, s))
-    return lsk_tls_pushssl(L, "ciphers", TLS_E_CONFIG);
-  if ((s = optstring(L, opts, "ciphersuites", NULL)) != NULL
-      && !SSL_CTX_set_ciphersuites(c->ctx, s))
-    return lsk_tls_pushssl(L, "ciphersuites", TLS_E_CONFIG);
+  if ((s = optstring(L, opts, "ciphers", NULL)) != NULL) {
+    if (!SSL_CTX_set_cipher_list(c->ctx, s))
+      return lsk_tls_pushssl(L, "ciphers", TLS_E_CONFIG);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, ud, 3);
+  }
+  if ((s = optstring(L, opts, "ciphersuites", NULL)) != NULL) {
+    if (!SSL_CTX_set_ciphersuites(c->ctx, s))
+      return lsk_tls_pushssl(L, "ciphersuites", TLS_E_CONFIG);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, ud, 4);
+  }
   if (loadstore(L, c, opts) != 0) return 3;
   if (loadidentity(L, c, opts) != 0) return 3;
   return 0;
+}
+
+/* The servername callback: the context was chosen already (by
+   lsk_tls_hello); acknowledging the name makes OpenSSL keep it in the
+   session, so that info().servername has it after a TLS 1.2 resumption. */
+static int sni_ack(SSL *ssl, int *alert, void *arg) {
+  (void)ssl; (void)alert; (void)arg;
+  return SSL_TLSEXT_ERR_OK;
 }
 
 /* Pushes a new context from the options table at opts, or nil, msg,
@@ -384,7 +411,7 @@ int lsk_tls_newcontext(lua_State *L, int opts) {
     luaL_error(L, "tls.context: option 'mode' must be \"client\" or "
                   "\"server\" (got \"%s\")", mode);
   lua_pop(L, 1);
-  c = (lsk_tlsctx *)lua_newuserdatauv(L, sizeof *c, 2);
+  c = (lsk_tlsctx *)lua_newuserdatauv(L, sizeof *c, 4);
   c->ctx = NULL;
   c->server = server;
   c->alpn = NULL;
@@ -420,9 +447,12 @@ int lsk_tls_newcontext(lua_State *L, int opts) {
                                      (unsigned)c->alpnlen) != 0)
       return lsk_tls_pushssl(L, "alpn", TLS_E_CONFIG);
   }
-  if (server) SSL_CTX_set_tlsext_servername_callback(c->ctx, lsk_tls_sni);
+  if (server) {
+    SSL_CTX_set_client_hello_cb(c->ctx, lsk_tls_hello, NULL);
+    SSL_CTX_set_tlsext_servername_callback(c->ctx, sni_ack);
+  }
   top = lua_gettop(L);
-  if (setup(L, c, opts) != 0) return 3;
+  if (setup(L, c, ud, opts) != 0) return 3;
   lua_settop(L, top);
   ERR_clear_error();
   return 1;

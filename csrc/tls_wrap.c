@@ -26,6 +26,47 @@ static int isip(const char *name, char *ip) {
   return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
 }
 
+/* A resumed handshake checks no certificate: the session's peer was
+   checked when the session was made, perhaps for another name, or not at
+   all (a session from a context with verify = false, or given as DER).
+   A verifying client checks the session's verdict and its certificate
+   against the name it dials now, and fails as a full handshake would.
+   0, or the failure pushed (3). */
+static int resumecheck(lua_State *L, lsk_tls *t) {
+  SSL *ssl = t->ssl;
+  X509 *peer = SSL_get0_peer_certificate(ssl);
+  X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+  const char *host;
+  char *ip, msg[256];
+  long v;
+  int match = 1;
+  if (t->server || !SSL_session_reused(ssl)
+      || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE)
+    return 0;
+  v = peer != NULL ? SSL_get_verify_result(ssl) : X509_V_ERR_UNSPECIFIED;
+  if (v != X509_V_OK) {
+    snprintf(msg, sizeof msg, "certificate verify failed: %s (a resumed "
+             "session's)", X509_verify_cert_error_string(v));
+    return lsk_tls_fail(L, t, TLS_E_VERIFY, msg);
+  }
+  host = X509_VERIFY_PARAM_get0_host(param, 0);
+  if (host != NULL)
+    match = X509_check_host(peer, host, 0,
+                            X509_VERIFY_PARAM_get_hostflags(param), NULL) == 1;
+  ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+  if (ip != NULL) {
+    match = match && X509_check_ip_asc(peer, ip, 0) == 1;
+    OPENSSL_free(ip);
+  }
+  if (!match)
+    return lsk_tls_fail(L, t, TLS_E_HOSTNAME, host != NULL
+                        ? "certificate verify failed: hostname mismatch (a "
+                          "resumed session's)"
+                        : "certificate verify failed: IP address mismatch (a "
+                          "resumed session's)");
+  return 0;
+}
+
 static int handshake_attempt(lua_State *L, lsk_tls *t) {
   int r;
   if (!t->handshaken) {
@@ -40,6 +81,10 @@ static int handshake_attempt(lua_State *L, lsk_tls *t) {
       r = lsk_tls_failure(L, t, r, 1);
       if (r < 0) return r;
       lsk_tls_finish(L, t, 1);  /* the alert, if any, goes out first */
+      return 3;
+    }
+    if (resumecheck(L, t) != 0) {
+      lsk_tls_finish(L, t, 1);
       return 3;
     }
     t->handshaken = 1;
@@ -63,7 +108,7 @@ static int handshake_giveup(lua_State *L, lsk_tls *t, int err) {
 
 /* Looks up the server name the client sent in the sni table or function
    of the context at user value 2 of the TLS socket (argument 1); pushes
-   the context chosen, or nil. Runs protected (lsk_tls_sni). */
+   the context chosen, or nil. Runs protected (lsk_tls_hello). */
 static int sni_lookup(lua_State *L) {
   lua_getiuservalue(L, 1, 2);     /* 3: the socket's context */
   if (lua_getiuservalue(L, 3, 2) == LUA_TFUNCTION) {  /* 4: the handler */
@@ -85,20 +130,65 @@ static int sni_lookup(lua_State *L) {
   return 1;
 }
 
-/* OpenSSL's servername callback, during SSL_do_handshake on t->L: picks
-   the context for the name the client sent. The Lua side runs protected
-   (an error must not unwind through OpenSSL) and cannot yield. */
-int lsk_tls_sni(SSL *ssl, int *alert, void *arg) {
+/* SSL_set_SSL_CTX takes the new context's certificate and store, but
+   not its verify mode (a context chosen by SNI with verify = true asked
+   no client for a certificate), nor its versions or ciphers (its
+   min_version = "tls1.3" served TLS 1.2): the connection takes them here,
+   from the context at the top of L's stack, before OpenSSL chooses the
+   version and the cipher (the ClientHello callback runs first). */
+static void adopt(lua_State *L, lsk_tls *t, SSL *ssl, SSL_CTX *ctx) {
+  SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
+                 SSL_CTX_get_verify_callback(ctx));
+  SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
+  SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(ctx));
+  SSL_set_max_proto_version(ssl, SSL_CTX_get_max_proto_version(ctx));
+  lua_getiuservalue(L, -1, 3);
+  SSL_set_cipher_list(ssl, lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                               : OSSL_default_cipher_list());
+  lua_getiuservalue(L, -2, 4);
+  SSL_set_ciphersuites(ssl, lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                                : OSSL_default_ciphersuites());
+  lua_pop(L, 2);
+  t->adopted = 1;
+}
+
+/* The host name in the ClientHello's server_name extension (RFC 6066),
+   copied to buf with a NUL: 1, or 0 when there is none (or it is
+   malformed, or longer than a DNS name: OpenSSL judges it next). */
+static int hello_name(SSL *ssl, char *buf, size_t size) {
+  const unsigned char *p;
+  size_t len, n;
+  if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len)
+      || len < 5 || (size_t)(p[0] << 8 | p[1]) != len - 2
+      || p[2] != TLSEXT_NAMETYPE_host_name)
+    return 0;
+  n = (size_t)(p[3] << 8 | p[4]);
+  if (n == 0 || n + 5 > len || n >= size || memchr(p + 5, 0, n) != NULL)
+    return 0;
+  memcpy(buf, p + 5, n);
+  buf[n] = '\0';
+  return 1;
+}
+
+/* OpenSSL's ClientHello callback, during SSL_do_handshake on t->L: picks
+   the context for the name the client sent, before anything is
+   negotiated (the servername callback came after the version and, under
+   TLS 1.3, the cipher were chosen from the first context's settings).
+   The Lua side runs protected (an error must not unwind through OpenSSL)
+   and cannot yield. */
+int lsk_tls_hello(SSL *ssl, int *alert, void *arg) {
   lsk_tls *t = (lsk_tls *)SSL_get_app_data(ssl);
-  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  char name[256];
   lua_State *L;
   lsk_tlsctx *c;
   (void)arg;
-  if (t == NULL || t->L == NULL || name == NULL) return SSL_TLSEXT_ERR_OK;
+  if (t == NULL || t->L == NULL || t->adopted  /* a second ClientHello */
+      || !hello_name(ssl, name, sizeof name))
+    return SSL_CLIENT_HELLO_SUCCESS;
   L = t->L;
   if (!lua_checkstack(L, 8)) {
     *alert = SSL_AD_INTERNAL_ERROR;
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_CLIENT_HELLO_ERROR;
   }
   lua_pushcfunction(L, sni_lookup);
   lua_pushvalue(L, t->selfidx);
@@ -109,15 +199,16 @@ int lsk_tls_sni(SSL *ssl, int *alert, void *arg) {
     t->cbfailed = 1;
     lua_pop(L, 1);
     *alert = SSL_AD_INTERNAL_ERROR;
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_CLIENT_HELLO_ERROR;
   }
   c = (lsk_tlsctx *)lua_touserdata(L, -1);
   if (c != NULL && SSL_set_SSL_CTX(ssl, c->ctx) != NULL) {
+    adopt(L, t, ssl, c->ctx);
     lua_setiuservalue(L, t->selfidx, 3);  /* kept alive with the socket */
-    return SSL_TLSEXT_ERR_OK;
+    return SSL_CLIENT_HELLO_SUCCESS;
   }
   lua_pop(L, 1);
-  return SSL_TLSEXT_ERR_OK;
+  return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 /* The core socket at idx, open and a stream. */
@@ -140,7 +231,9 @@ static const char *const wrap_options[] = {
 
 /* tls.wrap(sock, ctx_or_opts[, opts]) -> TLS socket, handshake done; or
    nil, msg, code with sock closed. Stack: 1 sock, 2 context, 3 opts, 4
-   the ALPN wire string, 5 the session given. */
+   the ALPN wire string, 5 the session given, 6 servername, 7
+   verify_host: the names stay on the stack until OpenSSL has copied
+   them (opts may make them with __index: popped, they could be freed). */
 static int tls_wrap(lua_State *L) {
   static const lsk_tls_op op = {handshake_attempt, handshake_giveup, 1};
   lsk_socket *s = coresock(L, 1);
@@ -155,10 +248,14 @@ static int tls_wrap(lua_State *L) {
   if (lua_type(L, 2) != LUA_TTABLE) lsk_tls_toctx(L, 2);
   lua_pushnil(L);  /* 4 */
   lua_pushnil(L);  /* 5 */
-  if (!lua_isnil(L, 3)) {
+  if (lua_isnil(L, 3)) {
+    lua_pushnil(L);  /* 6 */
+    lua_pushnil(L);  /* 7 */
+  }
+  else {
     luaL_checktype(L, 3, LUA_TTABLE);
     lsk_tls_checknames(L, 3, "tls.wrap", wrap_options);
-    if (lua_getfield(L, 3, "servername") != LUA_TNIL) {
+    if (lua_getfield(L, 3, "servername") != LUA_TNIL) {  /* 6 */
       size_t len = 0;
       /* the type first: lua_tolstring would turn a number into a name */
       if (lua_type(L, -1) == LUA_TSTRING)
@@ -167,8 +264,7 @@ static int tls_wrap(lua_State *L) {
         luaL_error(L, "tls.wrap: option 'servername' must be a non-empty "
                       "string");
     }
-    lua_pop(L, 1);  /* still in opts: the pointer stays valid */
-    if (lua_getfield(L, 3, "verify_host") == LUA_TBOOLEAN
+    if (lua_getfield(L, 3, "verify_host") == LUA_TBOOLEAN  /* 7 */
         && !lua_toboolean(L, -1))
       nohost = 1;
     else if (!lua_isnil(L, -1)) {
@@ -179,7 +275,6 @@ static int tls_wrap(lua_State *L) {
         luaL_error(L, "tls.wrap: option 'verify_host' must be a non-empty "
                       "string or false");
     }
-    lua_pop(L, 1);
     if (lua_getfield(L, 3, "alpn") != LUA_TNIL) {
       lsk_tls_pushalpn(L, lua_gettop(L), "tls.wrap");
       lua_replace(L, 4);

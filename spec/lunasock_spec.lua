@@ -148,6 +148,37 @@ describe("lunasock", function()
     end)
   end)
 
+  it("binds a service name as a port, with a host and with the any-address", function()
+    -- a service name raised inside bind ('number expected, got string'):
+    -- the name was resolved, but its number not used
+    local calls = {
+      function() return lunasock.tcp.bind("127.0.0.1", "echo") end,
+      function() return lunasock.tcp.bind("*", "echo") end,
+      function() return lunasock.udp.bind("127.0.0.1", "echo") end,
+      function() return lunasock.udp.bind(nil, "echo") end,
+    }
+    for i, call in ipairs(calls) do
+      local ok, s, _, code = pcall(call)
+      assert.is_true(ok, s)
+      if s then   -- root may bind port 7; others get EACCES
+        assert.equal(7, select(2, s:getsockname()), i)
+        s:close()
+      else
+        assert.is_truthy(code == "EACCES" or code == "EADDRINUSE", code)
+      end
+    end
+    assert.equal("EAI_SERVICE", select(3, lunasock.tcp.bind("*", "no-such-service")))
+  end)
+
+  it("raises for a unix path with a zero byte after its first, naming the function", function()
+    for _, name in ipairs{"listen", "connect", "serve"} do
+      local ok, err = pcall(lunasock.unix[name], "/tmp/a\0b", name == "serve" and print or nil)
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'unix." .. name .. "' (path contains a zero byte)",
+                     err, 1, true)
+    end
+  end)
+
   describe("udp", function()
     it("bind and connect exchange datagrams", function()
       local srv <close> = assert(lunasock.udp.bind("127.0.0.1", 0, {timeout = helper.TIMEOUT}))
@@ -178,6 +209,31 @@ describe("lunasock", function()
       s:settimeout(helper.TIMEOUT)
       assert.equal("u", s:recv(1))
       helper.rmdir(dir)
+    end)
+
+    it("a unix server's close removes its own socket file, not a newer one", function()
+      -- close removed whatever was at path: another server's socket,
+      -- bound there after this one's file had been removed
+      local dir = helper.tmpdir()
+      local path = dir .. "/s"
+      local ok, err = pcall(helper.run_task, function()
+        local first <close> = assert(lunasock.unix.serve(path, function(st)
+          st:write("first\n")
+        end))
+        os.remove(path)
+        local second <close> = assert(lunasock.unix.serve(path, function(st)
+          st:write("second\n")
+        end))
+        first:close()
+        assert.equal("socket", core.stat(path, false).type)
+        local c <close> = assert(lunasock.unix.connect(path, {timeout = helper.TIMEOUT}))
+        c:settimeout(helper.TIMEOUT)
+        assert.equal("second\n", c:recv(100))
+        second:close()
+        assert.is_nil(core.stat(path, false))   -- its own file: removed
+      end)
+      helper.rmdir(dir)
+      assert(ok, err)
     end)
 
     it("listen never removes a file at path that is not a socket", function()

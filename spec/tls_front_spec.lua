@@ -279,6 +279,10 @@ describe("lunasock.tcp.serve with tls", function()
       end
       refused("a server tls.context expected, got a client one",
               lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = client})
+      -- said at the door, not at a line inside chat.lua
+      refused("^bad option 'tls'", require("lunasock.chat").serve, {port = 0, tls = client})
+      refused("^bad option 'tls' to 'tcp.serve' %(a server tls.context",
+              lunasock.tcp.serve, "127.0.0.1", 0, upper, {tls = 5})
       for _, bad in ipairs{server, {mode = "server"}, io.stdout} do
         refused("bad option 'tls' to 'tcp.connect'", lunasock.tcp.connect, "127.0.0.1", 1,
                 {tls = bad})
@@ -428,6 +432,32 @@ describe("TLS servers and a client that stops reading", function()
       assert.equal("got one", st:readline())
       assert.equal("got two", st:readline())
     end)
+  end)
+
+  -- regression: the same, through http.server: past BUSY_TASKS it parks
+  -- a connection as soon as it has answered, and requests the client
+  -- pipelined in records of their own, read ahead with the first, waited
+  -- for input that had come already
+  it("http.server answers pipelined requests TLS read ahead, when it parks after each", function()
+    local server_mod = require "lunasock.http.server"
+    local saved = server_mod.BUSY_TASKS
+    server_mod.BUSY_TASKS = 0
+    local ok, err = pcall(run, function()
+      local http = require "lunasock.http"
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0,
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key},
+        handler = function(req) return 200, nil, "hi " .. req.path end})
+      local c <close> = assert(lunasock.tcp.connect("localhost", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      for i = 1, 3 do assert(c:send("GET /" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n")) end
+      local st = require("lunasock.stream").new(c)
+      for i = 1, 3 do
+        assert.equal(200, (helper.read_head(st)))
+        assert.equal("hi /" .. i, st:read(#("hi /" .. i)))
+      end
+    end)
+    server_mod.BUSY_TASKS = saved
+    assert(ok, err)
   end)
 
   it("tcp.serve closes at once with connections that do not read", function()

@@ -40,6 +40,21 @@ function M.free_port()
   return port
 end
 
+-- n distinct ports nobody listens on now: all are held bound until all
+-- are chosen (ports freed one at a time could come back twice, and
+-- nginx would then serve two server blocks on one port, the first of
+-- them for both).
+function M.free_ports(n)
+  local socks, ports = {}, {}
+  for i = 1, n do
+    socks[i] = assert(core.socket("inet", "stream"))
+    assert(socks[i]:bind("127.0.0.1", 0))
+    ports[i] = select(2, socks[i]:getsockname())
+  end
+  for _, s in ipairs(socks) do s:close() end
+  return ports
+end
+
 -- Starts cmd (a shell command line) as a child whose PID we learn: the
 -- shell prints its PID and execs cmd. Returns pid and the popen handle
 -- (reading the child's stdout).
@@ -117,8 +132,7 @@ end
 function M.nginx(dir, servers, nports, main)
   if not io.open(M.NGINX) then return nil, "nginx is not installed" end
   for _ = 1, 5 do
-    local ports = {}
-    for i = 1, nports or 1 do ports[i] = M.free_port() end
+    local ports = M.free_ports(nports or 1)
     M.write_file(dir .. "/nginx.conf", nginx_conf(dir, servers(ports), main))
     os.remove(dir .. "/error.log")
     local pid, proc = M.spawn(helper.TOOL .. M.NGINX .. " -c " .. dir .. "/nginx.conf -p "

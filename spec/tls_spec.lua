@@ -77,9 +77,13 @@ local function over_pair(sctx, cctx, copts, server, client)
   local a, b = assert(core.socketpair())
   a:settimeout(TIMEOUT)
   b:settimeout(TIMEOUT)
+  -- a failure in server() fails the test too (the task's error was only
+  -- reported, and the test passed)
+  local failed
   local ok, err = loop.run(function()
     local st = loop.spawn(function()
-      server(tls.wrap(b, sctx, {timeout = TIMEOUT}))
+      local done, e = pcall(server, tls.wrap(b, sctx, {timeout = TIMEOUT}))
+      if not done then failed = e end
     end)
     copts = copts or {}
     if copts.servername == nil then copts.servername = "localhost" end
@@ -89,6 +93,7 @@ local function over_pair(sctx, cctx, copts, server, client)
     return true
   end)
   assert(ok, err)
+  if failed then error(failed, 0) end
 end
 
 ---------------------------------------------------------------- client
@@ -154,6 +159,38 @@ describe("lunasock.tls client against openssl s_server", function()
     if want_msg then assert.matches(want_msg, err) end
     assert.equal("closed socket", core.type(s))   -- the socket is closed
   end
+
+  -- regression: a resumed handshake checks no certificate, and wrap took
+  -- it as verified: a session made without verification, or for another
+  -- name, connected a verifying client to a server it would refuse
+  it("checks a resumed session's certificate against the name it dials now", function()
+    local srv = s_server(certs.other)
+    local _ <close> = setmetatable({}, {__close = srv.close})
+    local t = assert(tls.wrap(dial(srv.port), client_ctx(), {servername = "other.test"}))
+    assert(get(t))
+    local sess, der = assert(t:session()), assert(t:session("der"))
+    t:close()
+    for _, s in ipairs{der, sess} do
+      local t2, err, code = tls.wrap(dial(srv.port), client_ctx(), {servername = "localhost",
+                                                                   session = s})
+      assert.is_nil(t2)
+      assert.equal("TLS_HOSTNAME", code, err)
+    end
+    t = assert(tls.wrap(dial(srv.port), client_ctx(), {servername = "other.test", session = der}))
+    assert.is_true(t:info().session_reused)
+    t:close()
+    -- a session from a connection that verified nothing
+    local self = s_server(certs.selfsigned)
+    local _ <close> = setmetatable({}, {__close = self.close})
+    t = assert(tls.wrap(dial(self.port), client_ctx({verify = false})))
+    assert(get(t))
+    der = assert(t:session("der"))
+    t:close()
+    local t2, err, code = tls.wrap(dial(self.port), client_ctx(), {servername = "localhost",
+                                                                  session = der})
+    assert.is_nil(t2)
+    assert.equal("TLS_VERIFY", code, err)
+  end)
 
   it("refuses an expired certificate: TLS_VERIFY, 'expired'", function()
     refused(certs.expired, nil, "TLS_VERIFY", "expired")
@@ -419,6 +456,72 @@ describe("lunasock.tls on both sides in one loop", function()
     end
   end)
 
+  -- regression: SSL_set_SSL_CTX took the chosen context's certificate
+  -- only; its verify = true asked no client for a certificate, and its
+  -- versions and TLS 1.3 ciphersuites were the first context's
+  it("applies the verify mode, versions and ciphers of the context SNI chose", function()
+    local function sni_to(opts)
+      return server_ctx(certs.other, {sni = {localhost = server_ctx(certs.leaf, opts)}})
+    end
+    -- mutual TLS: no certificate, no service; a client certificate is seen
+    local mtls = sni_to({verify = true, cafile = certs.ca.cert})
+    over_pair(mtls, client_ctx(), nil, function(s, _, code)
+      assert.is_nil(s)
+      assert.equal("TLS_VERIFY", code)
+    end, function(c)
+      if c then
+        local _, _, code = c:recv(1)   -- TLS 1.3: the refusal comes after
+        assert.equal("TLS_VERIFY", code)
+        c:close()
+      end
+    end)
+    over_pair(mtls, client_ctx({cert = certs.client.cert, key = certs.client.key}), nil,
+      function(s, err)
+        assert(s, err)
+        assert.equal("CN=lunasock test client", s:info().peer.subject)
+        s:close()
+      end, function(c, err) assert(c, err); c:close() end)
+    -- versions
+    over_pair(sni_to({min_version = "tls1.3"}), client_ctx({max_version = "tls1.2"}), nil,
+      function(s) assert.is_nil(s) end,
+      function(c, _, code)
+        assert.is_nil(c)
+        assert.equal("TLS_HANDSHAKE", code)
+      end)
+    -- ciphers, TLS 1.3 and 1.2
+    local suites = sni_to({ciphersuites = "TLS_CHACHA20_POLY1305_SHA256",
+                           ciphers = "ECDHE-ECDSA-CHACHA20-POLY1305"})
+    for _, copts in ipairs{{}, {max_version = "tls1.2"}} do
+      over_pair(suites, client_ctx(copts), nil, function(s) if s then s:close() end end,
+        function(c, err)
+          assert(c, err)
+          assert.matches("CHACHA20", c:info().cipher)
+          c:close()
+        end)
+    end
+    over_pair(suites, client_ctx({ciphersuites = "TLS_AES_128_GCM_SHA256"}), nil,
+      function(s) assert.is_nil(s) end,
+      function(c) assert.is_nil(c) end)
+  end)
+
+  it("tells the server the name a resumed TLS 1.2 client sent", function()
+    local sctx = server_ctx(certs.leaf, {sni = {["other.test"] = server_ctx(certs.other)}})
+    local cctx = client_ctx({max_version = "tls1.2"})
+    local sess
+    for round = 1, 2 do
+      over_pair(sctx, cctx, {servername = "other.test", session = sess}, function(s, err)
+        assert(s, err)
+        assert.equal("other.test", s:info().servername)
+        assert.equal(round == 2, s:info().session_reused)
+        s:close()
+      end, function(c, err)
+        assert(c, err)
+        sess = assert(c:session())
+        c:close()
+      end)
+    end
+  end)
+
   it("reports an SNI function's error as TLS_HANDSHAKE", function()
     over_pair(server_ctx(certs.leaf, {sni = function() error("no such site") end}), client_ctx(),
       nil, function(s, err, code)
@@ -677,5 +780,49 @@ describe("lunasock.tls robustness", function()
     end
     assert.is_true(dead:close())
     assert.matches("closed", tostring(dead))
+  end)
+
+  -- regression (heap use after free, seen by make sanitize): wrap popped
+  -- servername and verify_host, and the ALPN builder each name, before
+  -- using them; opts whose __index makes the strings let the collector
+  -- free them first. With the collector running all the time, every
+  -- name must still be what the table said.
+  it("keeps names a table's __index makes alive until they are used", function()
+    local alpn = setmetatable({}, {__len = function() return 100 end,
+      __index = function(_, i) return ("proto-%d-"):format(i) .. ("x"):rep(200) end})
+    local pause = collectgarbage("setpause", 0)
+    local ok, err = pcall(function()
+      for round = 1, 20 do
+        assert(tls.context{verify = false, alpn = alpn})
+        local a, b = core.socketpair()
+        a:settimeout(0)
+        local opts = setmetatable({}, {__index = function(_, k)
+          if k == "servername" then return ("local"):rep(1) .. "host" end
+          if k == "verify_host" then return ("127.0.0.%d"):format(round) end
+          if k == "alpn" then return alpn end
+        end})
+        local t, _, code = tls.wrap(a, CLIENT_NOVERIFY, opts)
+        assert.is_nil(t)
+        assert.equal("EAGAIN", code)
+        b:close()
+      end
+    end)
+    collectgarbage("setpause", pause)
+    assert(ok, err)
+  end)
+
+  -- regression: a list over the ClientHello's room was taken, and every
+  -- handshake then failed with "internal error"
+  it("refuses an ALPN list too long for a ClientHello", function()
+    local names = {}
+    for i = 1, 200 do names[i] = ("%03d"):format(i) .. ("a"):rep(252) end
+    local ok, err = pcall(tls.context, {verify = false, alpn = names})
+    assert.is_false(ok)
+    assert.matches("option 'alpn' is too long", err)
+    ok, err = pcall(tls.wrap, core.socketpair(), CLIENT_NOVERIFY, {alpn = names})
+    assert.is_false(ok)
+    assert.matches("option 'alpn' is too long", err)
+    local fits = table.move(names, 1, 128, 1, {})   -- 32768 bytes in all
+    assert(tls.context{verify = false, alpn = fits})
   end)
 end)

@@ -894,11 +894,14 @@ function M.serve(opts)
   server.lobby = new_room(server, room_name)
   server.rooms = {[room_name] = server.lobby}
   server.closed = false
-  local listener, err, code = lunasock.tcp.serve(opts.host or "127.0.0.1", opts.port or 0,
-    handler(server), {backlog = opts.backlog, reuseport = opts.reuseport,
+  -- a bad option tcp.serve checks (tls above all) raises at our caller,
+  -- without the position of this line (as the echo server's tail call)
+  local ok, listener, err, code = pcall(lunasock.tcp.serve, opts.host or "127.0.0.1",
+    opts.port or 0, handler(server), {backlog = opts.backlog, reuseport = opts.reuseport,
                       reuseaddr = opts.reuseaddr,
                       tls = opts.tls, handshake_timeout = opts.handshake_timeout,
                       stream = {timeout = server.idle_timeout, chunk = M.READ_SIZE}})
+  if not ok then error((gsub(tostring(listener), "^[^\n:]*:%d+: ", "")), 2) end
   if not listener then return nil, err, code end
   server.listener, server.sock = listener, listener.sock
   server.host, server.port = listener.host, listener.port

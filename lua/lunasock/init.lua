@@ -8,6 +8,7 @@ local serve = require "lunasock.serve"
 local ipairs, pairs, error, type, tonumber, tostring = ipairs, pairs, error, type,
                                                      tonumber, tostring
 local monotime = core.monotime
+local find = string.find
 
 local M = {core = core, loop = loop, _VERSION = core._VERSION}
 M.tcp, M.udp, M.unix = {}, {}, {}
@@ -31,8 +32,9 @@ local function check_opts(opts, fname, argn)
   end
   local t = opts.tls
   if t ~= nil and type(t) ~= "boolean" and type(t) ~= "table" and type(t) ~= "userdata" then
-    error(("bad option 'tls' to '%s' (true, a tls.context or a table of its options"
-           .. " expected, got %s)"):format(fname, type(t)), 3)
+    error(("bad option 'tls' to '%s' (%s expected, got %s)"):format(fname,
+          fname == "tcp.connect" and "true, a client tls.context or a table of its options"
+          or "a server tls.context or a table of its options", type(t)), 3)
   end
   if opts.servername ~= nil and type(opts.servername) ~= "string" then
     error(("bad option 'servername' to '%s' (string expected, got %s)"):format(
@@ -276,11 +278,17 @@ local function bound(host, port, socktype, opts)
   local family, addr
   if host == "*" or host == "::" or host == nil then
     family, addr = core.AF_INET6, "::"
+    if type(port) == "string" then   -- a service name ("http"): its number
+      local list, err, code = core.getaddrinfo(nil, port, {socktype = socktype,
+                                                           flags = core.AI_PASSIVE})
+      if not list then return nil, err, code end
+      port = list[1].port
+    end
   else
     local addrs, err, code = resolve(host, port, socktype, core.AI_PASSIVE)
     if not addrs then return nil, err, code end
     if #addrs == 0 then return fail("no address for " .. tostring(host), "EAI_NONAME") end
-    family, addr = addrs[1].family, addrs[1].addr
+    family, addr, port = addrs[1].family, addrs[1].addr, addrs[1].port
   end
   local s, err, code = core.socket(family, socktype)
   if not s and family == core.AF_INET6 and host ~= "::" then
@@ -442,8 +450,19 @@ end
 -- lunasock.unix.listen(path[, opts]) -> listening unix socket. A stale
 -- socket file at path is replaced; a live one gives EADDRINUSE. opts:
 -- backlog, type ("stream" or "seqpacket"), timeout.
+-- Raises unless path is a string with no NUL after its first byte (a
+-- leading one is Linux's abstract namespace), at the caller of fname.
+local function check_path(path, fname)
+  if type(path) ~= "string" then
+    error(("bad argument #1 to '%s' (path expected)"):format(fname), 3)
+  end
+  if find(path, "\0", 2, true) then
+    error(("bad argument #1 to '%s' (path contains a zero byte)"):format(fname), 3)
+  end
+end
+
 function M.unix.listen(path, opts)
-  if type(path) ~= "string" then error("bad argument #1 to 'unix.listen' (path expected)", 2) end
+  check_path(path, "unix.listen")
   opts = check_opts(opts, "unix.listen", 2)
   check_known(opts, "unix.listen", UNIX_LISTEN_OPTS)
   local socktype = opts.type or "stream"
@@ -468,7 +487,7 @@ end
 -- at path (opts: backlog, type and lunasock.serve.listener's). close()
 -- removes the file.
 function M.unix.serve(path, handler, opts)
-  if type(path) ~= "string" then error("bad argument #1 to 'unix.serve' (path expected)", 2) end
+  check_path(path, "unix.serve")
   if type(handler) ~= "function" then
     error("bad argument #2 to 'unix.serve' (function expected, got " .. type(handler) .. ")", 2)
   end
@@ -481,7 +500,7 @@ end
 
 -- lunasock.unix.connect(path[, opts]) -> connected unix socket
 function M.unix.connect(path, opts)
-  if type(path) ~= "string" then error("bad argument #1 to 'unix.connect' (path expected)", 2) end
+  check_path(path, "unix.connect")
   opts = check_opts(opts, "unix.connect", 2)
   check_known(opts, "unix.connect", UNIX_CONNECT_OPTS)
   local s, err, code = core.socket("unix", opts.type or "stream")

@@ -272,7 +272,7 @@ end
 -- server:close(): stops accepting and ends every connection: their
 -- handlers see reads return EOF and writes fail (nil, msg, "EPIPE"), and
 -- end; a handler's task closes its own connection when it returns. A unix
--- server's socket file is removed.
+-- server's socket file is removed (if the path still names it).
 function Server:close()
   if self.closed then return end
   self.closed = true
@@ -289,7 +289,12 @@ function Server:close()
     pcall(sock.settimeout, sock, 0)
     pcall(sock.shutdown, sock, "rw")
   end
-  if self.path and self.path:sub(1, 1) ~= "\0" then os.remove(self.path) end
+  if self.file then
+    local st = core.stat(self.path, false)
+    if st and st.type == "socket" and st.dev .. ":" .. st.ino == self.file then
+      os.remove(self.path)
+    end
+  end
 end
 
 Server.__close = Server.close
@@ -434,6 +439,10 @@ function M.listener(sock, handler, opts)
   local host, port = sock:getsockname()
   if sock:family() == core.AF_UNIX then
     server.path = host
+    -- the file bound now, so that close removes that file only: another
+    -- server may have its own socket at path by then
+    local st = host ~= "" and host:sub(1, 1) ~= "\0" and core.stat(host, false)
+    server.file = st and st.type == "socket" and (st.dev .. ":" .. st.ino) or false
   else
     server.host, server.port = host, port
   end

@@ -574,14 +574,20 @@ function Stream:socket()
 end
 
 -- stream:close() -> the socket's close: held writes are sent first
--- (bounded by the socket's timeout; a failure does not keep it open).
+-- (bounded by the socket's timeout; a failure does not keep it open, and
+-- is returned: nil, msg, code, sent).
 function Stream:close()
   local q = self.wq
+  local ok, err, code, sent = true, nil, nil, nil
   if q and q.n > 0 then
     local sock = self.sock
-    if sock.fileno == nil or pcall(sock.fileno, sock) then flush_out(self) end
+    if sock.fileno == nil or pcall(sock.fileno, sock) then ok, err, code, sent = flush_out(self) end
   end
-  return self.sock:close()
+  local cok, cerr, ccode = self.sock:close()
+  -- held writes that did not all go out: said, as liolib's close reports
+  -- the failure of its last flush (the socket is closed either way)
+  if not ok then return nil, err, code, sent end
+  return cok, cerr, ccode
 end
 
 Stream.__close = Stream.close
