@@ -434,6 +434,32 @@ describe("TLS servers and a client that stops reading", function()
     end)
   end)
 
+  -- regression: the same, through http.server: past BUSY_TASKS it parks
+  -- a connection as soon as it has answered, and requests the client
+  -- pipelined in records of their own, read ahead with the first, waited
+  -- for input that had come already
+  it("http.server answers pipelined requests TLS read ahead, when it parks after each", function()
+    local server_mod = require "lunasock.http.server"
+    local saved = server_mod.BUSY_TASKS
+    server_mod.BUSY_TASKS = 0
+    local ok, err = pcall(run, function()
+      local http = require "lunasock.http"
+      local srv <close> = assert(http.server{host = "127.0.0.1", port = 0,
+        tls = {cert = certs.leaf.cert, key = certs.leaf.key},
+        handler = function(req) return 200, nil, "hi " .. req.path end})
+      local c <close> = assert(lunasock.tcp.connect("localhost", srv.port, {
+        tls = {cafile = certs.ca.cert}, timeout = TIMEOUT}))
+      for i = 1, 3 do assert(c:send("GET /" .. i .. " HTTP/1.1\r\nHost: x\r\n\r\n")) end
+      local st = require("lunasock.stream").new(c)
+      for i = 1, 3 do
+        assert.equal(200, (helper.read_head(st)))
+        assert.equal("hi /" .. i, st:read(#("hi /" .. i)))
+      end
+    end)
+    server_mod.BUSY_TASKS = saved
+    assert(ok, err)
+  end)
+
   it("tcp.serve closes at once with connections that do not read", function()
     run(function()
       local chunk = string.rep("y", 65536)
