@@ -371,6 +371,18 @@ describe("lunasock.loop", function()
     assert.is_true(t:close())
   end)
 
+  it("reports a task's error on stderr even when loop.on_error fails", function()
+    -- only the hook's failure was reported: the task's own error was lost
+    local t = assert(io.popen(("%s timeout %d %s -e %s 2>&1"):format(helper.LUA_ENV,
+      math.ceil(helper.TIMEOUT), helper.LUA,
+      "'local loop = require [[lunasock.loop]] loop.on_error = nil "
+      .. "loop.run(function() error([[the task error]]) end)'")))
+    local out = t:read("a")
+    assert.is_true(t:close())
+    assert.matches("on_error failed", out, 1, true)
+    assert.matches("the task error", out, 1, true)
+  end)
+
   it("handles 100,000 pending timers", function()
     local count = 0
     run(function()

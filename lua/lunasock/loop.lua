@@ -205,7 +205,10 @@ local function fail(t, err)
                             or ("(error object is a %s value)"):format(type(err)))
   finish(t, {n = 2, nil, err})
   local ok, herr = pcall(M.on_error, t, message)
-  if not ok then io.stderr:write("lunasock.loop: on_error failed: ", tostring(herr), "\n") end
+  if not ok then   -- the task's own error is not lost with the hook's
+    io.stderr:write("lunasock.loop: on_error failed: ", tostring(herr), "\n",
+                    "lunasock.loop: task failed: ", message, "\n")
+  end
 end
 
 local function register(fd, events)
