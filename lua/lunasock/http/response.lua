@@ -20,6 +20,11 @@
 --       made wire text once, for a handler that sends the same fields
 --       again and again (a static file's validators): returned as the
 --       headers of a response, they cost no check and no formatting.
+--   response.whole(status, body) -> the whole answer the fast path sends
+--       for a string body without header fields (nil: not a FAST
+--       status), for the server's cycle in C, which keeps it.
+--   response.rest(conn, data): sends through the stream what one send
+--       that did not wait left of an answer.
 --   response.flush(conn): sends the answers held for pipelined requests.
 --   response.timed(conn): from here on the connection's reads and writes
 --       wait at most body_timeout each, and all of them end by

@@ -107,7 +107,7 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local at_door, check_limits, check_types, serve_conn, requests, is_idle, count_tasks, park,
+local check_limits, check_types, at_door, serve_conn, requests, is_idle, count_tasks, park,
       reaper, linger, access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
@@ -444,9 +444,9 @@ end
 -- first thing it does not do: the connection done (nil), input for
 -- request.read (false), a handler's answer to send (req, s, h, b) or
 -- error (req, nil, nil, nil, msg: it calls the handler as xpcall would,
--- handler_traceback its message handler), or an answered request the
--- loop must look at (true, and what the send left: server.crowded is
--- set).
+-- handler_traceback its message handler), or an answered request whose
+-- tail needs this loop (true and what the send left, for the stream;
+-- true alone: server.crowded is set).
 function requests(server, conn, handler, self, cur)
   local sock, idle, log = conn.sock, server.opts.idle_timeout, server.opts.access_log
   local cycle = server.plain and not log and server.cycle
