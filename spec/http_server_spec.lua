@@ -77,10 +77,16 @@ describe("lunasock.http.server", function()
       {{handler = print, methods = 5}, "methods"},
       {{handler = print, access_log = 5}, "access_log"},
       {{handler = print, on_error = "x"}, "on_error"},
+      -- checked by lunasock.serve: named as http.server's, blamed on the
+      -- caller (regression: "server.lua:188: bad option 'tls' to 'serve'")
+      {{handler = print, tls = true}, "tls"}, {{handler = print, tls = 5}, "tls"},
+      {{handler = print, tls = {mode = "client"}}, "tls"},
+      {{handler = print, tls = 5, workers = 2}, "tls"},
     } do
-      local ok, err = pcall(http.server, case[1])
+      local ok, err = pcall(function() local s = http.server(case[1]); return s end)
       assert.is_false(ok, case[2])
       assert.matches("bad option '" .. case[2] .. "' to 'http.server'", err, 1, true)
+      assert.matches("^spec/http_server_spec.lua:%d+: ", err)
     end
     -- a router is callable: taken
     with_server({handler = http.router(), access_log = function() end}, function() end)

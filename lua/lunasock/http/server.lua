@@ -61,7 +61,8 @@ local request = require "lunasock.http.request"
 local response = require "lunasock.http.response"
 
 local core = lunasock.core
-local format = string.format
+local format, gsub = string.format, string.gsub
+local pack, unpack = table.pack, table.unpack
 local type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall =
   type, pairs, ipairs, tostring, setmetatable, getmetatable, error, xpcall, pcall
 local debug_getmetatable = debug.getmetatable
@@ -106,8 +107,8 @@ Server.__index = Server
 Server.__name = "lunasock.http.server"
 
 -- (in the order a server meets them, below its entry points)
-local check_limits, check_types, serve_conn, requests, is_idle, count_tasks, park, reaper,
-      linger, access_log, handler_traceback
+local at_door, check_limits, check_types, serve_conn, requests, is_idle, count_tasks, park,
+      reaper, linger, access_log, handler_traceback
 
 ---------------------------------------------------------------- a server
 
@@ -153,7 +154,7 @@ function M.new(opts)
     end
     -- the TLS context is made here, once, before the fork: a bad
     -- certificate fails this call rather than every worker, again and again
-    local ctx, err, code = serve.tls_context(o.tls)
+    local ctx, err, code = at_door(serve.tls_context, o.tls)
     if ctx == nil then return nil, err, code end
     o.tls = ctx or nil
     return supervisor.start{
@@ -163,6 +164,20 @@ function M.new(opts)
     }
   end
   return M.serve_socket(nil, o, handler)
+end
+
+-- fn(...) from http.server: an option lunasock.serve checks and
+-- refuses (tls above all: a wrong type, a client context) raises at
+-- http.server's caller, named as http.server's, without the position of
+-- the line here.
+function at_door(fn, ...)
+  local r = pack(pcall(fn, ...))
+  if not r[1] then
+    local msg = gsub(gsub(tostring(r[2]), "^[^\n:]*:%d+: ", ""), "to '[%w.]*serve'",
+                     "to 'http.server'")
+    error(msg, 3)
+  end
+  return unpack(r, 2, r.n)
 end
 
 -- Serves on an already listening socket (workers), or on a new one
@@ -182,10 +197,11 @@ function M.serve_socket(sock, o, handler)
                  stream = {write_buffer = false}, deferred = o.header_timeout}
   local listener, err, code
   if sock then
-    listener, err, code = serve.listener(sock, on_conn, sopts)
+    listener, err, code = at_door(serve.listener, sock, on_conn, sopts)
   else
     sopts.backlog, sopts.reuseport = o.backlog, o.reuseport
-    listener, err, code = lunasock.tcp.serve(o.host or "127.0.0.1", o.port or 0, on_conn, sopts)
+    listener, err, code = at_door(lunasock.tcp.serve, o.host or "127.0.0.1", o.port or 0,
+                                  on_conn, sopts)
   end
   if not listener then return nil, err, code end
   server.listener, server.sock = listener, listener.sock
