@@ -179,6 +179,26 @@ describe("lunasock", function()
     end
   end)
 
+  it("checks a unix type option at the door; connect takes 'dgram' too", function()
+    -- unix.connect{type = "bogus"} raised from core.socket inside
+    -- init.lua, and unix.serve's from its listen, not at the caller
+    for _, case in ipairs{{"listen", "dgram"}, {"connect", "bogus"}, {"serve", "dgram"}} do
+      local ok, err = pcall(function()
+        local r = lunasock.unix[case[1]]("\0lunasock-spec-type", case[1] == "serve" and print
+                                          or {type = case[2]}, {type = case[2]})
+        return r
+      end)
+      assert.is_false(ok)
+      assert.matches("^spec/lunasock_spec%.lua:%d+: bad option 'type' to 'unix%." .. case[1], err)
+    end
+    local srv <close> = assert(core.socket("unix", "dgram"))
+    assert(srv:bind(""))
+    srv:settimeout(helper.TIMEOUT)
+    local c <close> = assert(lunasock.unix.connect(srv:getsockname(), {type = "dgram"}))
+    assert(c:send("a datagram"))
+    assert.equal("a datagram", srv:recv(100))
+  end)
+
   describe("udp", function()
     it("bind and connect exchange datagrams", function()
       local srv <close> = assert(lunasock.udp.bind("127.0.0.1", 0, {timeout = helper.TIMEOUT}))

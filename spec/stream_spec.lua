@@ -171,6 +171,22 @@ describe("lunasock.stream", function()
   end)
 
   -- write(line, "\n") with line nil sent "nil\n"; a table "table: 0x..."
+  it("readline and settimeout raise for a bad number naming themselves, at the caller", function()
+    -- readline(0/0) raised "bad argument #2 to 'readuntil'" and
+    -- settimeout(-1) an error located inside stream.lua
+    local a, b = assert(core.socketpair())
+    local _ <close> = helper.closing(a, b)
+    local s = stream.new(b, {timeout = helper.TIMEOUT})
+    local ok, err = pcall(function() local r = s:readline(0 / 0) return r end)
+    assert.is_false(ok)
+    assert.matches("^spec/stream_spec%.lua:%d+: bad argument #1 to 'readline'", err)
+    ok, err = pcall(function() local r = s:settimeout(-1) return r end)
+    assert.is_false(ok)
+    assert.matches("^spec/stream_spec%.lua:%d+: bad argument #1 to 'settimeout'", err)
+    assert.equal(s, s:settimeout(nil))
+    assert.is_nil(b:gettimeout())
+  end)
+
   it("writes numbers as text and raises for any other non-string, buffered or not", function()
     local a, b = assert(core.socketpair())
     local _ <close> = helper.closing(a, b)

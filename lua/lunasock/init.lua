@@ -461,15 +461,25 @@ local function check_path(path, fname)
   end
 end
 
+-- opts.type of unix.listen and unix.connect: "stream" (nil), "seqpacket"
+-- or their SOCK_* numbers; connect also takes "dgram" (a datagram socket
+-- with path as its peer, as /dev/log is used). Else raises at the caller.
+local UNIX_TYPES = {stream = true, seqpacket = true, [core.SOCK_STREAM] = true,
+                    [core.SOCK_SEQPACKET] = true}
+local function unix_type(t, fname)
+  if t == nil then return "stream" end
+  if UNIX_TYPES[t] or (fname == "unix.connect" and (t == "dgram" or t == core.SOCK_DGRAM)) then
+    return t
+  end
+  error(("bad option 'type' to '%s' ('stream' or 'seqpacket'%s expected)")
+        :format(fname, fname == "unix.connect" and " or 'dgram'" or ""), 3)
+end
+
 function M.unix.listen(path, opts)
   check_path(path, "unix.listen")
   opts = check_opts(opts, "unix.listen", 2)
   check_known(opts, "unix.listen", UNIX_LISTEN_OPTS)
-  local socktype = opts.type or "stream"
-  if socktype ~= "stream" and socktype ~= "seqpacket" and socktype ~= core.SOCK_STREAM
-     and socktype ~= core.SOCK_SEQPACKET then
-    error("bad option 'type' to 'unix.listen' ('stream' or 'seqpacket' expected)", 2)
-  end
+  local socktype = unix_type(opts.type, "unix.listen")
   remove_stale(path, socktype)
   local s, err, code = core.socket("unix", socktype)
   if not s then return nil, err, code end
@@ -493,6 +503,7 @@ function M.unix.serve(path, handler, opts)
   end
   opts = check_opts(opts, "unix.serve")
   check_known(opts, "unix.serve", UNIX_SERVE_OPTS)
+  unix_type(opts.type, "unix.serve")   -- raised here, not in its listen
   local server, err, code = serve_on(function(lopts) return M.unix.listen(path, lopts) end,
                                      UNIX_LISTEN_KEYS, handler, opts)
   return server, err, code
@@ -503,7 +514,7 @@ function M.unix.connect(path, opts)
   check_path(path, "unix.connect")
   opts = check_opts(opts, "unix.connect", 2)
   check_known(opts, "unix.connect", UNIX_CONNECT_OPTS)
-  local s, err, code = core.socket("unix", opts.type or "stream")
+  local s, err, code = core.socket("unix", unix_type(opts.type, "unix.connect"))
   if not s then return nil, err, code end
   s:settimeout(opts.timeout)
   local ok

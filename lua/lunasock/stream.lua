@@ -363,6 +363,9 @@ function Stream:readline(max)
       return sub(buf, pos, i - 1)
     end
   end
+  if max ~= nil and (math_type(max) ~= "integer" or max < 0) then
+    error("bad argument #1 to 'readline' (non-negative integer expected)", 2)
+  end
   local line, err, code, partial = self:readuntil("\n", max)
   if line then
     if find(line, "\r", #line, true) then line = sub(line, 1, -2) end
@@ -563,6 +566,7 @@ end
 
 -- stream:settimeout(s): the socket's timeout (nil: none).
 function Stream:settimeout(s)
+  check.timeout(s, 1, "settimeout")   -- raised at the caller, not here
   self.sock:settimeout(s)
   return self
 end
