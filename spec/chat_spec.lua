@@ -687,7 +687,7 @@ describe("lunasock.chat", function()
       end)
     end)
 
-    it("send, notice, error and broadcast raise for a nil or a table, find for a non-string", function()
+    it("send, notice, error, broadcast raise for a nil, a table; find for a non-string", function()
       -- client:send(nil) sent the line "nil"; server:find(nil) raised
       -- from string.lower inside chat.lua
       run(function()
