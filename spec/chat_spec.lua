@@ -704,11 +704,16 @@ describe("lunasock.chat", function()
           function() return env.server:broadcast({}) end,
           function() return env.server.lobby:broadcast(nil) end,
           function() return env.server:find(nil) end,
+          function() return env.server.lobby:say(env.server:find("alice"), nil) end,
         } do
           local ok, err = pcall(call)
           assert.is_false(ok)
-          assert.matches("bad argument #1 to '%a+' %(string expected, got %a+%)", err)
+          assert.matches("bad argument #%d to '%a+' %(string expected, got %a+%)", err)
         end
+        -- room:say with no client raised indexing nil inside chat.lua
+        local ok, err = pcall(env.server.lobby.say, env.server.lobby, nil, "x")
+        assert.is_false(ok)
+        assert.matches("bad argument #1 to 'say' (a client", err, 1, true)
       end)
     end)
 

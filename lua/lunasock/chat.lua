@@ -104,10 +104,11 @@ M.clean = clean
 -- The text a script hands to send, notice, error or broadcast: a string,
 -- or a number as its text (as stream:write takes one); anything else
 -- raises at the script's line (a nil went out as the line "nil").
-local function text_arg(text, fname)
+local function text_arg(text, fname, argn)
   if type(text) == "string" then return text end
   if math_type(text) then return tostring(text) end
-  error(format("bad argument #1 to '%s' (string expected, got %s)", fname, type(text)), 3)
+  error(format("bad argument #%d to '%s' (string expected, got %s)", argn or 1, fname,
+               type(text)), 3)
 end
 
 -- The built-in nickname rule: 1..max bytes of ASCII letters, digits, '_'
@@ -216,7 +217,10 @@ end
 -- room:say(client, text): text as client's message, "<nick> text", to
 -- the others in the room (the message event is not run).
 function Room:say(client, text)
-  return room_send(self, "<" .. client.nick .. "> " .. clean(text), client)
+  if type(client) ~= "table" or client.server ~= self.server or not client.nick then
+    error("bad argument #1 to 'say' (a client of this room's server, with a nickname, expected)", 2)
+  end
+  return room_send(self, "<" .. client.nick .. "> " .. clean(text_arg(text, "say", 2)), client)
 end
 
 ---------------------------------------------------------------- events
