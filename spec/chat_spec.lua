@@ -687,6 +687,36 @@ describe("lunasock.chat", function()
       end)
     end)
 
+    it("send, notice, error, broadcast raise for a nil, a table; find for a non-string", function()
+      -- client:send(nil) sent the line "nil"; server:find(nil) raised
+      -- from string.lower inside chat.lua
+      run(function()
+        local env <close> = setup{commands = {
+          bad = function(_, client) local ok = client:send(nil) return ok end,
+          num = function(room, client) client:notice(42) room:broadcast(1.5) end,
+        }}
+        local a = env.client("alice")
+        a:send("/bad", "/num")
+        assert.equal("*** error: /bad failed", a:expect("error", true))
+        assert.equal("*** 42", a:line())
+        assert.equal("1.5", a:line())
+        for _, call in ipairs{
+          function() return env.server:broadcast({}) end,
+          function() return env.server.lobby:broadcast(nil) end,
+          function() return env.server:find(nil) end,
+          function() return env.server.lobby:say(env.server:find("alice"), nil) end,
+        } do
+          local ok, err = pcall(call)
+          assert.is_false(ok)
+          assert.matches("bad argument #%d to '%a+' %(string expected, got %a+%)", err)
+        end
+        -- room:say with no client raised indexing nil inside chat.lua
+        local ok, err = pcall(env.server.lobby.say, env.server.lobby, nil, "x")
+        assert.is_false(ok)
+        assert.matches("bad argument #1 to 'say' (a client", err, 1, true)
+      end)
+    end)
+
     it("reports on_event join, message, action, nick and leave; false drops a message", function()
       run(function()
         local log = {}

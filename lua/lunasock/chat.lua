@@ -101,6 +101,16 @@ local function clean(text)
 end
 M.clean = clean
 
+-- The text a script hands to send, notice, error or broadcast: a string,
+-- or a number as its text (as stream:write takes one); anything else
+-- raises at the script's line (a nil went out as the line "nil").
+local function text_arg(text, fname, argn)
+  if type(text) == "string" then return text end
+  if math_type(text) then return tostring(text) end
+  error(format("bad argument #%d to '%s' (string expected, got %s)", argn or 1, fname,
+               type(text)), 3)
+end
+
 -- The built-in nickname rule: 1..max bytes of ASCII letters, digits, '_'
 -- and '-', starting with a letter or '_'.
 local function default_valid_nick(nick, max)
@@ -201,13 +211,16 @@ end
 -- room:broadcast(text[, except]) -> how many clients it was queued for.
 -- text is one line, cleaned of control characters.
 function Room:broadcast(text, except)
-  return room_send(self, clean(tostring(text)), except)
+  return room_send(self, clean(text_arg(text, "broadcast")), except)
 end
 
 -- room:say(client, text): text as client's message, "<nick> text", to
 -- the others in the room (the message event is not run).
 function Room:say(client, text)
-  return room_send(self, "<" .. client.nick .. "> " .. clean(text), client)
+  if type(client) ~= "table" or client.server ~= self.server or not client.nick then
+    error("bad argument #1 to 'say' (a client of this room's server, with a nickname, expected)", 2)
+  end
+  return room_send(self, "<" .. client.nick .. "> " .. clean(text_arg(text, "say", 2)), client)
 end
 
 ---------------------------------------------------------------- events
@@ -328,17 +341,17 @@ end
 -- has just been dropped for a full queue). text is sent as one line,
 -- cleaned of control characters.
 function Client:send(text)
-  return enqueue(self, clean(tostring(text)))
+  return enqueue(self, clean(text_arg(text, "send")))
 end
 
 -- client:notice(text): "*** text" to the client
 function Client:notice(text)
-  return enqueue(self, "*** " .. clean(tostring(text)))
+  return enqueue(self, "*** " .. clean(text_arg(text, "notice")))
 end
 
 -- client:error(text): "*** error: text" to the client
 function Client:error(text)
-  return enqueue(self, "*** error: " .. clean(tostring(text)))
+  return enqueue(self, "*** error: " .. clean(text_arg(text, "error")))
 end
 
 -- client:close([reason]): leaves the room (the others see "nick left
@@ -693,6 +706,9 @@ end
 
 -- server:find(nick) -> the client with that nickname (any case), or nil
 function Server:find(nick)
+  if type(nick) ~= "string" then
+    error("bad argument #1 to 'find' (string expected, got " .. type(nick) .. ")", 2)
+  end
   return self.nicks[lower(nick)]
 end
 
@@ -722,7 +738,7 @@ end
 -- server:broadcast(text) -> how many clients it was queued for: one line
 -- to every client with a nickname, in every room.
 function Server:broadcast(text)
-  local line = clean(tostring(text))
+  local line = clean(text_arg(text, "broadcast"))
   local n = 0
   for _, room in pairs(self.rooms) do n = n + room_send(room, line) end
   return n
