@@ -43,6 +43,18 @@ local function tls_pair(sctx, cctx, copts)
   return c, s
 end
 
+-- Sends from c, not waiting, until the socket and the TLS socket's own
+-- pending record are full (a peer that does not read); the bytes taken.
+local function fill(c)
+  c:settimeout(0)
+  local total, n = 0
+  repeat
+    n = assert(c:send(string.rep("x", 1024 * 1024)))
+    total = total + n
+  until n < 1024 * 1024
+  return total
+end
+
 -- Inside a loop task: both ends of a TLS connection over TCP on loopback
 -- (the client connects to listener l on port): client and server TLS
 -- sockets, handshakes done, and the server's TCP socket.
@@ -133,12 +145,7 @@ describe("lunasock.tls transfer", function()
 
   it("reports partial progress: a send takes what the socket holds", function()
     local c, s = tls_pair()
-    c:settimeout(0)
-    local total, n = 0
-    repeat
-      n = assert(c:send(string.rep("x", 1024 * 1024)))
-      total = total + n
-    until n < 1024 * 1024
+    local total = fill(c)
     assert.is_true(total > 0)
     local more, _, code = c:send("y")   -- full: nothing taken, no waiting
     assert.is_nil(more)
@@ -223,12 +230,7 @@ describe("lunasock.tls transfer", function()
 
   it("says in pending() how much ciphertext it holds for a peer that does not read", function()
     local c, s = tls_pair()
-    c:settimeout(0)
-    local total, n = 0
-    repeat   -- fill the socket and the TLS socket's own pending record
-      n = assert(c:send(string.rep("x", 1024 * 1024)))
-      total = total + n
-    until n < 1024 * 1024
+    local total = fill(c)
     local _, held = c:pending()
     assert.is_true(held > 0 and held < 17 * 1024, "held " .. held)
     s:settimeout(TIMEOUT)
@@ -345,12 +347,7 @@ describe("lunasock.tls transfer", function()
   -- out when the peer reads.
   it("shuts the read side at once while it holds ciphertext the peer has not taken", function()
     local c, s = tls_pair()
-    c:settimeout(0)
-    local total, n = 0
-    repeat   -- fill the socket and the TLS socket's own pending record
-      n = assert(c:send(string.rep("x", 1024 * 1024)))
-      total = total + n
-    until n < 1024 * 1024
+    local total = fill(c)
     c:settimeout(TIMEOUT)
     local t0 = core.monotime()
     assert.is_true(c:shutdown("r"))
