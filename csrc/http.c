@@ -219,23 +219,6 @@ static int core_http_request(lua_State *L) {
                       all);
 }
 
-/*
- * core.http_parser(max_line, max_head, max_fields, methods, meta) -> parse
- *
- * A server's reader of request heads, its limits and policy bound once:
- * parse(buf, init, conn) answers the common request (an origin-form
- * target without "?" or "#", one valid Host, none of Content-Length,
- * Transfer-Encoding, Connection or Expect, a method that methods[method]
- * accepts) with the request table itself and the index past its head,
- * made in this one call: {conn, buf, init (only when it is not 1), method
- * = method, path = target, version = "1.0" | "1.1", keep_alive = (minor
- * ~= 0)} with metatable meta (whose __index answers target: the same
- * string as path). Anything else
- * comes back as false followed by what core.http_request(buf, init, 0,
- * max_line, max_head, max_fields) returns, for the caller's own rules.
- */
-#define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
-
 void lsk_http_push_again(lua_State *L, int k, const char *s, size_t len) {
   size_t n;
   const char *last = lua_tolstring(L, lua_upvalueindex(k), &n);
@@ -251,10 +234,10 @@ void lsk_http_push_again(lua_State *L, int k, const char *s, size_t len) {
 /* Sets version and keep_alive of the common request at index t, of
    HTTP/1.minor. */
 void lsk_http_set_version(lua_State *L, int t, int minor) {
-  KEY(P_KVERSION);
+  P_PUSH(P_KVERSION);
   lua_pushvalue(L, lua_upvalueindex(minor == 0 ? P_V10 : P_V11));
   lua_rawset(L, t);
-  KEY(P_KKEEP);
+  P_PUSH(P_KKEEP);
   lua_pushboolean(L, minor != 0);
   lua_rawset(L, t);
 }
@@ -291,12 +274,13 @@ int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
   mask = request_mask(&req, fields, n, &q);
   if (mask == (F_HOST | F_ORIGIN) && q == 0) {
     m = lua_gettop(L) + 1;
-    lsk_http_push_again(L, P_LASTM, req.method, req.method_len);   /* m: method */
+    /* m: the method, m + 1: the target */
+    lsk_http_push_again(L, P_LASTM, req.method, req.method_len);
     lua_pushvalue(L, m);
     if (lua_rawget(L, lua_upvalueindex(P_METHODS)) != LUA_TNIL
         && lua_toboolean(L, -1)) {
       lua_pop(L, 1);
-      lsk_http_push_again(L, P_LASTT, req.target, req.target_len);  /* m + 1: target */
+      lsk_http_push_again(L, P_LASTT, req.target, req.target_len);
       /* t: the request; conn, head and at in its array part (no new
          hash keys: the cheap stores), path, not target, in its hash: of
          eight, or, lean, of four (method and path, and room for two a
@@ -312,10 +296,10 @@ int lsk_http_parse_head(lua_State *L, int bi, lua_Integer init, int ci,
         lua_pushinteger(L, init);
         lua_rawseti(L, t, 3);
       }
-      KEY(P_KMETHOD);
+      P_PUSH(P_KMETHOD);
       lua_pushvalue(L, m);
       lua_rawset(L, t);
-      KEY(P_KPATH);
+      P_PUSH(P_KPATH);
       lua_pushvalue(L, m + 1);
       lua_rawset(L, t);
       if (!lean) lsk_http_set_version(L, t, req.minor);
@@ -370,6 +354,23 @@ static int http_parse(lua_State *L) {
   return lsk_http_parse_head(L, 1, init, 3, 0, &kind);
 }
 
+/*
+ * core.http_parser(max_line, max_head, max_fields, methods, meta[, whole,
+ * response]) -> parse[, cycle]
+ *
+ * A server's reader of request heads, its limits and policy bound once:
+ * parse(buf, init, conn) answers the common request (an origin-form
+ * target without "?" or "#", one valid Host, none of Content-Length,
+ * Transfer-Encoding, Connection or Expect, a method that methods[method]
+ * accepts) with the request table itself and the index past its head,
+ * made in this one call: {conn, buf, init (only when it is not 1), method
+ * = method, path = target, version = "1.0" | "1.1", keep_alive = (minor
+ * ~= 0)} with metatable meta (whose __index answers target: the same
+ * string as path). Anything else comes back as false followed by what
+ * core.http_request(buf, init, 0, max_line, max_head, max_fields)
+ * returns, for the caller's own rules. parse(sock, conn) reads first.
+ * With whole and response, also the server's cycle (http_cycle.c).
+ */
 static int core_http_parser(lua_State *L) {
   static const char *const keys[] = {LSK_HTTP_PARSER_KEYS};
   static const char *const cycle_keys[] = {LSK_HTTP_CYCLE_KEYS};

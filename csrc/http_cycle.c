@@ -70,12 +70,10 @@ enum {
   C_S, C_H, C_B            /* the handler's answer */
 };
 
-#define KEY(k) lua_pushvalue(L, lua_upvalueindex(k))
-
 /* Whether field key of the table at t is set (neither nil nor false). */
 static int isset(lua_State *L, int t, int key) {
   int yes;
-  KEY(key);
+  P_PUSH(key);
   yes = lua_rawget(L, t) > LUA_TBOOLEAN || lua_toboolean(L, -1);
   lua_pop(L, 1);
   return yes;
@@ -116,10 +114,10 @@ static int next_request(lua_State *L, lsk_socket *s, int *kind) {
   }
   /* not the common request, or more than one: request.read's */
   lua_settop(L, C_DATA);
-  KEY(P_KBUF);
+  P_PUSH(P_KBUF);
   lua_pushvalue(L, C_DATA);
   lua_rawset(L, C_CONN);
-  KEY(P_KPOS);
+  P_PUSH(P_KPOS);
   lua_pushinteger(L, 1);
   lua_rawset(L, C_CONN);
   lua_pushboolean(L, 0);
@@ -134,7 +132,7 @@ static const answer *kept(lua_State *L, lua_Integer status) {
   const void *server;
   const char *body = lua_tostring(L, C_B);
   answer *a;
-  KEY(P_KSERVER);
+  P_PUSH(P_KSERVER);
   lua_rawget(L, lua_upvalueindex(P_RESP));
   server = lua_topointer(L, -1);
   if (now != c->second || server != c->server) {
@@ -183,14 +181,14 @@ static int answer_request(lua_State *L, lsk_socket *s, int kind) {
   do r = send(s->fd, a->data, a->len, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-    KEY(P_KCLOSING);
+    P_PUSH(P_KCLOSING);
     lua_pushboolean(L, 1);
     lua_rawset(L, C_CONN);
     lua_pushnil(L);
     return 1;
   }
-  KEY(P_KDEADLINE);
-  KEY(P_KNOW);
+  P_PUSH(P_KDEADLINE);
+  P_PUSH(P_KNOW);
   lua_rawget(L, C_SERVER);
   lua_pushnumber(L, lua_tonumber(L, -1) + lua_tonumber(L, C_IDLE));
   lua_replace(L, -2);
@@ -237,7 +235,7 @@ static int run(lua_State *L, int answering, int kind) {
         return lua_yieldk(L, 3, 0, after_wait);
       }
       if (n != REQUEST) return n;
-      KEY(P_KDEADLINE);
+      P_PUSH(P_KDEADLINE);
       lua_pushboolean(L, 0);
       lua_rawset(L, C_CONN);
       lua_pushvalue(L, C_HANDLER);

@@ -27,6 +27,9 @@ enum {
   P_NUP = P_KPOS
 };
 
+/* Pushes upvalue k of the running closure (a key, a string kept). */
+#define P_PUSH(k) lua_pushvalue(L, lua_upvalueindex(k))
+
 /* The field names of P_KMETHOD.. P_KKEEP, then P_KDEADLINE .. P_KPOS. */
 #define LSK_HTTP_PARSER_KEYS "method", "path", "version", "keep_alive"
 #define LSK_HTTP_CYCLE_KEYS "deadline", "special", "closing", "timed", \

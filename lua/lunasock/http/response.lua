@@ -245,8 +245,7 @@ end
 -- Sends a whole fast-path response (head and body in one string): while
 -- more pipelined requests are buffered the answers are held (conn.out)
 -- and leave in one send when the connection next waits. -> "none", or
--- nil, msg, code. (req.status is not set on this path: a ninth field
--- would make the request table grow, on every request.)
+-- nil, msg, code.
 local function send_whole(conn, data)
   local out = conn.out
   if out then
@@ -257,15 +256,7 @@ local function send_whole(conn, data)
     conn.out = data
     return "none"
   end
-  local ok, err, code
-  if conn.server.plain then   -- send_now, inlined: hot
-    local sent
-    sent, err, code = conn.sock:send(data, MSG_DONTWAIT)
-    if sent == #data then return "none" end
-    ok, err, code = send_rest(conn, data, sent, err, code)
-  else
-    ok, err, code = send_rest(conn, data, 0)
-  end
+  local ok, err, code = send_now(conn, data)
   if ok then return "none" end
   return nil, err, code
 end
@@ -583,15 +574,7 @@ function M.send(conn, req, ok, status, headers, res_body)
     end
     if data and req.keep_alive and req.version == "1.1" and req.method ~= "HEAD"
        and not conn.closing and server_of == M.SERVER then
-      local framing, err, code
-      if not conn.out and conn.pos > #conn.buf and conn.server.plain then
-        -- nothing held, nothing more to answer: hot
-        local sent, serr, scode = conn.sock:send(data, MSG_DONTWAIT)
-        if sent == #data then return status, #res_body end
-        framing, err, code = send_rest(conn, data, sent, serr, scode)
-      else
-        framing, err, code = send_whole(conn, data)
-      end
+      local framing, err, code = send_whole(conn, data)
       if framing then return status, #res_body end
       conn.closing = true
       return status, nil, err, code
