@@ -260,6 +260,18 @@ describe("lunasock.http.server's cycle", function()
       assert.are.same({"function", "function"}, {co()})
     end
     assert.are.equal(1, select("#", core.http_parser(1, 1, 1, {}, {})))
+    -- bad arguments raise, naming them
+    assert.has_error(function() core.http_parser(1, 1, 1, {}, {}, 5, {}) end)
+    local _, cycle = core.http_parser(1, 1, 1, {}, {}, response.whole, response)
+    local s <close> = assert(core.socket("inet", "stream"))
+    local ok, err = pcall(cycle, s, {}, print, nil, "not a function", {}, 1)
+    assert.is_false(ok)
+    assert.matches("bad argument #5", err)
+    ok, err = pcall(cycle, {}, {}, print, nil, print, {}, 1)
+    assert.is_false(ok)
+    assert.matches("bad argument #1", err)
+    -- outside a loop task it waits for nothing: request.read's (false)
+    assert.is_false(cycle(s, {}, print, nil, print, {}, 1))
   end)
 
   it("is used by a plain server only: TLS and access logs go through the Lua loop", function()

@@ -35,6 +35,17 @@ describe("lunasock.http.response", function()
     end
   end)
 
+  it("whole() is the fast path's answer, and nil for what it does not take", function()
+    response.tick()
+    local c, out = recorder()
+    assert.are.equal("none", response.write_head(c, request(), 201, nil, "made"))
+    assert.are.equal(table.concat(out), response.whole(201, "made"))
+    assert.is_nil(response.whole(204, ""))        -- no body: not the fast path
+    assert.is_nil(response.whole(100, "x"))
+    assert.is_nil(response.whole(200, 5))
+    assert.is_nil(response.whole(799, "x"))       -- no reason phrase known
+  end)
+
   it("takes the general path for HEAD, 1.0, close, 204 and header fields", function()
     response.tick()
     local c, out = recorder()
